@@ -1,0 +1,3 @@
+module zendesk-oauth-app
+
+go 1.26

@@ -1,0 +1,171 @@
+package zendesksim
+
+import (
+	"encoding/json"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Endpoint names an endpoint that a fault can be injected into.
+type Endpoint string
+
+// The endpoints that accept faults.
+const (
+	Exchange Endpoint = "exchange" // POST /oauth/tokens with grant_type=authorization_code
+	Refresh  Endpoint = "refresh"  // POST /oauth/tokens with grant_type=refresh_token
+	Me       Endpoint = "me"       // GET /api/v2/users/me(.json)
+	Revoke   Endpoint = "revoke"   // DELETE /api/v2/oauth/tokens/current(.json)
+)
+
+// Fault is a way for an endpoint to misbehave; see Simulator.Inject.
+// "2xx" below means 201 for the token endpoints and 200 for the others.
+type Fault int
+
+// The faults. A fault that makes no sense for an endpoint (e.g. NoUser on
+// Exchange) behaves like ServerError.
+const (
+	NoFault          Fault = iota
+	ServerError            // 500 {"error":"InternalError"}
+	BadGatewayHTML         // 502 with an HTML page
+	RateLimited            // 429, Retry-After: 30, {"error":"TooManyRequests"}
+	Slow                   // answers normally after SlowDelay, or not at all if the request is cancelled first
+	Hang                   // never answers: blocks until the request is cancelled or the server closes
+	Reset                  // closes the connection with a TCP RST and no response (HTTP/2: aborts the stream)
+	InvalidJSON            // 2xx, application/json, truncated body `{"access_token": "abc`
+	Oversized              // 2xx, application/json, a valid JSON object larger than 2 MiB
+	WrongContentType       // 2xx, a valid-looking JSON body sent as text/html
+	ErrorIn2xx             // 200 {"error":"invalid_grant","error_description":"The provided authorization grant is invalid"}
+	NoAccessToken          // token endpoints: 201 {"token_type":"bearer","scope":"users:read"}
+	NoUser                 // users/me: 200 {}
+	AnonymousUser          // users/me: 200 {"user":{"id":null,"name":"Anonymous user","role":"end-user"}}
+)
+
+// SlowDelay is how long a Slow fault waits before answering. Change it only
+// while no simulator is serving, e.g. at the start of a test.
+var SlowDelay = 30 * time.Second
+
+// injected is a pending fault; left is how many more requests it hits
+// (0: every request until cleared).
+type injected struct {
+	fault Fault
+	left  int
+}
+
+// Inject makes endpoint e answer with fault f for the next times requests
+// (times <= 0: every request, until Inject(e, NoFault, 0)). A faulted request
+// changes no state (an exchange hit by a fault does not consume the code),
+// except Slow, which answers normally after the delay.
+func (s *Simulator) Inject(e Endpoint, f Fault, times int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if f == NoFault {
+		delete(s.faults, e)
+		return
+	}
+	s.faults[e] = &injected{fault: f, left: max(times, 0)}
+}
+
+// begin counts a request to endpoint e and returns the fault it must suffer.
+func (s *Simulator) begin(e Endpoint) Fault {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch e {
+	case Exchange:
+		s.stats.Exchanges++
+	case Refresh:
+		s.stats.Refreshes++
+	case Me:
+		s.stats.MeCalls++
+	case Revoke:
+		s.stats.Revocations++
+	}
+	in := s.faults[e]
+	if in == nil {
+		return NoFault
+	}
+	if in.left > 0 {
+		if in.left--; in.left == 0 {
+			delete(s.faults, e)
+		}
+	}
+	return in.fault
+}
+
+// misbehave acts out fault f on endpoint e and reports whether the request
+// is finished (true) or must be served normally (false).
+func (s *Simulator) misbehave(w http.ResponseWriter, r *http.Request, e Endpoint, f Fault) bool {
+	tokenEndpoint := e == Exchange || e == Refresh
+	ok := http.StatusOK
+	if tokenEndpoint {
+		ok = http.StatusCreated
+	}
+	switch {
+	case f == NoFault:
+		return false
+	case f == Slow:
+		t := time.NewTimer(SlowDelay)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			return false
+		case <-r.Context().Done():
+		case <-s.done:
+		}
+	case f == Hang:
+		select {
+		case <-r.Context().Done():
+		case <-s.done:
+		}
+	case f == Reset:
+		resetConnection(w)
+	case f == BadGatewayHTML:
+		writeRaw(w, http.StatusBadGateway, "text/html; charset=utf-8",
+			[]byte("<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>\n"))
+	case f == RateLimited:
+		w.Header().Set("Retry-After", "30")
+		writeJSON(w, http.StatusTooManyRequests, apiError{Code: "TooManyRequests"})
+	case f == InvalidJSON:
+		writeRaw(w, ok, jsonType, []byte(`{"access_token": "abc`))
+	case f == Oversized:
+		writeRaw(w, ok, jsonType, []byte(`{"padding":"`+strings.Repeat("x", 2<<20+1024)+`"}`))
+	case f == WrongContentType:
+		var v any = map[string]any{}
+		if tokenEndpoint {
+			v = tokenResponse{AccessToken: randomToken(), TokenType: "bearer", Scope: "users:read",
+				RefreshToken: randomToken(), ExpiresIn: seconds(30 * time.Minute), RefreshTokenExpiresIn: seconds(defaultRefreshTTL)}
+		} else if e == Me {
+			v = s.userBody()
+		}
+		body, _ := json.Marshal(v)
+		writeRaw(w, ok, "text/html; charset=utf-8", body)
+	case f == ErrorIn2xx:
+		writeJSON(w, http.StatusOK, apiError{Code: "invalid_grant", Description: "The provided authorization grant is invalid"})
+	case f == NoAccessToken && tokenEndpoint:
+		writeJSON(w, http.StatusCreated, map[string]string{"token_type": "bearer", "scope": "users:read"})
+	case f == NoUser && e == Me:
+		writeJSON(w, http.StatusOK, map[string]any{})
+	case f == AnonymousUser && e == Me:
+		writeJSON(w, http.StatusOK, map[string]any{"user": map[string]any{"id": nil, "name": "Anonymous user", "role": "end-user"}})
+	default: // ServerError, and faults that do not fit e
+		writeJSON(w, http.StatusInternalServerError, apiError{Code: "InternalError"})
+	}
+	return true
+}
+
+// resetConnection closes the request's connection with a TCP RST, writing
+// nothing. HTTP/2 connections cannot be hijacked: the stream is aborted.
+func resetConnection(w http.ResponseWriter) {
+	conn, _, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		panic(http.ErrAbortHandler) // net/http aborts the response without logging
+	}
+	if tc, ok := conn.(interface{ NetConn() net.Conn }); ok { // TLS: reset the TCP conn underneath
+		conn = tc.NetConn()
+	}
+	if tcp, ok := conn.(*net.TCPConn); ok {
+		tcp.SetLinger(0)
+	}
+	conn.Close()
+}

@@ -1,0 +1,888 @@
+package zendesksim
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"html"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+const (
+	callback = "http://127.0.0.1:8080/callback"
+	verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk" // RFC 7636 appendix B
+	tokensP  = "/oauth/tokens"
+	meP      = "/api/v2/users/me.json"
+	revokeP  = "/api/v2/oauth/tokens/current.json"
+)
+
+var challenge = func() string {
+	sum := sha256.Sum256([]byte(verifier))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}()
+
+// fakeClock is a settable clock for Options.Now.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newClock() *fakeClock { return &fakeClock{t: time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)} }
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// env is a simulator behind httptest plus a client that does not follow redirects.
+type env struct {
+	t      *testing.T
+	sim    *Simulator
+	url    string
+	client *http.Client
+}
+
+func newEnv(t *testing.T, opts Options) *env {
+	t.Helper()
+	if opts.RedirectURIs == nil {
+		opts.RedirectURIs = []string{callback}
+	}
+	sim := New(opts)
+	ts := httptest.NewServer(sim)
+	t.Cleanup(ts.Close)
+	client := &http.Client{
+		Timeout:       5 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	return &env{t, sim, ts.URL, client}
+}
+
+// do sends a request; hdr holds header name/value pairs.
+func (e *env) do(method, path string, body io.Reader, hdr ...string) (*http.Response, []byte) {
+	e.t.Helper()
+	req, err := http.NewRequest(method, e.url+path, body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := e.client.Do(req)
+	if err != nil {
+		e.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return resp, b
+}
+
+// authQuery is a valid authorization query; set values override, "" deletes.
+func authQuery(set ...string) url.Values {
+	q := url.Values{"response_type": {"code"}, "client_id": {"demo-client"}, "redirect_uri": {callback},
+		"scope": {"users:read"}, "state": {"st&ate"}, "code_challenge": {challenge}, "code_challenge_method": {"S256"}}
+	for i := 0; i+1 < len(set); i += 2 {
+		if set[i+1] == "" {
+			q.Del(set[i])
+		} else {
+			q.Set(set[i], set[i+1])
+		}
+	}
+	return q
+}
+
+// decide posts decision to the authorize URL with query q.
+func (e *env) decide(q url.Values, decision string) *http.Response {
+	e.t.Helper()
+	resp, _ := e.do("POST", "/oauth/authorizations/new?"+q.Encode(), strings.NewReader("decision="+decision),
+		"Content-Type", "application/x-www-form-urlencoded")
+	return resp
+}
+
+// code runs the consent step with "allow" and returns the code.
+func (e *env) code(q url.Values) string {
+	e.t.Helper()
+	resp := e.decide(q, "allow")
+	loc, err := url.Parse(resp.Header.Get("Location"))
+	if resp.StatusCode != http.StatusFound || err != nil || loc.Query().Get("code") == "" {
+		e.t.Fatalf("allow: status %d, Location %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	return loc.Query().Get("code")
+}
+
+// token posts body (url.Values as a form, anything else as JSON) to /oauth/tokens.
+func (e *env) token(body any) (int, map[string]any) {
+	e.t.Helper()
+	var r io.Reader
+	ct := "application/json"
+	if v, ok := body.(url.Values); ok {
+		r, ct = strings.NewReader(v.Encode()), "application/x-www-form-urlencoded"
+	} else {
+		b, _ := json.Marshal(body)
+		r = bytes.NewReader(b)
+	}
+	resp, b := e.do("POST", tokensP, r, "Content-Type", ct)
+	return resp.StatusCode, jsonMap(e.t, b)
+}
+
+func jsonMap(t *testing.T, b []byte) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if len(b) > 0 && json.Unmarshal(b, &m) != nil {
+		t.Fatalf("not a JSON object: %.200q", b)
+	}
+	return m
+}
+
+func exchangeParams(code string) url.Values {
+	return url.Values{"grant_type": {"authorization_code"}, "code": {code}, "client_id": {"demo-client"},
+		"redirect_uri": {callback}, "code_verifier": {verifier}, "scope": {"users:read"}}
+}
+
+func refreshParams(rt string) url.Values {
+	return url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}, "client_id": {"demo-client"}, "scope": {"users:read"}}
+}
+
+// login runs the whole flow and returns the token response.
+func (e *env) login() map[string]any {
+	e.t.Helper()
+	status, m := e.token(exchangeParams(e.code(authQuery())))
+	if status != http.StatusCreated {
+		e.t.Fatalf("exchange: %d %v", status, m)
+	}
+	return m
+}
+
+// me calls Show Self with the bearer token (none if "").
+func (e *env) me(token string) (int, map[string]any) {
+	e.t.Helper()
+	var hdr []string
+	if token != "" {
+		hdr = []string{"Authorization", "Bearer " + token}
+	}
+	resp, b := e.do("GET", meP, nil, hdr...)
+	return resp.StatusCode, jsonMap(e.t, b)
+}
+
+func str(v any) string { s, _ := v.(string); return s }
+
+func TestAuthorizePage(t *testing.T) {
+	cases := []struct {
+		name   string
+		secret string
+		q      url.Values
+		status int
+		text   string
+	}{
+		{"valid", "", authQuery(), 200, "demo-client</strong> wants to access your Zendesk account as <strong>John Doe"},
+		{"confidential without PKCE", "s3cret", authQuery("code_challenge", "", "code_challenge_method", ""), 200, "users:read"},
+		{"unknown client", "", authQuery("client_id", "nope"), 400, "No such client"},
+		{"client_id typo", "", authQuery("client_id", "", "clientid", "demo-client"), 400, "No such client"},
+		{"unregistered redirect_uri", "", authQuery("redirect_uri", "http://evil.example/callback"), 400, "not registered"},
+		{"redirect_uri not byte-identical", "", authQuery("redirect_uri", callback+"/"), 400, "not registered"},
+		{"response_type token", "", authQuery("response_type", "token"), 400, "response_type"},
+		{"missing scope", "", authQuery("scope", ""), 400, "scope is required"},
+		{"plain PKCE", "", authQuery("code_challenge_method", "plain"), 400, "S256"},
+		{"malformed challenge", "", authQuery("code_challenge", challenge+"="), 400, "base64url"},
+		{"public client without PKCE", "", authQuery("code_challenge", "", "code_challenge_method", ""), 400, "PKCE"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e := newEnv(t, Options{ClientSecret: c.secret})
+			resp, b := e.do("GET", "/oauth/authorizations/new?"+c.q.Encode(), nil)
+			body := string(b)
+			if resp.StatusCode != c.status || !strings.Contains(body, c.text) {
+				t.Fatalf("status %d, want %d with %q; body:\n%s", resp.StatusCode, c.status, c.text, body)
+			}
+			if loc := resp.Header.Get("Location"); loc != "" {
+				t.Errorf("must never redirect, Location %q", loc)
+			}
+			if ct := resp.Header.Get("Content-Type"); ct != "text/html; charset=utf-8" {
+				t.Errorf("Content-Type %q", ct)
+			}
+			if resp.Header.Get("X-Frame-Options") != "DENY" {
+				t.Error("missing X-Frame-Options: DENY")
+			}
+			// The CSP must allow exactly the page's <style> element.
+			style := regexp.MustCompile(`(?s)<style>(.*)</style>`).FindStringSubmatch(body)
+			if style == nil {
+				t.Fatal("no <style>")
+			}
+			sum := sha256.Sum256([]byte(style[1]))
+			if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, base64.StdEncoding.EncodeToString(sum[:])) {
+				t.Errorf("CSP %q does not allow the style element", csp)
+			}
+			if strings.Contains(body, "<script") || strings.Contains(body, "style=") || !strings.Contains(body, "Simulated Zendesk") {
+				t.Error("page must have the banner and no scripts or inline style attributes")
+			}
+			if c.status != 200 {
+				if !strings.Contains(body, "Invalid Authorization Request") {
+					t.Error("error page title missing")
+				}
+				return
+			}
+			for _, want := range []string{`<form method="post"`, `<button name="decision" value="allow" id="allow">Allow</button>`,
+				`<button name="decision" value="deny" id="deny">Deny</button>`} {
+				if !strings.Contains(body, want) {
+					t.Errorf("page lacks %s", want)
+				}
+			}
+			action := regexp.MustCompile(`action="([^"]*)"`).FindStringSubmatch(body)
+			if action == nil || html.UnescapeString(action[1]) != "/oauth/authorizations/new?"+c.q.Encode() {
+				t.Errorf("form action %q, want the authorize path and query", action)
+			}
+		})
+	}
+}
+
+func TestDecision(t *testing.T) {
+	const denied = "error=access_denied&error_description=The+end-user+or+authorization+server+denied+the+request"
+	cases := []struct {
+		name     string
+		q        url.Values
+		decision string
+		status   int
+		location string // prefix
+	}{
+		{"deny with state", authQuery(), "deny", 302, callback + "?" + denied + "&state=st%26ate"},
+		{"deny without state", authQuery("state", ""), "deny", 302, callback + "?" + denied},
+		{"allow", authQuery(), "allow", 302, callback + "?code="},
+		{"allow keeps the redirect_uri's query", authQuery("redirect_uri", callback+"?tenant=a+b"), "allow", 302, callback + "?tenant=a+b&code="},
+		{"unknown decision", authQuery(), "maybe", 400, ""},
+		{"invalid request is re-validated", authQuery("redirect_uri", "http://evil.example/"), "allow", 400, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e := newEnv(t, Options{RedirectURIs: []string{callback, callback + "?tenant=a+b"}})
+			resp := e.decide(c.q, c.decision)
+			loc := resp.Header.Get("Location")
+			if resp.StatusCode != c.status || !strings.HasPrefix(loc, c.location) || (c.location == "") != (loc == "") {
+				t.Fatalf("got %d %q, want %d %q...", resp.StatusCode, loc, c.status, c.location)
+			}
+			if c.decision == "allow" && c.status == 302 {
+				u, _ := url.Parse(loc)
+				if code := u.Query().Get("code"); len(code) < 43 || u.Query().Get("state") != "st&ate" {
+					t.Errorf("bad code or state in %q", loc)
+				}
+			}
+		})
+	}
+}
+
+func TestExchange(t *testing.T) {
+	cases := []struct {
+		name          string
+		body          func(code string) any
+		wantExpiresIn any
+	}{
+		{"form, no lifetimes", func(code string) any { return exchangeParams(code) }, nil},
+		{"form with lifetimes", func(code string) any {
+			p := exchangeParams(code)
+			p.Set("expires_in", "1800")
+			p.Set("refresh_token_expires_in", "2592000")
+			return p
+		}, 1800.0},
+		{"JSON with numbers", func(code string) any {
+			return map[string]any{"grant_type": "authorization_code", "code": code, "client_id": "demo-client",
+				"redirect_uri": callback, "code_verifier": verifier, "expires_in": 1800, "refresh_token_expires_in": 2592000}
+		}, 1800.0},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e := newEnv(t, Options{})
+			status, m := e.token(c.body(e.code(authQuery())))
+			if status != http.StatusCreated {
+				t.Fatalf("status %d: %v", status, m)
+			}
+			if m["token_type"] != "bearer" || m["scope"] != "users:read" || len(str(m["access_token"])) < 43 ||
+				len(str(m["refresh_token"])) < 43 || m["refresh_token_expires_in"] != 2592000.0 {
+				t.Errorf("bad token response %v", m)
+			}
+			if v, ok := m["expires_in"]; !ok || v != c.wantExpiresIn {
+				t.Errorf("expires_in = %v (present %v), want %v", v, ok, c.wantExpiresIn)
+			}
+			if last := e.sim.LastTokenRequest(); last.Get("code_verifier") != verifier ||
+				(c.wantExpiresIn != nil && last.Get("expires_in") != "1800") {
+				t.Errorf("LastTokenRequest = %v", last)
+			}
+			if status, me := e.me(str(m["access_token"])); status != 200 || me["user"].(map[string]any)["id"] != 1.0 {
+				t.Errorf("users/me: %d %v", status, me)
+			}
+		})
+	}
+}
+
+func TestTokenErrors(t *testing.T) {
+	withParam := func(code, k, v string) url.Values {
+		p := exchangeParams(code)
+		if v == "" {
+			p.Del(k)
+		} else {
+			p.Set(k, v)
+		}
+		return p
+	}
+	cases := []struct {
+		name   string
+		opts   Options
+		q      url.Values // authorize query; nil = authQuery()
+		run    func(e *env, code string) (int, map[string]any)
+		status int
+		err    string
+	}{
+		{"code reused", Options{}, nil, func(e *env, code string) (int, map[string]any) {
+			e.token(exchangeParams(code))
+			return e.token(exchangeParams(code))
+		}, 400, "invalid_grant"},
+		{"unknown code", Options{}, nil, func(e *env, code string) (int, map[string]any) {
+			return e.token(exchangeParams("nope"))
+		}, 400, "invalid_grant"},
+		{"wrong verifier", Options{}, nil, func(e *env, code string) (int, map[string]any) {
+			return e.token(withParam(code, "code_verifier", strings.Repeat("a", 43)))
+		}, 400, "invalid_grant"},
+		{"missing verifier", Options{}, nil, func(e *env, code string) (int, map[string]any) {
+			return e.token(withParam(code, "code_verifier", ""))
+		}, 400, "invalid_grant"},
+		{"failed PKCE consumes the code", Options{}, nil, func(e *env, code string) (int, map[string]any) {
+			e.token(withParam(code, "code_verifier", strings.Repeat("a", 43)))
+			return e.token(exchangeParams(code))
+		}, 400, "invalid_grant"},
+		{"other redirect_uri", Options{}, nil, func(e *env, code string) (int, map[string]any) {
+			return e.token(withParam(code, "redirect_uri", callback+"2"))
+		}, 400, "invalid_grant"},
+		{"unknown client", Options{}, nil, func(e *env, code string) (int, map[string]any) {
+			return e.token(withParam(code, "client_id", "other"))
+		}, 401, "invalid_client"},
+		{"confidential: missing secret", Options{ClientSecret: "s3cret"}, nil, func(e *env, code string) (int, map[string]any) {
+			return e.token(exchangeParams(code))
+		}, 401, "invalid_client"},
+		{"confidential: wrong secret", Options{ClientSecret: "s3cret"}, nil, func(e *env, code string) (int, map[string]any) {
+			return e.token(withParam(code, "client_secret", "s3cres"))
+		}, 401, "invalid_client"},
+		{"confidential: challenge sent, verifier missing", Options{ClientSecret: "s3cret"}, nil, func(e *env, code string) (int, map[string]any) {
+			p := withParam(code, "code_verifier", "")
+			p.Set("client_secret", "s3cret")
+			return e.token(p)
+		}, 400, "invalid_grant"},
+		{"confidential: secret without PKCE works", Options{ClientSecret: "s3cret"}, authQuery("code_challenge", "", "code_challenge_method", ""),
+			func(e *env, code string) (int, map[string]any) {
+				p := withParam(code, "code_verifier", "")
+				p.Set("client_secret", "s3cret")
+				return e.token(p)
+			}, 201, ""},
+		{"missing code", Options{}, nil, func(e *env, code string) (int, map[string]any) {
+			return e.token(withParam(code, "code", ""))
+		}, 400, "invalid_request"},
+		{"missing grant_type", Options{}, nil, func(e *env, code string) (int, map[string]any) {
+			return e.token(withParam(code, "grant_type", ""))
+		}, 400, "invalid_request"},
+		{"password grant", Options{}, nil, func(e *env, code string) (int, map[string]any) {
+			return e.token(withParam(code, "grant_type", "password"))
+		}, 400, "unsupported_grant_type"},
+		{"expires_in too small", Options{}, nil, func(e *env, code string) (int, map[string]any) {
+			return e.token(withParam(code, "expires_in", "300"))
+		}, 400, "invalid_request"},
+		{"expires_in too large", Options{}, nil, func(e *env, code string) (int, map[string]any) {
+			return e.token(withParam(code, "expires_in", "172800"))
+		}, 400, "invalid_request"},
+		{"refresh_token_expires_in too small", Options{}, nil, func(e *env, code string) (int, map[string]any) {
+			return e.token(withParam(code, "refresh_token_expires_in", "604800"))
+		}, 400, "invalid_request"},
+		{"malformed JSON", Options{}, nil, func(e *env, code string) (int, map[string]any) {
+			resp, b := e.do("POST", tokensP, strings.NewReader(`{"grant_type":`), "Content-Type", "application/json")
+			return resp.StatusCode, jsonMap(e.t, b)
+		}, 400, "invalid_request"},
+		{"JSON array", Options{}, nil, func(e *env, code string) (int, map[string]any) {
+			resp, b := e.do("POST", tokensP, strings.NewReader(`[1,2]`), "Content-Type", "application/json")
+			return resp.StatusCode, jsonMap(e.t, b)
+		}, 400, "invalid_request"},
+		{"body over 64 KiB", Options{}, nil, func(e *env, code string) (int, map[string]any) {
+			resp, b := e.do("POST", tokensP, strings.NewReader("a="+strings.Repeat("x", 70<<10)),
+				"Content-Type", "application/x-www-form-urlencoded")
+			return resp.StatusCode, jsonMap(e.t, b)
+		}, 400, "invalid_request"},
+		{"unsupported content type", Options{}, nil, func(e *env, code string) (int, map[string]any) {
+			resp, b := e.do("POST", tokensP, strings.NewReader(exchangeParams(code).Encode()), "Content-Type", "text/plain")
+			return resp.StatusCode, jsonMap(e.t, b)
+		}, 400, "invalid_request"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e := newEnv(t, c.opts)
+			q := c.q
+			if q == nil {
+				q = authQuery()
+			}
+			status, m := c.run(e, e.code(q))
+			if status != c.status || str(m["error"]) != c.err {
+				t.Fatalf("got %d %v, want %d %q", status, m, c.status, c.err)
+			}
+			if c.err != "" && str(m["error_description"]) == "" {
+				t.Error("error_description missing")
+			}
+		})
+	}
+}
+
+func TestCodeExpiry(t *testing.T) {
+	for _, c := range []struct {
+		wait   time.Duration
+		status int
+	}{{119 * time.Second, 201}, {120 * time.Second, 201}, {121 * time.Second, 400}} {
+		clock := newClock()
+		e := newEnv(t, Options{Now: clock.Now})
+		code := e.code(authQuery())
+		clock.Advance(c.wait)
+		if status, m := e.token(exchangeParams(code)); status != c.status {
+			t.Errorf("after %v: %d %v, want %d", c.wait, status, m, c.status)
+		}
+	}
+}
+
+func TestRefreshRotation(t *testing.T) {
+	e := newEnv(t, Options{})
+	first := e.login()
+	status, second := e.token(refreshParams(str(first["refresh_token"])))
+	if status != 201 || second["access_token"] == first["access_token"] || second["refresh_token"] == first["refresh_token"] {
+		t.Fatalf("refresh: %d %v", status, second)
+	}
+	if status, m := e.token(refreshParams(str(first["refresh_token"]))); status != 400 || m["error"] != "invalid_grant" {
+		t.Errorf("old refresh token: %d %v", status, m)
+	}
+	if status, m := e.me(str(first["access_token"])); status != 401 || m["error"] != "invalid_token" {
+		t.Errorf("old access token: %d %v", status, m)
+	}
+	if status, _ := e.me(str(second["access_token"])); status != 200 {
+		t.Errorf("new access token: %d", status)
+	}
+	if status, _ := e.token(refreshParams(str(second["refresh_token"]))); status != 201 {
+		t.Errorf("new refresh token: %d", status)
+	}
+	if st := e.sim.Stats(); st.Refreshes != 3 || st.Exchanges != 1 || st.MeCalls != 2 || st.AuthorizePages != 0 {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+func TestConcurrentRefreshOnlyOneWins(t *testing.T) {
+	e := newEnv(t, Options{})
+	rt := str(e.login()["refresh_token"])
+	var wg sync.WaitGroup
+	statuses := make(chan int, 8)
+	for range 8 {
+		wg.Go(func() {
+			status, _ := e.token(refreshParams(rt))
+			statuses <- status
+		})
+	}
+	wg.Wait()
+	close(statuses)
+	won := 0
+	for s := range statuses {
+		if s == 201 {
+			won++
+		}
+	}
+	if won != 1 {
+		t.Errorf("%d refreshes succeeded, want 1", won)
+	}
+}
+
+func TestTokenExpiry(t *testing.T) {
+	clock := newClock()
+	e := newEnv(t, Options{Now: clock.Now, AccessTokenTTL: 10 * time.Minute, RefreshTokenTTL: time.Hour})
+	m := e.login()
+	if m["expires_in"] != 600.0 || m["refresh_token_expires_in"] != 3600.0 {
+		t.Fatalf("lifetimes %v", m)
+	}
+	at := str(m["access_token"])
+	if status, _ := e.me(at); status != 200 {
+		t.Fatalf("fresh token: %d", status)
+	}
+	clock.Advance(10*time.Minute + time.Second)
+	status, body := e.me(at)
+	if status != 401 || body["error"] != "invalid_token" ||
+		body["error_description"] != "The access token provided is expired, revoked, malformed or invalid for other reasons." {
+		t.Errorf("expired token: %d %v", status, body)
+	}
+	clock.Advance(time.Hour)
+	if status, m := e.token(refreshParams(str(m["refresh_token"]))); status != 400 || m["error"] != "invalid_grant" {
+		t.Errorf("expired refresh token: %d %v", status, m)
+	}
+}
+
+func TestNoRefreshToken(t *testing.T) {
+	e := newEnv(t, Options{NoRefreshToken: true})
+	m := e.login()
+	if _, ok := m["refresh_token"]; ok {
+		t.Errorf("refresh_token present: %v", m)
+	}
+	if _, ok := m["refresh_token_expires_in"]; ok {
+		t.Errorf("refresh_token_expires_in present: %v", m)
+	}
+}
+
+func TestMe(t *testing.T) {
+	e := newEnv(t, Options{User: User{ID: 42, Name: "Agent <Smith>", Email: "smith@example.com", Role: "agent"}})
+	token := str(e.login()["access_token"])
+	// Tokens with other scopes, issued straight into the simulator's state.
+	e.sim.mu.Lock()
+	e.sim.access["tickets-only"] = &accessToken{scope: "tickets:read write"}
+	e.sim.access["broad-read"] = &accessToken{scope: "read"}
+	e.sim.mu.Unlock()
+	cases := []struct {
+		name, path, auth string
+		status           int
+		check            func(m map[string]any) bool
+	}{
+		{"anonymous", meP, "", 200, func(m map[string]any) bool {
+			u := m["user"].(map[string]any)
+			return u["id"] == nil && u["name"] == "Anonymous user" && u["role"] == "end-user" && m["authenticity_token"] != nil
+		}},
+		{"basic auth is anonymous", meP, "Basic dXNlcjpwYXNz", 200, func(m map[string]any) bool {
+			return m["user"].(map[string]any)["id"] == nil
+		}},
+		{"valid", meP, "Bearer " + token, 200, func(m map[string]any) bool {
+			u := m["user"].(map[string]any)
+			return u["id"] == 42.0 && u["name"] == "Agent <Smith>" && u["role"] == "agent" && u["role_type"] == nil &&
+				u["locale"] == "en-US" && u["time_zone"] == "Copenhagen"
+		}},
+		{"without .json", "/api/v2/users/me", "bearer " + token, 200, func(m map[string]any) bool {
+			return m["user"].(map[string]any)["id"] == 42.0
+		}},
+		{"read scope", meP, "Bearer broad-read", 200, func(m map[string]any) bool { return m["user"] != nil }},
+		{"unknown token", meP, "Bearer nope", 401, func(m map[string]any) bool { return m["error"] == "invalid_token" }},
+		{"empty token", meP, "Bearer ", 401, func(m map[string]any) bool { return m["error"] == "invalid_token" }},
+		{"wrong scope", meP, "Bearer tickets-only", 403, func(m map[string]any) bool { return m["error"] == "Forbidden" }},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			resp, b := e.do("GET", c.path, nil, "Authorization", c.auth)
+			m := jsonMap(t, b)
+			if resp.StatusCode != c.status || !c.check(m) || resp.Header.Get("Content-Type") != jsonType {
+				t.Errorf("got %d %s %v", resp.StatusCode, resp.Header.Get("Content-Type"), m)
+			}
+		})
+	}
+}
+
+func TestRevoke(t *testing.T) {
+	for _, path := range []string{revokeP, "/api/v2/oauth/tokens/current"} {
+		e := newEnv(t, Options{})
+		m := e.login()
+		at := "Bearer " + str(m["access_token"])
+		if resp, _ := e.do("DELETE", path, nil, "Authorization", at); resp.StatusCode != 204 {
+			t.Fatalf("revoke %s: %d", path, resp.StatusCode)
+		}
+		if !e.sim.Revoked(str(m["access_token"])) || e.sim.Revoked(str(m["refresh_token"])) {
+			t.Error("Revoked() wrong")
+		}
+		if status, _ := e.me(str(m["access_token"])); status != 401 {
+			t.Errorf("revoked token on users/me: %d", status)
+		}
+		if resp, b := e.do("DELETE", path, nil, "Authorization", at); resp.StatusCode != 401 || jsonMap(t, b)["error"] != "invalid_token" {
+			t.Errorf("second revoke: %d %s", resp.StatusCode, b)
+		}
+		if status, m := e.token(refreshParams(str(m["refresh_token"]))); status != 400 || m["error"] != "invalid_grant" {
+			t.Errorf("refresh after revoke: %d %v", status, m)
+		}
+		if st := e.sim.Stats(); st.Revocations != 2 {
+			t.Errorf("Revocations = %d", st.Revocations)
+		}
+	}
+}
+
+func TestRoutes(t *testing.T) {
+	e := newEnv(t, Options{})
+	for _, c := range []struct {
+		method, path string
+		status       int
+	}{
+		{"GET", "/favicon.ico", 204},
+		{"GET", "/nope", 404},
+		{"GET", tokensP, 404},
+		{"PUT", meP, 404},
+		{"GET", "/api/v2/tickets.json", 404},
+	} {
+		resp, b := e.do(c.method, c.path, nil)
+		if resp.StatusCode != c.status || (c.status == 404 && jsonMap(t, b)["error"] != "InvalidEndpoint") {
+			t.Errorf("%s %s: %d %s", c.method, c.path, resp.StatusCode, b)
+		}
+	}
+}
+
+var faultNames = map[Fault]string{ServerError: "ServerError", BadGatewayHTML: "BadGatewayHTML", RateLimited: "RateLimited",
+	InvalidJSON: "InvalidJSON", Oversized: "Oversized", WrongContentType: "WrongContentType", ErrorIn2xx: "ErrorIn2xx",
+	NoAccessToken: "NoAccessToken", NoUser: "NoUser", AnonymousUser: "AnonymousUser"}
+
+func TestFaults(t *testing.T) {
+	endpoints := []Endpoint{Exchange, Refresh, Me, Revoke}
+	type check func(t *testing.T, e Endpoint, resp *http.Response, b []byte)
+	okStatus := func(e Endpoint) int {
+		if e == Exchange || e == Refresh {
+			return 201
+		}
+		return 200
+	}
+	is := func(status int, ct, errCode string) check {
+		return func(t *testing.T, _ Endpoint, resp *http.Response, b []byte) {
+			if resp.StatusCode != status || !strings.HasPrefix(resp.Header.Get("Content-Type"), ct) ||
+				(errCode != "" && jsonMap(t, b)["error"] != errCode) {
+				t.Errorf("got %d %q %.100s", resp.StatusCode, resp.Header.Get("Content-Type"), b)
+			}
+		}
+	}
+	only := func(where Endpoint, c check) check { // c for endpoint where, ServerError elsewhere
+		return func(t *testing.T, e Endpoint, resp *http.Response, b []byte) {
+			if e == where || (where == Exchange && e == Refresh) {
+				c(t, e, resp, b)
+			} else {
+				is(500, "application/json", "InternalError")(t, e, resp, b)
+			}
+		}
+	}
+	cases := []struct {
+		fault Fault
+		check check
+	}{
+		{ServerError, is(500, "application/json", "InternalError")},
+		{BadGatewayHTML, is(502, "text/html", "")},
+		{RateLimited, func(t *testing.T, e Endpoint, resp *http.Response, b []byte) {
+			is(429, "application/json", "TooManyRequests")(t, e, resp, b)
+			if resp.Header.Get("Retry-After") != "30" {
+				t.Error("Retry-After missing")
+			}
+		}},
+		{InvalidJSON, func(t *testing.T, e Endpoint, resp *http.Response, b []byte) {
+			if resp.StatusCode != okStatus(e) || resp.Header.Get("Content-Type") != jsonType || json.Valid(b) {
+				t.Errorf("got %d %q %s", resp.StatusCode, resp.Header.Get("Content-Type"), b)
+			}
+		}},
+		{Oversized, func(t *testing.T, e Endpoint, resp *http.Response, b []byte) {
+			if resp.StatusCode != okStatus(e) || resp.Header.Get("Content-Type") != jsonType || len(b) <= 2<<20 || !json.Valid(b) {
+				t.Errorf("got %d %q, %d bytes", resp.StatusCode, resp.Header.Get("Content-Type"), len(b))
+			}
+		}},
+		{WrongContentType, func(t *testing.T, e Endpoint, resp *http.Response, b []byte) {
+			is(okStatus(e), "text/html", "")(t, e, resp, b)
+			if !json.Valid(b) {
+				t.Errorf("body not JSON: %s", b)
+			}
+		}},
+		{ErrorIn2xx, is(200, "application/json", "invalid_grant")},
+		{NoAccessToken, only(Exchange, func(t *testing.T, e Endpoint, resp *http.Response, b []byte) {
+			m := jsonMap(t, b)
+			if _, ok := m["access_token"]; resp.StatusCode != 201 || ok || m["token_type"] != "bearer" {
+				t.Errorf("got %d %s", resp.StatusCode, b)
+			}
+		})},
+		{NoUser, only(Me, func(t *testing.T, e Endpoint, resp *http.Response, b []byte) {
+			if resp.StatusCode != 200 || string(b) != "{}" {
+				t.Errorf("got %d %s", resp.StatusCode, b)
+			}
+		})},
+		{AnonymousUser, only(Me, func(t *testing.T, e Endpoint, resp *http.Response, b []byte) {
+			u, _ := jsonMap(t, b)["user"].(map[string]any)
+			if resp.StatusCode != 200 || u == nil || u["id"] != nil || u["name"] != "Anonymous user" {
+				t.Errorf("got %d %s", resp.StatusCode, b)
+			}
+		})},
+	}
+	for _, c := range cases {
+		for _, ep := range endpoints {
+			t.Run(faultNames[c.fault]+"/"+string(ep), func(t *testing.T) {
+				e := newEnv(t, Options{})
+				tokens := e.login()
+				code := e.code(authQuery())
+				request := func() (*http.Response, []byte) {
+					auth := "Bearer " + str(tokens["access_token"])
+					switch ep {
+					case Exchange:
+						return e.do("POST", tokensP, strings.NewReader(exchangeParams(code).Encode()), "Content-Type", "application/x-www-form-urlencoded")
+					case Refresh:
+						return e.do("POST", tokensP, strings.NewReader(refreshParams(str(tokens["refresh_token"])).Encode()), "Content-Type", "application/x-www-form-urlencoded")
+					case Me:
+						return e.do("GET", meP, nil, "Authorization", auth)
+					}
+					return e.do("DELETE", revokeP, nil, "Authorization", auth)
+				}
+				e.sim.Inject(ep, c.fault, 1)
+				resp, b := request()
+				c.check(t, ep, resp, b)
+				// The fault hit once and changed nothing: the same request now succeeds.
+				if resp, b := request(); resp.StatusCode != map[Endpoint]int{Exchange: 201, Refresh: 201, Me: 200, Revoke: 204}[ep] {
+					t.Errorf("after the fault: %d %s", resp.StatusCode, b)
+				}
+			})
+		}
+	}
+}
+
+func TestInjectTimes(t *testing.T) {
+	e := newEnv(t, Options{})
+	want := func(statuses ...int) {
+		t.Helper()
+		for i, w := range statuses {
+			if got, _ := e.me(""); got != w {
+				t.Fatalf("request %d: %d, want %d", i, got, w)
+			}
+		}
+	}
+	e.sim.Inject(Me, ServerError, 1)
+	want(500, 200, 200)
+	e.sim.Inject(Me, RateLimited, 2)
+	want(429, 429, 200)
+	e.sim.Inject(Me, ServerError, 0)
+	want(500, 500, 500)
+	e.sim.Inject(Me, NoFault, 0)
+	want(200)
+	e.sim.Inject(Exchange, ServerError, 0) // other endpoints are unaffected
+	want(200)
+	if st := e.sim.Stats(); st.MeCalls != 11 {
+		t.Errorf("MeCalls = %d, want 11", st.MeCalls)
+	}
+}
+
+// quickClient gives up after 100 ms.
+var quickClient = &http.Client{Timeout: 100 * time.Millisecond}
+
+func TestHangAndClose(t *testing.T) {
+	srv := NewServer(Options{})
+	srv.Inject(Me, Hang, 0)
+	if _, err := quickClient.Get(srv.URL + meP); !isTimeout(err) {
+		t.Fatalf("want a timeout, got %v", err)
+	}
+	// A request still hanging when Close is called must not block Close.
+	errc := make(chan error, 1)
+	go func() {
+		_, err := http.Get(srv.URL + meP)
+		errc <- err
+	}()
+	for srv.Stats().MeCalls < 2 {
+		time.Sleep(time.Millisecond)
+	}
+	start := time.Now()
+	srv.Close()
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("Close took %v", d)
+	}
+	if err := <-errc; err == nil {
+		t.Error("hanging request got an answer")
+	}
+}
+
+func TestSlow(t *testing.T) {
+	srv := NewServer(Options{})
+	srv.Inject(Me, Slow, 0)
+	if _, err := quickClient.Get(srv.URL + meP); !isTimeout(err) {
+		t.Fatalf("want a timeout, got %v", err)
+	}
+	start := time.Now()
+	srv.Close()
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("Close took %v", d)
+	}
+
+	defer func(d time.Duration) { SlowDelay = d }(SlowDelay)
+	SlowDelay = 50 * time.Millisecond // set before the server starts
+	srv = NewServer(Options{})
+	defer srv.Close()
+	srv.Inject(Me, Slow, 1)
+	start = time.Now()
+	resp, err := http.Get(srv.URL + meP)
+	if err != nil || resp.StatusCode != 200 || time.Since(start) < SlowDelay {
+		t.Fatalf("slow answer: %v %v after %v", resp, err, time.Since(start))
+	}
+	resp.Body.Close()
+}
+
+func TestReset(t *testing.T) {
+	plain := NewServer(Options{})
+	defer plain.Close()
+	tlsSrv := httptest.NewTLSServer(New(Options{}))
+	defer tlsSrv.Close()
+	for _, c := range []struct {
+		name   string
+		sim    *Simulator
+		url    string
+		client *http.Client
+	}{
+		{"http", plain.Simulator, plain.URL, &http.Client{Timeout: 2 * time.Second}},
+		{"https", tlsSrv.Config.Handler.(*Simulator), tlsSrv.URL, tlsSrv.Client()},
+	} {
+		c.sim.Inject(Me, Reset, 1)
+		_, err := c.client.Get(c.url + meP)
+		if err == nil || isTimeout(err) {
+			t.Errorf("%s: want a connection error, got %v", c.name, err)
+		}
+		if resp, err := c.client.Get(c.url + meP); err != nil || resp.StatusCode != 200 {
+			t.Errorf("%s: after the reset: %v %v", c.name, resp, err)
+		} else {
+			resp.Body.Close()
+		}
+	}
+}
+
+func TestConnections(t *testing.T) {
+	srv := NewServer(Options{})
+	defer srv.Close()
+	if !strings.HasPrefix(srv.URL, "http://127.0.0.1:") {
+		t.Errorf("URL = %q", srv.URL)
+	}
+	get := func(c *http.Client) {
+		resp, err := c.Get(srv.URL + meP)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	keepAlive := &http.Client{Transport: &http.Transport{}}
+	for range 3 {
+		get(keepAlive)
+	}
+	if n := srv.Connections(); n != 1 {
+		t.Errorf("after 3 keep-alive requests: %d connections, want 1", n)
+	}
+	noKeepAlive := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	get(noKeepAlive)
+	get(noKeepAlive)
+	if n := srv.Connections(); n != 3 {
+		t.Errorf("after 2 more without keep-alive: %d connections, want 3", n)
+	}
+}
+
+func TestStatsAuthorizePages(t *testing.T) {
+	e := newEnv(t, Options{})
+	e.do("GET", "/oauth/authorizations/new?"+authQuery().Encode(), nil)
+	e.do("GET", "/oauth/authorizations/new?"+authQuery("client_id", "x").Encode(), nil)
+	e.code(authQuery()) // POST is not a page view
+	if st := e.sim.Stats(); st.AuthorizePages != 2 {
+		t.Errorf("AuthorizePages = %d, want 2", st.AuthorizePages)
+	}
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout() || errors.Is(err, context.DeadlineExceeded)
+}
