@@ -1,0 +1,26 @@
+# The two commands a fresh machine needs: "make demo" and "make test".
+GO ?= go
+
+.PHONY: run demo build test bench fuzz screenshots
+
+run: ## run against a real Zendesk (settings from the environment or .env)
+	$(GO) run .
+
+demo: ## run against the built-in Zendesk simulator: no account needed
+	$(GO) run . -demo
+
+build: ## one static binary: ./zendesk-oauth-app
+	CGO_ENABLED=0 $(GO) build -trimpath -o zendesk-oauth-app .
+
+test: ## formatting, vet, and every test with the race detector
+	@unformatted=$$(gofmt -l .); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) test -race -count=1 ./...
+
+bench: ## benchmarks with memory figures
+	$(GO) test -run='^$$' -bench=. -benchmem -count=1 ./...
+
+fuzz: ## each fuzz target for a short, fixed time
+	$(GO) test -run='^$$' -fuzz='^FuzzNormalizeSubdomain$$' -fuzztime=20s .
+	$(GO) test -run='^$$' -fuzz='^FuzzCallback$$' -fuzztime=20s .
+	$(GO) test -run='^$$' -fuzz='^FuzzOpenCookie$$' -fuzztime=20s .

@@ -1,0 +1,394 @@
+package main
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"zendesk-oauth-app/zendesksim"
+)
+
+func TestSignIn(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	b := e.browser()
+
+	start := b.get("/")
+	mustContain(t, start.body, `href="/zendesk/auth"`, "Sign in to Zendesk")
+
+	page := b.signIn()
+	mustContain(t, page.body, "👋 Hi, John Doe!", "Your Zendesk Support user role is <code>admin</code>.", "Signed in to acme.zendesk.com", `action="/zendesk/logout"`)
+	if st := e.sim.Stats(); st.Exchanges != 1 || st.MeCalls != 1 || st.Refreshes != 0 {
+		t.Errorf("one sign-in cost %+v at Zendesk, want one token request and one users/me", st)
+	}
+	if b.cookie("oauth_flow") != nil {
+		t.Error("the flow cookie outlived the sign-in")
+	}
+	s := b.session()
+	if s.Subdomain != "acme" || s.UserID != 1 || s.AccessToken == "" || s.RefreshToken == "" {
+		t.Errorf("session = %+v", s)
+	}
+	if want := e.appClock.Now().Add(accessTokenLifetime); !s.AccessExpiry.Equal(want) {
+		t.Errorf("access expiry = %v, want %v", s.AccessExpiry, want)
+	}
+
+	// Signed in: / calls Show Self with the stored token.
+	again := b.get("/")
+	mustContain(t, again.body, "👋 Hi, John Doe!")
+	if got := again.Header.Get("Cache-Control"); got != "no-store" {
+		t.Errorf("profile Cache-Control = %q, want no-store", got)
+	}
+	if got := e.sim.Stats().MeCalls; got != 2 {
+		t.Errorf("users/me calls = %d, want 2", got)
+	}
+}
+
+func TestAuthorizeRedirect(t *testing.T) {
+	e := newEnv(t, envOptions{vars: map[string]string{"ZENDESK_SCOPES": "users:read  tickets:read"}})
+	b := e.browser()
+	resp := b.get("/zendesk/auth")
+	if resp.StatusCode != http.StatusFound {
+		t.Fatalf("status %d, want 302", resp.StatusCode)
+	}
+	loc, err := url.Parse(resp.Header.Get("Location"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := loc.Scheme+"://"+loc.Host+loc.Path, e.sim.URL+"/oauth/authorizations/new"; got != want {
+		t.Errorf("redirect to %s, want %s", got, want)
+	}
+	q := loc.Query()
+	for name, want := range map[string]string{
+		"response_type":         "code",
+		"client_id":             "test-client",
+		"redirect_uri":          e.server.URL + "/zendesk/oauth/callback",
+		"scope":                 "users:read tickets:read",
+		"code_challenge_method": "S256",
+	} {
+		if got := q.Get(name); got != want {
+			t.Errorf("%s = %q, want %q", name, got, want)
+		}
+	}
+	if len(q.Get("state")) < 43 || len(q.Get("code_challenge")) != 43 {
+		t.Errorf("state %q or code_challenge %q too short", q.Get("state"), q.Get("code_challenge"))
+	}
+	if q.Has("client_secret") || strings.Contains(resp.Header.Get("Location"), "test-client-secret") {
+		t.Error("the client secret is in the authorize URL")
+	}
+
+	// Each sign-in gets a fresh state and verifier.
+	other, _ := url.Parse(e.browser().get("/zendesk/auth").Header.Get("Location"))
+	if other.Query().Get("state") == q.Get("state") || other.Query().Get("code_challenge") == q.Get("code_challenge") {
+		t.Error("state or code challenge repeated across sign-ins")
+	}
+
+	flowCk := setCookieHeader(resp, "oauth_flow")
+	if flowCk == nil {
+		t.Fatal("no flow cookie")
+	}
+	if !flowCk.HttpOnly || flowCk.SameSite != http.SameSiteLaxMode || flowCk.Path != "/" || flowCk.MaxAge != 600 {
+		t.Errorf("flow cookie attributes: %+v", flowCk)
+	}
+	if strings.Contains(flowCk.Value, q.Get("state")) {
+		t.Error("the flow cookie shows the state in clear text")
+	}
+}
+
+func TestPKCEVerifierSent(t *testing.T) {
+	// A public client: no secret, so PKCE alone protects the code.
+	e := newEnv(t, envOptions{vars: map[string]string{"ZENDESK_CLIENT_SECRET": ""}})
+	b := e.browser()
+	start := b.get("/zendesk/auth")
+	loc, _ := url.Parse(start.Header.Get("Location"))
+	challenge := loc.Query().Get("code_challenge")
+	consent := b.post(loc.String(), url.Values{"decision": {"allow"}})
+	page := b.get(consent.Header.Get("Location"))
+	if page.StatusCode != http.StatusOK {
+		t.Fatalf("status %d\n%s", page.StatusCode, page.body)
+	}
+	sent := e.sim.LastTokenRequest()
+	if pkceChallenge(sent.Get("code_verifier")) != challenge {
+		t.Errorf("code_verifier %q does not match the challenge %q", sent.Get("code_verifier"), challenge)
+	}
+	if sent.Has("client_secret") {
+		t.Error("a public client sent client_secret")
+	}
+	for name, want := range map[string]string{"grant_type": "authorization_code", "expires_in": "1800", "refresh_token_expires_in": "2592000", "scope": "users:read"} {
+		if got := sent.Get(name); got != want {
+			t.Errorf("token request %s = %q, want %q", name, got, want)
+		}
+	}
+}
+
+func TestCallbackRefusesBadState(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		query func(callback url.Values) url.Values
+	}{
+		{"missing state", func(q url.Values) url.Values { q.Del("state"); return q }},
+		{"forged state", func(q url.Values) url.Values { q.Set("state", "forged"); return q }},
+		{"state of another sign-in", func(q url.Values) url.Values { q.Set("state", randomToken()); return q }},
+		{"repeated state", func(q url.Values) url.Values { q.Add("state", q.Get("state")); return q }},
+		{"missing code", func(q url.Values) url.Values { q.Del("code"); return q }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, envOptions{})
+			b := e.browser()
+			callback, _ := url.Parse(b.authorize("/zendesk/auth", "allow"))
+			callback.RawQuery = tc.query(callback.Query()).Encode()
+			resp := b.get(callback.String())
+			if resp.StatusCode != http.StatusBadRequest {
+				t.Errorf("status %d, want 400", resp.StatusCode)
+			}
+			mustContain(t, resp.body, "Sign-in failed", `href="/"`, "request id")
+			if n := e.sim.Stats().Exchanges; n != 0 {
+				t.Errorf("%d token requests, want none", n)
+			}
+		})
+	}
+}
+
+func TestCallbackWithoutFlow(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	b := e.browser()
+	callback := b.authorize("/zendesk/auth", "allow")
+
+	// Another browser, or the same one under another address: no flow cookie.
+	stranger := e.browser().get(callback)
+	if stranger.StatusCode != http.StatusBadRequest {
+		t.Errorf("status %d, want 400", stranger.StatusCode)
+	}
+	mustContain(t, stranger.body, "Sign-in expired", "another address")
+
+	// Signed in, a reload of the callback goes home instead of failing.
+	b.get(callback)
+	reload := b.get(callback)
+	if reload.StatusCode != http.StatusSeeOther || reload.Header.Get("Location") != "/" {
+		t.Errorf("reload: status %d to %q, want 303 to /", reload.StatusCode, reload.Header.Get("Location"))
+	}
+	if n := e.sim.Stats().Exchanges; n != 1 {
+		t.Errorf("%d token requests, want 1", n)
+	}
+}
+
+func TestAccessDenied(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	b := e.browser()
+	resp := b.get(b.authorize("/zendesk/auth", "deny"))
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("status %d, want 403", resp.StatusCode)
+	}
+	mustContain(t, resp.body, "Access denied", `href="/zendesk/auth"`, "Try again")
+	if n := e.sim.Stats().Exchanges; n != 0 {
+		t.Errorf("%d token requests, want none", n)
+	}
+	// The flow stays usable: Try again starts a new one that succeeds.
+	mustContain(t, b.signIn().body, "Hi, John Doe!")
+}
+
+func TestCallbackErrorDescriptionIsEscaped(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	long := strings.Repeat("x", 5000)
+	resp := e.browser().get("/zendesk/oauth/callback?error=invalid_scope&error_description=" + url.QueryEscape(`<script>alert(1)</script>`+long))
+	if resp.StatusCode != http.StatusBadGateway {
+		t.Errorf("status %d, want 502", resp.StatusCode)
+	}
+	if strings.Contains(resp.body, "<script>") || strings.Contains(resp.body, long) {
+		t.Error("error_description shown unescaped or in full")
+	}
+	mustContain(t, resp.body, "&lt;script&gt;", "invalid_scope")
+}
+
+func TestReplayedCodeIsRefused(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	b := e.browser()
+	callback := b.authorize("/zendesk/auth", "allow")
+	flowCk := b.cookie("oauth_flow")
+	b.get(callback)
+
+	// An attacker who captured both the callback URL and the flow cookie
+	// still gets nothing: Zendesk accepts each code once.
+	thief := e.browser()
+	thief.setCookie(flowCk.Name, flowCk.Value)
+	resp := thief.get(callback)
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("status %d, want 400", resp.StatusCode)
+	}
+	mustContain(t, resp.body, "code expired or was already used")
+	if thief.cookie("session") != nil {
+		t.Error("the replay created a session")
+	}
+}
+
+func TestUserNameIsEscaped(t *testing.T) {
+	e := newEnv(t, envOptions{sim: zendesksim.Options{User: zendesksim.User{ID: 7, Name: `<img src=x onerror=alert(1)>`, Role: "agent"}}})
+	page := e.browser().signIn()
+	if strings.Contains(page.body, "<img") {
+		t.Error("user name rendered as HTML")
+	}
+	mustContain(t, page.body, "Hi, &lt;img src=x onerror=alert(1)&gt;!", "<code>agent</code>")
+}
+
+func TestSessionCookieAttributes(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		tls    bool
+		cookie string
+	}{
+		{"http on localhost", false, "session"},
+		{"https", true, "__Host-session"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, envOptions{tls: tc.tls})
+			b := e.browser()
+			callback := b.authorize("/zendesk/auth", "allow")
+			resp := b.get(callback)
+			c := setCookieHeader(resp, tc.cookie)
+			if c == nil {
+				t.Fatalf("no %s cookie set; got %v", tc.cookie, resp.Header["Set-Cookie"])
+			}
+			if !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.Path != "/" || c.Secure != tc.tls || c.Domain != "" {
+				t.Errorf("cookie attributes: %+v", c)
+			}
+			if want := int(refreshTokenLifetime.Seconds()); c.MaxAge != want {
+				t.Errorf("MaxAge %d, want %d (the refresh token's lifetime)", c.MaxAge, want)
+			}
+			if got := resp.Header.Get("Cache-Control"); got != "no-store" {
+				t.Errorf("Cache-Control %q, want no-store", got)
+			}
+			if hsts := resp.Header.Get("Strict-Transport-Security"); (hsts != "") != tc.tls {
+				t.Errorf("Strict-Transport-Security %q with https=%v", hsts, tc.tls)
+			}
+		})
+	}
+}
+
+func TestBadSessionCookieMeansSignedOut(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	signedIn := e.browser()
+	signedIn.signIn()
+	good := signedIn.cookie("session").Value
+
+	foreign := newEnv(t, envOptions{vars: map[string]string{"SESSION_SECRET": "another-secret-another-secret-0123456789"}}).browser()
+	foreign.signIn()
+
+	for name, value := range map[string]string{
+		"tampered":       good[:20] + string(rune(good[20]^1)) + good[21:],
+		"truncated":      good[:len(good)/2],
+		"not base64":     "%%%not-base64%%%",
+		"empty":          "",
+		"oversized":      strings.Repeat("A", 5000),
+		"foreign secret": foreign.cookie("session").Value,
+	} {
+		t.Run(name, func(t *testing.T) {
+			b := e.browser()
+			b.setCookie("session", value)
+			resp := b.get("/")
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("status %d, want 200", resp.StatusCode)
+			}
+			mustContain(t, resp.body, "Sign in to Zendesk")
+			if strings.Contains(resp.body, "Hi,") {
+				t.Error("a bad cookie signed someone in")
+			}
+			if value != "" {
+				if c := setCookieHeader(resp, "session"); c == nil || c.MaxAge >= 0 {
+					t.Errorf("the bad cookie was not cleared: %v", resp.Header["Set-Cookie"])
+				}
+			}
+		})
+	}
+
+	// An expired session (its sealed expiry passed) is signed out too.
+	e.appClock.Advance(refreshTokenLifetime + time.Second)
+	mustContain(t, signedIn.get("/").body, "Sign in to Zendesk")
+}
+
+func TestSignOut(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	b := e.browser()
+	b.signIn()
+	token := b.session().AccessToken
+
+	resp := b.post("/zendesk/logout", nil)
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/" {
+		t.Fatalf("status %d to %q, want 303 to /", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if !e.sim.Revoked(token) {
+		t.Error("the access token was not revoked at Zendesk")
+	}
+	if b.cookie("session") != nil {
+		t.Error("the session cookie survived sign-out")
+	}
+	home := b.get("/")
+	mustContain(t, home.body, "Sign in to Zendesk")
+	if strings.Contains(home.body, "Hi,") {
+		t.Error("still signed in after sign-out")
+	}
+}
+
+func TestSignOutRefusesCrossSite(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	b := e.browser()
+	b.signIn()
+	req, _ := http.NewRequest("POST", e.server.URL+"/zendesk/logout", nil)
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	resp := b.do(req)
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("status %d, want 403", resp.StatusCode)
+	}
+	if n := e.sim.Stats().Revocations; n != 0 {
+		t.Errorf("a cross-site request revoked the token (%d revocations)", n)
+	}
+	mustContain(t, b.get("/").body, "Hi, John Doe!")
+}
+
+func TestRoutesAndHeaders(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	b := e.browser()
+	for _, tc := range []struct {
+		method, path string
+		status       int
+		contains     string
+	}{
+		{"GET", "/healthz", 200, "ok"},
+		{"GET", "/static/style.css", 200, "font"},
+		{"GET", "/favicon.ico", 204, ""},
+		{"GET", "/nope", 404, "Page not found"},
+		{"GET", "/zendesk", 404, "Page not found"},
+		{"POST", "/", 405, ""},
+		{"DELETE", "/zendesk/auth", 405, ""},
+		{"GET", "/zendesk/logout", 404, ""},
+	} {
+		req, _ := http.NewRequest(tc.method, e.server.URL+tc.path, nil)
+		resp := b.do(req)
+		if resp.StatusCode != tc.status || !strings.Contains(resp.body, tc.contains) {
+			t.Errorf("%s %s: status %d, want %d with %q", tc.method, tc.path, resp.StatusCode, tc.status, tc.contains)
+		}
+		h := resp.Header
+		if !strings.Contains(h.Get("Content-Security-Policy"), "default-src 'none'") || h.Get("X-Content-Type-Options") != "nosniff" || h.Get("Referrer-Policy") != "no-referrer" || h.Get("X-Frame-Options") != "DENY" {
+			t.Errorf("%s %s: security headers missing: %v", tc.method, tc.path, h)
+		}
+	}
+	csp := b.get("/").Header.Get("Content-Security-Policy")
+	for _, want := range []string{"frame-ancestors 'none'", "base-uri 'none'", "object-src 'none'", "form-action 'self' " + e.sim.URL} {
+		if !strings.Contains(csp, want) {
+			t.Errorf("CSP %q lacks %q", csp, want)
+		}
+	}
+	if strings.Contains(csp, "unsafe-inline") {
+		t.Errorf("CSP allows inline code: %q", csp)
+	}
+}
+
+func TestWrongSubdomainParameterRefused(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	b := e.browser()
+	if resp := b.get("/zendesk/auth?subdomain=evil"); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("subdomain=evil: status %d, want 400", resp.StatusCode)
+	}
+	if resp := b.get("/zendesk/auth?subdomain=ACME"); resp.StatusCode != http.StatusFound {
+		t.Errorf("subdomain=ACME: status %d, want 302", resp.StatusCode)
+	}
+}

@@ -1,0 +1,279 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"zendesk-oauth-app/zendesksim"
+)
+
+// fakeClock is a clock tests move by hand: expiry is tested without sleeps.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newFakeClock() *fakeClock {
+	return &fakeClock{t: time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)}
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// syncBuffer collects log output from concurrent requests.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+const testSessionSecret = "test-session-secret-0123456789abcdef"
+
+// env is the app and the Zendesk simulator, each behind a real HTTP server.
+type env struct {
+	t        *testing.T
+	sim      *zendesksim.Server
+	app      *app
+	server   *httptest.Server
+	logs     *syncBuffer
+	appClock *fakeClock // the app's clock and Zendesk's are separate, as in life
+	simClock *fakeClock
+}
+
+type envOptions struct {
+	vars      map[string]string  // settings; defaults below
+	sim       zendesksim.Options // ClientID, ClientSecret and RedirectURIs are filled in
+	tls       bool               // serve the app over https
+	configure func(*config)      // adjust the configuration after loading
+}
+
+// newEnv starts the simulator and the app. By default the app signs in to
+// acme.zendesk.com as a confidential client.
+func newEnv(t *testing.T, opts envOptions) *env {
+	t.Helper()
+	e := &env{t: t, logs: &syncBuffer{}, appClock: newFakeClock(), simClock: newFakeClock()}
+
+	var handler http.Handler
+	serve := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) })
+	if opts.tls {
+		e.server = httptest.NewTLSServer(serve)
+	} else {
+		e.server = httptest.NewServer(serve)
+	}
+	t.Cleanup(e.server.Close)
+
+	vars := map[string]string{
+		"ZENDESK_SUBDOMAIN":     "acme",
+		"ZENDESK_CLIENT_ID":     "test-client",
+		"ZENDESK_CLIENT_SECRET": "test-client-secret",
+		"APP_URL":               e.server.URL,
+		"SESSION_SECRET":        testSessionSecret,
+	}
+	for k, v := range opts.vars {
+		vars[k] = v
+	}
+	simOpts := opts.sim
+	simOpts.ClientID = vars["ZENDESK_CLIENT_ID"]
+	simOpts.ClientSecret = vars["ZENDESK_CLIENT_SECRET"]
+	simOpts.RedirectURIs = []string{vars["APP_URL"] + "/zendesk/oauth/callback"}
+	if simOpts.Now == nil {
+		simOpts.Now = e.simClock.Now
+	}
+	e.sim = zendesksim.NewServer(simOpts)
+	t.Cleanup(e.sim.Close)
+	if _, set := opts.vars["ZENDESK_BASE_URL"]; !set {
+		vars["ZENDESK_BASE_URL"] = e.sim.URL
+	}
+
+	cfg, err := loadConfig(func(k string) string { return vars[k] })
+	if err != nil {
+		t.Fatalf("loadConfig: %v", err)
+	}
+	cfg.now = e.appClock.Now
+	if opts.configure != nil {
+		opts.configure(cfg)
+	}
+	e.app, err = newApp(cfg, slog.New(slog.NewTextHandler(e.logs, nil)))
+	if err != nil {
+		t.Fatalf("newApp: %v", err)
+	}
+	handler = e.app.routes()
+	return e
+}
+
+// browser is an HTTP client with a cookie jar that does not follow
+// redirects, so tests see every hop.
+type browser struct {
+	t      *testing.T
+	client *http.Client
+	env    *env
+}
+
+func (e *env) browser() *browser {
+	jar, _ := cookiejar.New(nil)
+	client := e.server.Client()
+	client = &http.Client{
+		Transport:     client.Transport,
+		Jar:           jar,
+		Timeout:       30 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	return &browser{t: e.t, client: client, env: e}
+}
+
+type response struct {
+	*http.Response
+	body string
+}
+
+func (b *browser) do(req *http.Request) *response {
+	b.t.Helper()
+	resp, err := b.client.Do(req)
+	if err != nil {
+		b.t.Fatalf("%s %s: %v", req.Method, req.URL.Path, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		b.t.Fatalf("%s %s: reading body: %v", req.Method, req.URL.Path, err)
+	}
+	return &response{Response: resp, body: string(body)}
+}
+
+// get fetches a path of the app, or an absolute URL.
+func (b *browser) get(target string) *response {
+	b.t.Helper()
+	req, err := http.NewRequest("GET", b.abs(target), nil)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return b.do(req)
+}
+
+// post sends a form as a browser on the app's own page would (same origin).
+func (b *browser) post(target string, form url.Values) *response {
+	b.t.Helper()
+	req, err := http.NewRequest("POST", b.abs(target), strings.NewReader(form.Encode()))
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	return b.do(req)
+}
+
+func (b *browser) abs(target string) string {
+	if strings.HasPrefix(target, "/") {
+		return b.env.server.URL + target
+	}
+	return target
+}
+
+// authorize starts a sign-in and answers Zendesk's consent page with
+// decision ("allow" or "deny"); it returns the callback URL Zendesk sends
+// the browser to.
+func (b *browser) authorize(authPath, decision string) string {
+	b.t.Helper()
+	start := b.get(authPath)
+	if start.StatusCode != http.StatusFound {
+		b.t.Fatalf("GET %s: status %d, want 302\n%s", authPath, start.StatusCode, start.body)
+	}
+	consent := b.post(start.Header.Get("Location"), url.Values{"decision": {decision}})
+	if consent.StatusCode != http.StatusFound {
+		b.t.Fatalf("consent: status %d, want 302\n%s", consent.StatusCode, consent.body)
+	}
+	return consent.Header.Get("Location")
+}
+
+// signIn goes through the whole flow and returns the profile page.
+func (b *browser) signIn() *response {
+	b.t.Helper()
+	page := b.get(b.authorize("/zendesk/auth", "allow"))
+	if page.StatusCode != http.StatusOK {
+		b.t.Fatalf("callback: status %d, want 200\n%s", page.StatusCode, page.body)
+	}
+	return page
+}
+
+// cookie returns the browser's cookie with that name for the app, or nil.
+func (b *browser) cookie(name string) *http.Cookie {
+	u, _ := url.Parse(b.env.server.URL)
+	for _, c := range b.client.Jar.Cookies(u) {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// session opens the browser's session cookie the way the app does.
+func (b *browser) session() session {
+	b.t.Helper()
+	c := b.cookie(b.env.app.cookies.name(sessionCookie))
+	if c == nil {
+		b.t.Fatal("no session cookie")
+	}
+	payload, _, err := b.env.app.cookies.sealer.open(c.Name, c.Value, b.env.appClock.Now())
+	if err != nil {
+		b.t.Fatalf("opening the session cookie: %v", err)
+	}
+	var s session
+	if err := json.Unmarshal(payload, &s); err != nil {
+		b.t.Fatal(err)
+	}
+	return s
+}
+
+// setCookie replaces the browser's cookie of that name for the app.
+func (b *browser) setCookie(name, value string) {
+	u, _ := url.Parse(b.env.server.URL)
+	b.client.Jar.SetCookies(u, []*http.Cookie{{Name: name, Value: value, Path: "/"}})
+}
+
+func setCookieHeader(resp *response, name string) *http.Cookie {
+	for _, c := range resp.Cookies() {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+func mustContain(t *testing.T, body string, wants ...string) {
+	t.Helper()
+	for _, want := range wants {
+		if !strings.Contains(body, want) {
+			t.Errorf("page lacks %q:\n%s", want, body)
+		}
+	}
+}

@@ -1,0 +1,116 @@
+package main
+
+import (
+	"cmp"
+	"context"
+	"crypto/rand"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"time"
+)
+
+// The middleware every request goes through, outermost first: a request id
+// and one log line, panic recovery, security headers.
+
+type requestIDKey struct{}
+
+func requestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
+
+// statusRecorder remembers the status a handler wrote, for the log line
+// and for panic recovery.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	return s.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the real writer.
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// logRequests gives each request an id (shown on error pages, so a person
+// can quote it) and writes one line when it ends. It logs the path without
+// the query string, which may hold an authorization code.
+func (a *app) logRequests(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		id := rand.Text()[:12]
+		r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id))
+		rec := &statusRecorder{ResponseWriter: w}
+		next.ServeHTTP(rec, r)
+		a.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+			slog.String("method", r.Method),
+			slog.String("path", shorten(r.URL.Path, 200)),
+			slog.Int("status", cmp.Or(rec.status, http.StatusOK)),
+			slog.Duration("duration", time.Since(start)),
+			slog.String("request_id", id))
+	})
+}
+
+// recoverPanics turns a panic in a handler into a 500 page and a log line
+// with the stack; the server goes on serving.
+func (a *app) recoverPanics(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			v := recover()
+			if v == nil {
+				return
+			}
+			if v == http.ErrAbortHandler { // the handler's way to abort a response
+				panic(v)
+			}
+			a.log.ErrorContext(r.Context(), "panic", "request_id", requestID(r.Context()),
+				"panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			if rec, ok := w.(*statusRecorder); ok && rec.status != 0 {
+				return // the response has begun; nothing better can be sent
+			}
+			a.render(w, r, http.StatusInternalServerError, "error", errorView{
+				Title:   "Something went wrong",
+				Message: "The app hit an unexpected error. It has been logged; please try again.",
+				Status:  http.StatusInternalServerError, Action: "Back to the start", ActionURL: "/",
+				RequestID: requestID(r.Context()),
+			})
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// secureHeaders sets the headers every response carries (OWASP Secure
+// Headers). Pages are never cached: they show a person's data or set
+// cookies; only the stylesheet may be.
+func (a *app) secureHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", a.csp)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY") // for browsers without CSP frame-ancestors
+		// No Referer: the callback URL holds the authorization code.
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		if a.cfg.https {
+			h.Set("Strict-Transport-Security", "max-age=63072000")
+		}
+		if !strings.HasPrefix(r.URL.Path, "/static/") {
+			h.Set("Cache-Control", "no-store")
+		}
+		next.ServeHTTP(w, r)
+	})
+}

@@ -1,0 +1,204 @@
+package main
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"zendesk-oauth-app/zendesksim"
+)
+
+var subdomainCases = []struct {
+	input, want string // want "" = refused
+}{
+	{"acme", "acme"},
+	{"  ACME  ", "acme"},
+	{"acme.zendesk.com", "acme"},
+	{"Acme.Zendesk.com", "acme"},
+	{"https://acme.zendesk.com", "acme"},
+	{"https://acme.zendesk.com/", "acme"},
+	{"https://acme.zendesk.com/agent/tickets/1", "acme"},
+	{"http://acme.zendesk.com/hc/en-us", "acme"},
+	{"a", "a"},
+	{"my-company-2", "my-company-2"},
+	{strings.Repeat("a", 63), strings.Repeat("a", 63)},
+
+	{"", ""},
+	{"   ", ""},
+	{strings.Repeat("a", 64), ""},
+	{"-acme", ""},
+	{"acme-", ""},
+	{"ac me", ""},
+	{"acme\t", "acme"}, // surrounding whitespace only
+	{"ac\tme", ""},
+	{"acme.example.com", ""},
+	{"https://acme.example.com", ""},
+	{"https://evil.com/acme.zendesk.com", ""},
+	{"acme.zendesk.com.evil.com", ""},
+	{"evil.com/.zendesk.com", ""},
+	{"https://user@acme.zendesk.com", ""},
+	{"user:pass@acme", ""},
+	{"acme@evil.com", ""},
+	{"acme:443", ""},
+	{"https://acme.zendesk.com:8443/", ""},
+	{"acme/", ""},
+	{"acme/../evil", ""},
+	{"acme%2eevil", ""},
+	{"acme\\evil", ""},
+	{"acme.evil", ""},
+	{"ácme", ""},
+	{"\u212acme", ""}, // Kelvin sign: lowercases to ASCII k
+	{"acme\x00", ""},
+	{"acme?x=1", ""},
+	{"acme#x", ""},
+	{"//evil.com", ""},
+	{"javascript:alert(1)", ""},
+}
+
+func TestNormalizeSubdomain(t *testing.T) {
+	for _, tc := range subdomainCases {
+		got, ok := normalizeSubdomain(tc.input)
+		if got != tc.want || ok != (tc.want != "") {
+			t.Errorf("normalizeSubdomain(%q) = %q, %v; want %q", tc.input, got, ok, tc.want)
+		}
+	}
+}
+
+// FuzzNormalizeSubdomain checks that whatever a person types, an accepted
+// value is one DNS label and the URLs built from it stay on Zendesk.
+func FuzzNormalizeSubdomain(f *testing.F) {
+	for _, tc := range subdomainCases {
+		f.Add(tc.input)
+	}
+	c := &zendeskClient{instanceURL: func(s string) string { return "https://" + s + ".zendesk.com" }, clientID: "id", redirectURI: "http://localhost:3000/zendesk/oauth/callback"}
+	f.Fuzz(func(t *testing.T, input string) {
+		label, ok := normalizeSubdomain(input)
+		if !ok {
+			if label != "" {
+				t.Fatalf("refused %q but returned %q", input, label)
+			}
+			return
+		}
+		if !subdomainLabel.MatchString(label) {
+			t.Fatalf("accepted %q as %q, which is not one DNS label", input, label)
+		}
+		u, err := url.Parse(c.authorizeURL(label, "state", "verifier"))
+		if err != nil || u.Scheme != "https" || u.Host != label+".zendesk.com" || u.User != nil || u.Port() != "" {
+			t.Fatalf("input %q builds %v (err %v): not https://%s.zendesk.com", input, u, err, label)
+		}
+	})
+}
+
+func globalEnv(t *testing.T) *env {
+	return newEnv(t, envOptions{vars: map[string]string{"ZENDESK_SUBDOMAIN": ""}})
+}
+
+func TestGlobalModeSignIn(t *testing.T) {
+	e := globalEnv(t)
+	b := e.browser()
+	home := b.get("/")
+	mustContain(t, home.body, `action="/zendesk/auth"`, `name="subdomain"`, ".zendesk.com", "Sign in to Zendesk")
+	if csp := home.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "form-action 'self' "+e.sim.URL) {
+		t.Errorf("CSP %q does not let the form's redirect reach Zendesk", csp)
+	}
+
+	page := b.get(b.authorize("/zendesk/auth?subdomain="+url.QueryEscape(" https://Acme.zendesk.com/agent/tickets/1"), "allow"))
+	mustContain(t, page.body, "Hi, John Doe!", "Signed in to acme.zendesk.com")
+	if s := b.session(); s.Subdomain != "acme" {
+		t.Errorf("session subdomain %q, want acme", s.Subdomain)
+	}
+
+	// After signing out, the form remembers the instance.
+	b.post("/zendesk/logout", nil)
+	mustContain(t, b.get("/").body, `value="acme"`)
+}
+
+func TestGlobalModeRefusesBadSubdomains(t *testing.T) {
+	e := globalEnv(t)
+	b := e.browser()
+	for _, input := range []string{"", "evil.com", "acme.zendesk.com@evil.com", "a b", strings.Repeat("x", 64), "<script>"} {
+		resp := b.get("/zendesk/auth?subdomain=" + url.QueryEscape(input))
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("%q: status %d, want 400", input, resp.StatusCode)
+		}
+		mustContain(t, resp.body, "Type the first part of your Zendesk address", `name="subdomain"`)
+		if strings.Contains(resp.body, "<script>") {
+			t.Errorf("%q: the input is echoed unescaped", input)
+		}
+		if loc := resp.Header.Get("Location"); loc != "" {
+			t.Errorf("%q: redirected to %q", input, loc)
+		}
+	}
+	if resp := b.get("/zendesk/auth"); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("no subdomain: status %d, want 400", resp.StatusCode)
+	}
+	if resp := b.get("/zendesk/auth?subdomain=acme&subdomain=evil"); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("two subdomains: status %d, want 400", resp.StatusCode)
+	}
+	if n := e.sim.Stats().AuthorizePages; n != 0 {
+		t.Errorf("%d requests reached Zendesk", n)
+	}
+}
+
+func TestGlobalModeCSPWithoutBaseURL(t *testing.T) {
+	cfg := &config{}
+	if csp := contentSecurityPolicy(cfg); !strings.Contains(csp, "form-action 'self' https://*.zendesk.com;") {
+		t.Errorf("CSP %q", csp)
+	}
+	cfg.subdomain = "acme"
+	if csp := contentSecurityPolicy(cfg); !strings.Contains(csp, "form-action 'self' https://acme.zendesk.com;") {
+		t.Errorf("CSP %q", csp)
+	}
+}
+
+// Each instance is its own simulator; a callback for a flow that started
+// for acme can only ever reach acme, whatever the URL says.
+func TestCallbackStaysOnItsInstance(t *testing.T) {
+	e := globalEnv(t)
+	other := zendesksim.NewServer(zendesksim.Options{ClientID: "test-client", ClientSecret: "test-client-secret", RedirectURIs: []string{e.server.URL + "/zendesk/oauth/callback"}})
+	defer other.Close()
+	e.app.zendesk.instanceURL = func(subdomain string) string {
+		if subdomain == "acme" {
+			return e.sim.URL
+		}
+		return other.URL
+	}
+
+	b := e.browser()
+	// The person starts at "other", but a code from acme arrives, with a
+	// subdomain parameter naming acme: the app still asks "other" only.
+	b.get("/zendesk/auth?subdomain=other")
+	otherFlow := b.cookie("oauth_flow")
+	acmeCallback, _ := url.Parse(e.browser().authorize("/zendesk/auth?subdomain=acme", "allow"))
+	q := acmeCallback.Query()
+	otherState := mustOpenFlow(t, e, otherFlow.Value).State
+	q.Set("state", otherState)
+	q.Set("subdomain", "acme")
+	acmeCallback.RawQuery = q.Encode()
+
+	resp := b.get(acmeCallback.String())
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("status %d, want 400 (other's Zendesk does not know acme's code)", resp.StatusCode)
+	}
+	if n := e.sim.Stats().Exchanges; n != 0 {
+		t.Errorf("acme received %d token requests from a flow that started for other", n)
+	}
+	if n := other.Stats().Exchanges; n != 1 {
+		t.Errorf("other received %d token requests, want 1", n)
+	}
+}
+
+func mustOpenFlow(t *testing.T, e *env, value string) flow {
+	t.Helper()
+	var f flow
+	payload, _, err := e.app.cookies.sealer.open("oauth_flow", value, e.appClock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(payload, &f); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}

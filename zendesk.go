@@ -1,0 +1,398 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// maxResponseBytes caps every body read from Zendesk, so a broken or hostile
+// upstream cannot make the app buffer without limit.
+const maxResponseBytes = 1 << 20
+
+// Zendesk's default lifetimes (zendesk-api.md §0). The app asks for them
+// explicitly so that older OAuth clients, whose tokens would otherwise never
+// expire and come without a refresh token, get refreshable tokens too.
+const (
+	accessTokenLifetime  = 30 * time.Minute
+	refreshTokenLifetime = 30 * 24 * time.Hour
+)
+
+// zendeskClient talks to Zendesk's OAuth endpoints and the Support API. It
+// knows nothing about handlers or cookies: every call names the instance
+// (subdomain) it goes to, because in the global-client mode each person may
+// use a different one.
+type zendeskClient struct {
+	http         *http.Client
+	clientID     string
+	clientSecret string // empty for a public client, which relies on PKCE alone
+	scopes       string // space-separated, e.g. "users:read"
+	redirectURI  string
+	// instanceURL maps a validated subdomain to the instance's origin:
+	// https://{subdomain}.zendesk.com, or ZENDESK_BASE_URL when set.
+	instanceURL func(subdomain string) string
+	now         func() time.Time
+}
+
+// newHTTPClient returns the one client used for every Zendesk call. The
+// transport is tuned on purpose: a sign-in makes two calls to the same host,
+// and many people sign in at once, so connections are kept warm and reused.
+func newHTTPClient(timeout time.Duration) *http.Client {
+	transport := &http.Transport{
+		Proxy:       http.ProxyFromEnvironment,
+		DialContext: (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		// A custom Transport speaks HTTP/2 only when asked to.
+		ForceAttemptHTTP2: true,
+		// Enough idle connections per host for concurrent sign-ins to one
+		// Zendesk instance; the default of 2 would open a new connection
+		// (TCP and TLS handshakes) for most of them.
+		MaxIdleConns:          200,
+		MaxIdleConnsPerHost:   100,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   5 * time.Second,
+		ResponseHeaderTimeout: timeout,
+		// Session resumption makes a reconnect cost one round trip less.
+		TLSClientConfig: &tls.Config{ClientSessionCache: tls.NewLRUClientSessionCache(256)},
+	}
+	return &http.Client{
+		Transport: transport,
+		Timeout:   timeout, // the deadline for one whole request, body included
+		// Zendesk's API does not redirect; following one could send a token
+		// to another host, so a redirect is treated as a bad answer.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+// tokens is what the token endpoint returns. A zero expiry means Zendesk
+// gave none: the token has no known end.
+type tokens struct {
+	AccessToken   string
+	RefreshToken  string
+	AccessExpiry  time.Time
+	RefreshExpiry time.Time
+}
+
+// user is the part of Show Self the app uses.
+type user struct {
+	ID   int64
+	Name string
+	Role string
+}
+
+// authorizeURL builds the link to Zendesk's consent page. state binds the
+// answer to this browser (RFC 6749 §10.12) and the S256 challenge binds the
+// code to this app's verifier (RFC 7636).
+func (c *zendeskClient) authorizeURL(subdomain, state, verifier string) string {
+	q := url.Values{
+		"response_type":         {"code"},
+		"client_id":             {c.clientID},
+		"redirect_uri":          {c.redirectURI},
+		"scope":                 {c.scopes},
+		"state":                 {state},
+		"code_challenge":        {pkceChallenge(verifier)},
+		"code_challenge_method": {"S256"},
+	}
+	return c.instanceURL(subdomain) + "/oauth/authorizations/new?" + q.Encode()
+}
+
+// exchange trades an authorization code for tokens.
+func (c *zendeskClient) exchange(ctx context.Context, subdomain, code, verifier string) (*tokens, error) {
+	return c.tokenRequest(ctx, subdomain, "exchange", map[string]any{
+		"grant_type":    "authorization_code",
+		"code":          code,
+		"redirect_uri":  c.redirectURI, // byte-identical to the authorize step
+		"code_verifier": verifier,
+	})
+}
+
+// refresh trades a refresh token for a new pair. Zendesk rotates: the old
+// pair stops working once this succeeds (zendesk-api.md §0).
+func (c *zendeskClient) refresh(ctx context.Context, subdomain, refreshToken string) (*tokens, error) {
+	t, err := c.tokenRequest(ctx, subdomain, "refresh", map[string]any{
+		"grant_type":    "refresh_token",
+		"refresh_token": refreshToken,
+	})
+	if err == nil && t.RefreshToken == "" {
+		// A reply without a new refresh token keeps the old one valid
+		// (RFC 6749 §6), as golang.org/x/oauth2 does.
+		t.RefreshToken = refreshToken
+	}
+	return t, err
+}
+
+// tokenRequest posts to /oauth/tokens as JSON, the format Zendesk's
+// reference documents, and parses the reply.
+func (c *zendeskClient) tokenRequest(ctx context.Context, subdomain, op string, params map[string]any) (*tokens, error) {
+	params["client_id"] = c.clientID
+	if c.clientSecret != "" {
+		params["client_secret"] = c.clientSecret
+	}
+	params["scope"] = c.scopes
+	params["expires_in"] = int(accessTokenLifetime.Seconds())
+	params["refresh_token_expires_in"] = int(refreshTokenLifetime.Seconds())
+	body, err := json.Marshal(params)
+	if err != nil {
+		return nil, &zendeskError{Op: op, Kind: badAnswer, Err: err}
+	}
+	req, err := http.NewRequestWithContext(ctx, "POST", c.instanceURL(subdomain)+"/oauth/tokens", bytes.NewReader(body))
+	if err != nil {
+		return nil, &zendeskError{Op: op, Kind: unreachable, Err: err}
+	}
+	req.Header.Set("Content-Type", "application/json")
+	var reply struct {
+		AccessToken           string  `json:"access_token"`
+		TokenType             string  `json:"token_type"`
+		RefreshToken          string  `json:"refresh_token"`
+		ExpiresIn             seconds `json:"expires_in"`
+		RefreshTokenExpiresIn seconds `json:"refresh_token_expires_in"`
+	}
+	if err := c.do(req, op, &reply); err != nil {
+		return nil, err
+	}
+	switch {
+	case reply.AccessToken == "":
+		return nil, &zendeskError{Op: op, Kind: badAnswer, Err: errors.New("no access_token in the reply")}
+	case reply.TokenType != "" && !strings.EqualFold(reply.TokenType, "bearer"):
+		return nil, &zendeskError{Op: op, Kind: badAnswer, Err: fmt.Errorf("token_type %q is not bearer", reply.TokenType)}
+	}
+	now := c.now()
+	return &tokens{
+		AccessToken:   reply.AccessToken,
+		RefreshToken:  reply.RefreshToken,
+		AccessExpiry:  reply.ExpiresIn.after(now),
+		RefreshExpiry: reply.RefreshTokenExpiresIn.after(now),
+	}, nil
+}
+
+// me calls Show Self. Zendesk answers 200 with an anonymous user (id null)
+// when it does not accept the credentials, so that case is an error here
+// (zendesk-api.md §5).
+func (c *zendeskClient) me(ctx context.Context, subdomain, accessToken string) (*user, error) {
+	req, err := c.apiRequest(ctx, "GET", subdomain, "/api/v2/users/me.json", accessToken)
+	if err != nil {
+		return nil, &zendeskError{Op: "users/me", Kind: unreachable, Err: err}
+	}
+	var reply struct {
+		User *struct {
+			ID   *int64 `json:"id"`
+			Name string `json:"name"`
+			Role string `json:"role"`
+		} `json:"user"`
+	}
+	if err := c.do(req, "users/me", &reply); err != nil {
+		return nil, err
+	}
+	switch {
+	case reply.User == nil:
+		return nil, &zendeskError{Op: "users/me", Kind: badAnswer, Err: errors.New("no user in the reply")}
+	case reply.User.ID == nil:
+		return nil, &zendeskError{Op: "users/me", Kind: badAnswer, Err: errors.New("Zendesk answered with the anonymous user")}
+	}
+	return &user{ID: *reply.User.ID, Name: reply.User.Name, Role: reply.User.Role}, nil
+}
+
+// revoke deletes the access token at Zendesk, so signing out ends the
+// app's access and not only the cookie.
+func (c *zendeskClient) revoke(ctx context.Context, subdomain, accessToken string) error {
+	req, err := c.apiRequest(ctx, "DELETE", subdomain, "/api/v2/oauth/tokens/current.json", accessToken)
+	if err != nil {
+		return &zendeskError{Op: "revoke", Kind: unreachable, Err: err}
+	}
+	return c.do(req, "revoke", nil)
+}
+
+func (c *zendeskClient) apiRequest(ctx context.Context, method, subdomain, path, accessToken string) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, method, c.instanceURL(subdomain)+path, nil)
+	if err != nil {
+		return nil, err
+	}
+	// The only place a token travels: a header, never a URL (RFC 6750 §2.1).
+	req.Header.Set("Authorization", "Bearer "+accessToken)
+	req.Header.Set("Accept", "application/json")
+	return req, nil
+}
+
+// do sends req and decodes a 2xx JSON reply into out (nil: ignore the
+// body). Every failure becomes a *zendeskError.
+func (c *zendeskClient) do(req *http.Request, op string, out any) error {
+	resp, err := c.http.Do(req)
+	if err != nil {
+		kind := unreachable
+		if isTimeout(err) {
+			kind = timedOut
+		}
+		return &zendeskError{Op: op, Kind: kind, Err: err}
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
+	if err != nil {
+		kind := unreachable
+		if isTimeout(err) {
+			kind = timedOut
+		}
+		return &zendeskError{Op: op, Kind: kind, Status: resp.StatusCode, Err: err}
+	}
+	if len(body) > maxResponseBytes {
+		return &zendeskError{Op: op, Kind: badAnswer, Status: resp.StatusCode, Err: errors.New("reply larger than 1 MiB")}
+	}
+
+	// Zendesk's error shape is RFC 6749 §5.2's; a 2xx carrying it is still
+	// an error.
+	var oauthErr struct {
+		Error       any    `json:"error"`
+		Description string `json:"error_description"`
+	}
+	isJSON := hasJSONContentType(resp.Header)
+	if isJSON {
+		_ = json.Unmarshal(body, &oauthErr) // best effort: a non-object body is checked below
+	}
+	code, _ := oauthErr.Error.(string)
+	ok := resp.StatusCode >= 200 && resp.StatusCode < 300
+	switch {
+	case resp.StatusCode == http.StatusTooManyRequests:
+		return &zendeskError{Op: op, Kind: rateLimited, Status: resp.StatusCode, RetryAfter: retryAfter(resp.Header, c.now())}
+	case resp.StatusCode >= 500:
+		return &zendeskError{Op: op, Kind: unavailable, Status: resp.StatusCode, Code: code}
+	case !ok:
+		return &zendeskError{Op: op, Kind: rejected, Status: resp.StatusCode, Code: code, Description: oauthErr.Description}
+	case oauthErr.Error != nil:
+		return &zendeskError{Op: op, Kind: rejected, Status: resp.StatusCode, Code: code, Description: oauthErr.Description}
+	case out == nil:
+		return nil
+	case !isJSON:
+		return &zendeskError{Op: op, Kind: badAnswer, Status: resp.StatusCode, Err: fmt.Errorf("content type %q is not JSON", resp.Header.Get("Content-Type"))}
+	}
+	if err := json.Unmarshal(body, out); err != nil {
+		return &zendeskError{Op: op, Kind: badAnswer, Status: resp.StatusCode, Err: fmt.Errorf("invalid JSON: %w", err)}
+	}
+	return nil
+}
+
+func hasJSONContentType(h http.Header) bool {
+	mediaType, _, _ := mime.ParseMediaType(h.Get("Content-Type"))
+	return mediaType == "application/json"
+}
+
+func isTimeout(err error) bool {
+	var netErr net.Error
+	return errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &netErr) && netErr.Timeout())
+}
+
+// retryAfter reads a Retry-After header given in seconds or as an HTTP date;
+// zero when absent or unreadable.
+func retryAfter(h http.Header, now time.Time) time.Duration {
+	v := h.Get("Retry-After")
+	if s, err := strconv.Atoi(v); err == nil && s > 0 {
+		return time.Duration(s) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now).Round(time.Second)
+	}
+	return 0
+}
+
+// seconds is a lifetime in seconds as Zendesk sends it: a number, a numeric
+// string, or null (no expiry).
+type seconds int64
+
+func (s *seconds) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*s = 0
+		return nil
+	}
+	n, err := strconv.ParseInt(strings.Trim(string(b), `"`), 10, 64)
+	if err != nil || n < 0 {
+		return fmt.Errorf("invalid lifetime %s", b)
+	}
+	*s = seconds(n)
+	return nil
+}
+
+func (s seconds) after(now time.Time) time.Time {
+	if s == 0 {
+		return time.Time{}
+	}
+	return now.Add(time.Duration(s) * time.Second)
+}
+
+// errorKind sorts Zendesk failures by what the person should be told.
+type errorKind int
+
+const (
+	rejected    errorKind = iota + 1 // Zendesk said no: invalid_grant, invalid_client, invalid_token...
+	unavailable                      // Zendesk answered 5xx
+	unreachable                      // no answer: refused, reset, DNS
+	timedOut                         // no answer in time
+	rateLimited                      // 429
+	badAnswer                        // an answer the app cannot use
+)
+
+// zendeskError is every failure of a call to Zendesk. Its message never
+// contains a response body, a token or a secret, so it is safe to log.
+type zendeskError struct {
+	Op          string // "exchange", "refresh", "users/me" or "revoke"
+	Kind        errorKind
+	Status      int    // Zendesk's HTTP status; 0 when there was none
+	Code        string // Zendesk's "error" field, e.g. "invalid_grant"
+	Description string // Zendesk's "error_description", shown escaped and shortened
+	RetryAfter  time.Duration
+	Err         error
+}
+
+func (e *zendeskError) Error() string {
+	msg := "zendesk: " + e.Op
+	if e.Status != 0 {
+		msg += fmt.Sprintf(": status %d", e.Status)
+	}
+	if e.Code != "" {
+		msg += ": " + shorten(e.Code, 64)
+	}
+	if e.Err != nil {
+		msg += ": " + e.Err.Error()
+	}
+	return msg
+}
+
+func (e *zendeskError) Unwrap() error { return e.Err }
+
+// isZendeskCode reports whether err is Zendesk's answer with the given
+// OAuth error code.
+func isZendeskCode(err error, code string) bool {
+	var ze *zendeskError
+	return errors.As(err, &ze) && ze.Kind == rejected && ze.Code == code
+}
+
+// pkceChallenge is the S256 code challenge for a verifier:
+// BASE64URL(SHA256(verifier)) without padding (RFC 7636 §4.2).
+func pkceChallenge(verifier string) string {
+	sum := sha256.Sum256([]byte(verifier))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+// shorten cuts s to at most n bytes of valid UTF-8, for text that came from
+// outside and is logged or shown.
+func shorten(s string, n int) string {
+	s = strings.ToValidUTF8(s, "")
+	if len(s) <= n {
+		return s
+	}
+	s = s[:n]
+	for !utf8.ValidString(s) {
+		s = s[:len(s)-1]
+	}
+	return s + "…"
+}
