@@ -61,7 +61,7 @@ const testSessionSecret = "test-session-secret-0123456789abcdef"
 
 // env is the app and the Zendesk simulator, each behind a real HTTP server.
 type env struct {
-	t        *testing.T
+	t        testing.TB
 	sim      *zendesksim.Server
 	app      *app
 	server   *httptest.Server
@@ -79,7 +79,7 @@ type envOptions struct {
 
 // newEnv starts the simulator and the app. By default the app signs in to
 // acme.zendesk.com as a confidential client.
-func newEnv(t *testing.T, opts envOptions) *env {
+func newEnv(t testing.TB, opts envOptions) *env {
 	t.Helper()
 	e := &env{t: t, logs: &syncBuffer{}, appClock: newFakeClock(), simClock: newFakeClock()}
 
@@ -134,7 +134,7 @@ func newEnv(t *testing.T, opts envOptions) *env {
 // browser is an HTTP client with a cookie jar that does not follow
 // redirects, so tests see every hop.
 type browser struct {
-	t      *testing.T
+	t      testing.TB
 	client *http.Client
 	env    *env
 }

@@ -96,17 +96,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{
-		Handler: a.routes(),
-		// Bounds for slow or hostile clients. A page may make up to four
-		// Zendesk calls (refresh, users/me, refresh, retry), hence WriteTimeout.
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       10 * time.Second,
-		WriteTimeout:      4*cfg.zendeskTimeout + 5*time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    32 << 10,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
+	srv := newServer(a)
 	logger.Info("listening", "addr", listener.Addr().String(), "url", cfg.appURL, "zendesk", cfg.zendeskDescription())
 
 	serveErr := make(chan error, 1)
@@ -120,6 +110,22 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	return srv.Shutdown(shutdownCtx)
+}
+
+// newServer wraps the app in a server with bounds for slow or hostile
+// clients: headers must arrive within 5 s and fit in 32 KiB (431
+// otherwise). A page may make up to four Zendesk calls (refresh, users/me,
+// refresh, retry), which sets the write timeout.
+func newServer(a *app) *http.Server {
+	return &http.Server{
+		Handler:           a.routes(),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      4*a.cfg.zendeskTimeout + 5*time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    32 << 10,
+		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+	}
 }
 
 // config is the app's settings, read from the environment.

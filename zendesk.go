@@ -270,7 +270,9 @@ func (c *zendeskClient) do(req *http.Request, op string, out any) error {
 	case !ok:
 		return &zendeskError{Op: op, Kind: rejected, Status: resp.StatusCode, Code: code, Description: oauthErr.Description}
 	case oauthErr.Error != nil:
-		return &zendeskError{Op: op, Kind: rejected, Status: resp.StatusCode, Code: code, Description: oauthErr.Description}
+		// A success status with an error body contradicts itself: trust
+		// neither half (a refresh "rejected" this way keeps the session).
+		return &zendeskError{Op: op, Kind: badAnswer, Status: resp.StatusCode, Code: code, Err: errors.New("success status with an error body")}
 	case out == nil:
 		return nil
 	case !isJSON:

@@ -1,0 +1,185 @@
+package main
+
+import (
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"zendesk-oauth-app/zendesksim"
+)
+
+// The app's Zendesk timeout in the fault tests: short, so a hang costs the
+// suite little, and a person waits at most this plus a second.
+const faultTimeout = 300 * time.Millisecond
+
+func faultEnv(t *testing.T) *env {
+	return newEnv(t, envOptions{configure: func(c *config) { c.zendeskTimeout = faultTimeout }})
+}
+
+// reach drives a browser to the request that makes the app call the
+// faulted endpoint, and returns the app's answer to that request.
+var reach = map[zendesksim.Endpoint]func(e *env, b *browser, inject func()) *response{
+	zendesksim.Exchange: func(e *env, b *browser, inject func()) *response {
+		callback := b.authorize("/zendesk/auth", "allow")
+		inject()
+		return b.get(callback)
+	},
+	zendesksim.Me: func(e *env, b *browser, inject func()) *response {
+		callback := b.authorize("/zendesk/auth", "allow")
+		inject()
+		return b.get(callback)
+	},
+	zendesksim.Refresh: func(e *env, b *browser, inject func()) *response {
+		b.signIn()
+		e.appClock.Advance(31 * time.Minute)
+		e.simClock.Advance(31 * time.Minute)
+		inject()
+		return b.get("/")
+	},
+}
+
+func TestZendeskFaults(t *testing.T) {
+	slowerThanTheApp(t)
+	for _, tc := range []struct {
+		fault     zendesksim.Fault
+		status    int
+		title     string
+		endpoints []zendesksim.Endpoint // default: Exchange, Me and Refresh
+	}{
+		{zendesksim.ServerError, 502, "Zendesk is not available", nil},
+		{zendesksim.BadGatewayHTML, 502, "Zendesk is not available", nil},
+		{zendesksim.RateLimited, 503, "Zendesk is busy", nil},
+		{zendesksim.Slow, 504, "did not answer in time", nil},
+		{zendesksim.Hang, 504, "did not answer in time", nil},
+		{zendesksim.Reset, 502, "Zendesk is not available", nil},
+		{zendesksim.InvalidJSON, 502, "unexpected answer", nil},
+		{zendesksim.Oversized, 502, "unexpected answer", nil},
+		{zendesksim.WrongContentType, 502, "unexpected answer", nil},
+		{zendesksim.ErrorIn2xx, 502, "unexpected answer", nil},
+		{zendesksim.NoAccessToken, 502, "unexpected answer", []zendesksim.Endpoint{zendesksim.Exchange, zendesksim.Refresh}},
+		{zendesksim.NoUser, 502, "unexpected answer", []zendesksim.Endpoint{zendesksim.Me}},
+		{zendesksim.AnonymousUser, 502, "unexpected answer", []zendesksim.Endpoint{zendesksim.Me}},
+	} {
+		endpoints := tc.endpoints
+		if endpoints == nil {
+			endpoints = []zendesksim.Endpoint{zendesksim.Exchange, zendesksim.Me, zendesksim.Refresh}
+		}
+		for _, endpoint := range endpoints {
+			t.Run(string(endpoint)+"/"+faultName(tc.fault), func(t *testing.T) {
+				e := faultEnv(t)
+				b := e.browser()
+				start := time.Now()
+				resp := reach[endpoint](e, b, func() { e.sim.Inject(endpoint, tc.fault, 0) })
+				// Faults may be retried by the transport (a reset GET), so
+				// the bound is a second beyond two timeouts.
+				if elapsed := time.Since(start); elapsed > 2*faultTimeout+time.Second {
+					t.Errorf("answered after %v", elapsed)
+				}
+				if resp.StatusCode != tc.status {
+					t.Errorf("status %d, want %d", resp.StatusCode, tc.status)
+				}
+				mustContain(t, resp.body, tc.title, `href="/"`, "request id")
+				if tc.status == 503 && resp.Header.Get("Retry-After") != "30" {
+					t.Errorf("Retry-After %q, want Zendesk's 30", resp.Header.Get("Retry-After"))
+				}
+				assertOneLogLine(t, e, resp)
+				if endpoint == zendesksim.Refresh {
+					// A transient failure keeps the session.
+					if c := setCookieHeader(resp, "session"); c != nil {
+						t.Errorf("the session cookie was touched: %v", c)
+					}
+				}
+
+				// The fault passes; the app serves the next request.
+				e.sim.Inject(endpoint, zendesksim.NoFault, 0)
+				if endpoint == zendesksim.Refresh {
+					mustContain(t, b.get("/").body, "Hi, John Doe!")
+				} else {
+					mustContain(t, b.signIn().body, "Hi, John Doe!")
+				}
+			})
+		}
+	}
+}
+
+func TestZendeskDown(t *testing.T) {
+	e := faultEnv(t)
+	b := e.browser()
+	callback := b.authorize("/zendesk/auth", "allow")
+	e.sim.Close() // connections refused from now on
+	resp := b.get(callback)
+	if resp.StatusCode != http.StatusBadGateway {
+		t.Errorf("status %d, want 502", resp.StatusCode)
+	}
+	mustContain(t, resp.body, "could not reach Zendesk")
+	assertOneLogLine(t, e, resp)
+	if resp := b.get("/healthz"); resp.StatusCode != http.StatusOK {
+		t.Errorf("healthz after the fault: %d", resp.StatusCode)
+	}
+}
+
+func TestRevocationFaults(t *testing.T) {
+	slowerThanTheApp(t)
+	for _, fault := range []zendesksim.Fault{zendesksim.ServerError, zendesksim.RateLimited, zendesksim.Hang, zendesksim.Reset} {
+		t.Run(faultName(fault), func(t *testing.T) {
+			e := faultEnv(t)
+			b := e.browser()
+			b.signIn()
+			e.sim.Inject(zendesksim.Revoke, fault, 0)
+			start := time.Now()
+			resp := b.post("/zendesk/logout", nil)
+			if elapsed := time.Since(start); elapsed > 2*faultTimeout+time.Second {
+				t.Errorf("sign-out took %v", elapsed)
+			}
+			if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/?revoke=failed" {
+				t.Errorf("status %d to %q, want 303 to /?revoke=failed", resp.StatusCode, resp.Header.Get("Location"))
+			}
+			if b.cookie("session") != nil {
+				t.Error("still signed in")
+			}
+			if n := strings.Count(e.logs.String(), "token revocation failed"); n != 1 {
+				t.Errorf("%d log lines about the failure, want 1", n)
+			}
+		})
+	}
+}
+
+var requestIDOnPage = regexp.MustCompile(`request id <code>([A-Z0-9]+)</code>`)
+
+// assertOneLogLine checks that the failure behind an error page was logged
+// once, besides the request's own access line.
+func assertOneLogLine(t *testing.T, e *env, resp *response) {
+	t.Helper()
+	m := requestIDOnPage.FindStringSubmatch(resp.body)
+	if m == nil {
+		t.Error("no request id on the page")
+		return
+	}
+	var lines []string
+	for _, line := range strings.Split(e.logs.String(), "\n") {
+		if strings.Contains(line, "request_id="+m[1]) && !strings.Contains(line, "msg=request ") {
+			lines = append(lines, line)
+		}
+	}
+	if len(lines) != 1 {
+		t.Errorf("%d log lines for request %s, want 1:\n%s", len(lines), m[1], strings.Join(lines, "\n"))
+	}
+}
+
+func slowerThanTheApp(t *testing.T) {
+	old := zendesksim.SlowDelay
+	zendesksim.SlowDelay = 5 * faultTimeout
+	t.Cleanup(func() { zendesksim.SlowDelay = old })
+}
+
+func faultName(f zendesksim.Fault) string {
+	return map[zendesksim.Fault]string{
+		zendesksim.ServerError: "500", zendesksim.BadGatewayHTML: "502-html", zendesksim.RateLimited: "429",
+		zendesksim.Slow: "slow", zendesksim.Hang: "hang", zendesksim.Reset: "reset",
+		zendesksim.InvalidJSON: "invalid-json", zendesksim.Oversized: "oversized", zendesksim.WrongContentType: "wrong-content-type",
+		zendesksim.ErrorIn2xx: "error-in-2xx", zendesksim.NoAccessToken: "no-access-token", zendesksim.NoUser: "no-user",
+		zendesksim.AnonymousUser: "anonymous-user",
+	}[f]
+}
