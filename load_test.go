@@ -19,7 +19,7 @@ import (
 // the app reuses its connections to Zendesk, and no goroutine is left
 // behind.
 func TestManySignIns(t *testing.T) {
-	const total, concurrency = 500, 50
+	const total, concurrency = 500, maxConnsPerInstance
 	e := newEnv(t, envOptions{})
 	transport := &http.Transport{MaxIdleConnsPerHost: concurrency}
 	client := &http.Client{

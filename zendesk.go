@@ -48,6 +48,8 @@ type zendeskClient struct {
 	now         func() time.Time
 }
 
+const maxConnsPerInstance = 50
+
 // newHTTPClient returns the one client used for every Zendesk call. The
 // transport is tuned on purpose: a sign-in makes two calls to the same host,
 // and many people sign in at once, so connections are kept warm and reused.
@@ -57,11 +59,15 @@ func newHTTPClient(timeout time.Duration) *http.Client {
 		DialContext: (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 		// A custom Transport speaks HTTP/2 only when asked to.
 		ForceAttemptHTTP2: true,
-		// Enough idle connections per host for concurrent sign-ins to one
-		// Zendesk instance; the default of 2 would open a new connection
-		// (TCP and TLS handshakes) for most of them.
-		MaxIdleConns:          200,
-		MaxIdleConnsPerHost:   100,
+		// Keep a connection per concurrent sign-in warm: the default of 2
+		// idle connections per host would make most sign-ins pay new TCP and
+		// TLS handshakes. Zendesk's rate limits (200 to 2,500 requests a
+		// minute per account) make more than 50 concurrent calls to one
+		// instance pointless, so a burst waits for a connection instead of
+		// opening hundreds.
+		MaxConnsPerHost:       maxConnsPerInstance,
+		MaxIdleConnsPerHost:   maxConnsPerInstance,
+		MaxIdleConns:          4 * maxConnsPerInstance,
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   5 * time.Second,
 		ResponseHeaderTimeout: timeout,
