@@ -33,8 +33,7 @@ var reach = map[zendesksim.Endpoint]func(e *env, b *browser, inject func()) *res
 	},
 	zendesksim.Refresh: func(e *env, b *browser, inject func()) *response {
 		b.signIn()
-		e.appClock.Advance(31 * time.Minute)
-		e.simClock.Advance(31 * time.Minute)
+		e.advance(31 * time.Minute)
 		inject()
 		return b.get("/")
 	},

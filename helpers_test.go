@@ -131,6 +131,12 @@ func newEnv(t testing.TB, opts envOptions) *env {
 	return e
 }
 
+// advance moves the app's clock and Zendesk's together.
+func (e *env) advance(d time.Duration) {
+	e.appClock.Advance(d)
+	e.simClock.Advance(d)
+}
+
 // browser is an HTTP client with a cookie jar that does not follow
 // redirects, so tests see every hop.
 type browser struct {

@@ -76,8 +76,7 @@ func TestNothingLeaks(t *testing.T) {
 	signIn()
 	b.get("/")
 	// Proactive refresh, then a refresh after a 401.
-	e.appClock.Advance(10 * time.Minute)
-	e.simClock.Advance(10 * time.Minute)
+	e.advance(10 * time.Minute)
 	b.get("/")
 	rememberSession()
 	e.simClock.Advance(11 * time.Minute)
@@ -93,8 +92,7 @@ func TestNothingLeaks(t *testing.T) {
 	}
 	b.get("/zendesk/oauth/callback?code=stolen&state=forged")
 	signIn()
-	e.appClock.Advance(10 * time.Minute)
-	e.simClock.Advance(10 * time.Minute)
+	e.advance(10 * time.Minute)
 	e.sim.Inject(zendesksim.Refresh, zendesksim.ServerError, 1)
 	b.get("/")
 	e.sim.Inject(zendesksim.Revoke, zendesksim.ServerError, 1)

@@ -17,16 +17,14 @@ func TestRefreshBeforeExpiry(t *testing.T) {
 	b.signIn()
 	before := b.session()
 
-	e.appClock.Advance(28 * time.Minute)
-	e.simClock.Advance(28 * time.Minute)
+	e.advance(28 * time.Minute)
 	b.get("/")
 	if n := e.sim.Stats().Refreshes; n != 0 {
 		t.Fatalf("%d refreshes two minutes before expiry, want 0", n)
 	}
 
 	// Within a minute of expiry, the token is refreshed before use.
-	e.appClock.Advance(90 * time.Second)
-	e.simClock.Advance(90 * time.Second)
+	e.advance(90 * time.Second)
 	resp := b.get("/")
 	mustContain(t, resp.body, "Hi, John Doe!")
 	if n := e.sim.Stats().Refreshes; n != 1 {
@@ -77,8 +75,7 @@ func TestConcurrentRefreshIsShared(t *testing.T) {
 	b := e.browser()
 	b.signIn()
 	old := b.cookie("session").Value
-	e.appClock.Advance(31 * time.Minute)
-	e.simClock.Advance(31 * time.Minute)
+	e.advance(31 * time.Minute)
 
 	const tabs = 20
 	var wg sync.WaitGroup
@@ -125,14 +122,12 @@ func TestRefreshRefusedReauthorizes(t *testing.T) {
 	b := e.browser()
 	b.signIn()
 	old := b.cookie("session").Value
-	e.appClock.Advance(31 * time.Minute)
-	e.simClock.Advance(31 * time.Minute)
+	e.advance(31 * time.Minute)
 	b.get("/") // rotates the pair
 
 	// Much later, a stale copy of the old cookie: its refresh token was
 	// used, so Zendesk answers invalid_grant.
-	e.appClock.Advance(2 * time.Minute)
-	e.simClock.Advance(2 * time.Minute)
+	e.advance(2 * time.Minute)
 	stale := e.browser()
 	stale.setCookie("session", old)
 	resp := stale.get("/")
@@ -181,8 +176,7 @@ func TestRefreshServerErrorKeepsSession(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	b := e.browser()
 	b.signIn()
-	e.appClock.Advance(31 * time.Minute)
-	e.simClock.Advance(31 * time.Minute)
+	e.advance(31 * time.Minute)
 	e.sim.Inject(zendesksim.Refresh, zendesksim.ServerError, 1)
 
 	resp := b.get("/")
@@ -222,8 +216,7 @@ func TestSignOutAfterExpiryRevokesTheRefreshedToken(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	b := e.browser()
 	b.signIn()
-	e.appClock.Advance(31 * time.Minute)
-	e.simClock.Advance(31 * time.Minute)
+	e.advance(31 * time.Minute)
 	b.post("/zendesk/logout", nil)
 	if st := e.sim.Stats(); st.Refreshes != 1 || st.Revocations != 1 {
 		t.Errorf("stats %+v, want one refresh then one revocation", st)
