@@ -10,7 +10,7 @@ demo: ## run against the built-in Zendesk simulator: no account needed
 	$(GO) run . -demo
 
 build: ## one static binary: ./zendesk-oauth-app
-	CGO_ENABLED=0 $(GO) build -trimpath -o zendesk-oauth-app .
+	CGO_ENABLED=0 $(GO) build -trimpath -buildvcs=auto -o zendesk-oauth-app .
 
 test: ## formatting, vet, and every test with the race detector
 	@unformatted=$$(gofmt -l .); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi

@@ -1,0 +1,693 @@
+package main
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"zendesk-oauth-app/zendesksim"
+)
+
+// The app behind a real TLS-terminating reverse proxy (nginx), as
+// deploy/nginx.conf runs it: two instances sharing SESSION_SECRET,
+// round-robin, no sticky sessions.
+
+// nginxBinary finds nginx in PATH or at Debian's /usr/sbin/nginx (not in a
+// non-root PATH). NGINX names another binary; a missing one lets the skip
+// and the PROXY_TEST=1 failure be tried on a machine that has nginx.
+func nginxBinary() (string, error) {
+	if p := os.Getenv("NGINX"); p != "" {
+		return exec.LookPath(p)
+	}
+	if p, err := exec.LookPath("nginx"); err == nil {
+		return p, nil
+	}
+	return exec.LookPath("/usr/sbin/nginx")
+}
+
+// requireNginx skips the test without nginx, or fails it when PROXY_TEST=1
+// (CI sets it, so the proxy tests cannot silently stop running there).
+func requireNginx(t *testing.T) string {
+	t.Helper()
+	bin, err := nginxBinary()
+	if err != nil {
+		msg := "proxy tests need nginx (looked in PATH and /usr/sbin/nginx): apt-get install nginx"
+		if os.Getenv("PROXY_TEST") == "1" {
+			t.Fatalf("%s (PROXY_TEST=1: they must run): %v", msg, err)
+		}
+		t.Skip(msg)
+	}
+	return bin
+}
+
+// proxyCerts is a throwaway CA and a certificate it issued for localhost.
+type proxyCerts struct {
+	pool              *x509.CertPool // trusts the CA only
+	certFile, keyFile string
+}
+
+func newProxyCerts(t *testing.T, dir string) proxyCerts {
+	t.Helper()
+	now := time.Now()
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caTemplate := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "zendesk-oauth-app proxy test CA"},
+		NotBefore:             now.Add(-time.Hour),
+		NotAfter:              now.Add(24 * time.Hour),
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+		MaxPathLenZero:        true,
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
+	}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTemplate, caTemplate, &caKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, err := x509.ParseCertificate(caDER)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leafDER, err := x509.CreateCertificate(rand.Reader, &x509.Certificate{
+		SerialNumber: big.NewInt(2),
+		Subject:      pkix.Name{CommonName: "localhost"},
+		DNSNames:     []string{"localhost"},
+		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
+		NotBefore:    now.Add(-time.Hour),
+		NotAfter:     now.Add(24 * time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}, ca, &key.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := proxyCerts{pool: x509.NewCertPool(), certFile: filepath.Join(dir, "localhost.pem"), keyFile: filepath.Join(dir, "localhost-key.pem")}
+	c.pool.AddCert(ca)
+	if err := os.WriteFile(c.certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: leafDER}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(c.keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// proxyInstance is one instance of the app, started in-process by run as
+// main does, and stoppable on its own.
+type proxyInstance struct {
+	addr   string // 127.0.0.1:PORT
+	logs   *syncBuffer
+	cancel context.CancelFunc
+	exited chan struct{} // closed when run returns
+	err    error         // what run returned, once exited is closed
+}
+
+func startProxyInstance(t *testing.T, vars map[string]string) *proxyInstance {
+	t.Helper()
+	port := freePort(t)
+	env := map[string]string{"PORT": port}
+	for k, v := range vars {
+		env[k] = v
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	in := &proxyInstance{addr: "127.0.0.1:" + port, logs: &syncBuffer{}, cancel: cancel, exited: make(chan struct{})}
+	go func() {
+		defer close(in.exited)
+		in.err = run(ctx, nil, func(k string) string { return env[k] }, io.Discard, in.logs)
+	}()
+	t.Cleanup(func() {
+		if err := in.stop(); err != nil {
+			t.Errorf("instance %s: %v", in.addr, err)
+		}
+		if t.Failed() {
+			t.Logf("log of instance %s:\n%s", in.addr, in.logs.String())
+		}
+	})
+
+	client := &http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		select {
+		case <-in.exited:
+			t.Fatalf("instance %s stopped at start: %v\n%s", in.addr, in.err, in.logs.String())
+		default:
+		}
+		resp, err := client.Get("http://" + in.addr + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return in
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("instance %s: /healthz did not answer 200 within 5 s (last error: %v)\n%s", in.addr, err, in.logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// stop cancels the instance's context and waits, at most 15 s, for run to
+// return. Calling it again returns the same result.
+func (in *proxyInstance) stop() error {
+	in.cancel()
+	select {
+	case <-in.exited:
+		return in.err
+	case <-time.After(15 * time.Second):
+		return errors.New("run did not return within 15 s of its context ending")
+	}
+}
+
+// nginxConfig is the test's nginx.conf: everything (pid, logs, temporary
+// files) in dir, in the foreground so the test owns the process, and the
+// "location /" block of deploy/nginx.conf as it is, plus X-Upstream so the
+// test sees which instance answered.
+func nginxConfig(t *testing.T, dir, listen string, certs proxyCerts, upstreams []string) string {
+	t.Helper()
+	var b strings.Builder
+	if os.Geteuid() == 0 {
+		// Else the workers would run as nobody, who cannot enter dir.
+		b.WriteString("user root;\n")
+	}
+	q := func(name string) string { return fmt.Sprintf("%q", filepath.Join(dir, name)) }
+	fmt.Fprintf(&b, `daemon off;
+master_process on;
+worker_processes 1;
+pid %s;
+error_log %s info;
+events {
+    worker_connections 64;
+}
+http {
+    access_log %s;
+    client_body_temp_path %s;
+    proxy_temp_path %s;
+    fastcgi_temp_path %s;
+    uwsgi_temp_path %s;
+    scgi_temp_path %s;
+    upstream zendesk_oauth_app {
+`, q("nginx.pid"), q("error.log"), q("access.log"), q("client_body"), q("proxy"), q("fastcgi"), q("uwsgi"), q("scgi"))
+	for _, u := range upstreams {
+		fmt.Fprintf(&b, "        server %s;\n", u)
+	}
+	fmt.Fprintf(&b, `        keepalive 4;
+    }
+    server {
+        listen %s ssl;
+        server_name localhost;
+        ssl_certificate %q;
+        ssl_certificate_key %q;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        client_max_body_size 16k;
+        large_client_header_buffers 2 16k;
+        location / {
+%s
+            # Test only: which instance answered (all of them, after a retry).
+            add_header X-Upstream $upstream_addr always;
+        }
+    }
+}
+`, listen, certs.certFile, certs.keyFile, deployLocationBlock(t))
+	return b.String()
+}
+
+// deployLocationBlock returns the directives of the "location / { ... }"
+// block of deploy/nginx.conf, without comments.
+func deployLocationBlock(t *testing.T) string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("deploy", "nginx.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(data), "\n")
+	start := slices.IndexFunc(lines, func(l string) bool { return strings.TrimSpace(l) == "location / {" })
+	if start < 0 {
+		t.Fatal(`deploy/nginx.conf has no "location / {" line`)
+	}
+	var directives []string
+	for _, l := range lines[start+1:] {
+		l, _, _ = strings.Cut(l, "#")
+		switch strings.TrimSpace(l) {
+		case "":
+		case "}":
+			if !slices.ContainsFunc(directives, func(d string) bool { return strings.Contains(d, "proxy_pass http://zendesk_oauth_app;") }) {
+				t.Fatal(`the "location /" block of deploy/nginx.conf does not proxy_pass to http://zendesk_oauth_app`)
+			}
+			return strings.Join(directives, "\n")
+		default:
+			if strings.Contains(l, "{") {
+				t.Fatal(`the "location /" block of deploy/nginx.conf holds a nested block: update deployLocationBlock`)
+			}
+			directives = append(directives, l)
+		}
+	}
+	t.Fatal(`the "location /" block of deploy/nginx.conf does not end`)
+	return ""
+}
+
+// startNginx runs nginx in the foreground with conf, waits until it
+// answers healthz at https://localhost:port through client, and stops it
+// (gracefully, then by force) when the test ends.
+func startNginx(t *testing.T, bin, dir, conf string, client *http.Client, port string) {
+	t.Helper()
+	confFile := filepath.Join(dir, "nginx.conf")
+	if err := os.WriteFile(confFile, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	output := &syncBuffer{}
+	cmd := exec.Command(bin, "-p", dir+string(filepath.Separator), "-c", confFile)
+	cmd.Stdout, cmd.Stderr = output, output
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("starting nginx: %v", err)
+	}
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	errorLog := func() string {
+		b, _ := os.ReadFile(filepath.Join(dir, "error.log"))
+		return output.String() + string(b)
+	}
+	t.Cleanup(func() {
+		// SIGQUIT: graceful shutdown; SIGTERM: fast; then kill the master.
+	stopping:
+		for _, sig := range []os.Signal{syscall.SIGQUIT, syscall.SIGTERM, os.Kill} {
+			cmd.Process.Signal(sig)
+			select {
+			case <-exited:
+				break stopping
+			case <-time.After(5 * time.Second):
+				t.Errorf("nginx (pid %d) still running 5 s after %v", cmd.Process.Pid, sig)
+			}
+		}
+		if t.Failed() {
+			t.Logf("nginx output and error log:\n%s", errorLog())
+		}
+	})
+
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		select {
+		case <-exited:
+			t.Fatalf("nginx exited at start:\n%s\nconfig:\n%s", errorLog(), conf)
+		default:
+		}
+		resp, err := client.Get("https://localhost:" + port + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("nginx: /healthz did not answer 200 within 5 s (last error: %v)\n%s", err, errorLog())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// proxied is a response that came through nginx.
+type proxied struct {
+	*http.Response
+	body     string
+	upstream string // the instance that answered: the last of X-Upstream
+}
+
+// TestBehindNginx signs in through nginx terminating TLS in front of two
+// instances of the app, checks that either instance serves the signed-in
+// person, and that the person stays signed in when one instance stops.
+func TestBehindNginx(t *testing.T) {
+	bin := requireNginx(t)
+	dir := t.TempDir()
+	certs := newProxyCerts(t, dir)
+	nginxPort := freePort(t)
+	appURL := "https://localhost:" + nginxPort
+
+	sim := zendesksim.NewServer(zendesksim.Options{
+		ClientID:     "proxy-client",
+		ClientSecret: "proxy-client-secret",
+		RedirectURIs: []string{appURL + "/zendesk/oauth/callback"},
+	})
+	t.Cleanup(sim.Close)
+	vars := map[string]string{
+		"APP_URL":               appURL,
+		"SESSION_SECRET":        testSessionSecret,
+		"ZENDESK_BASE_URL":      sim.URL,
+		"ZENDESK_SUBDOMAIN":     "acme",
+		"ZENDESK_CLIENT_ID":     "proxy-client",
+		"ZENDESK_CLIENT_SECRET": "proxy-client-secret",
+	}
+	instances := []*proxyInstance{startProxyInstance(t, vars), startProxyInstance(t, vars)}
+
+	// A browser that trusts the test CA only, keeps cookies, and shows
+	// every redirect.
+	dialer := &net.Dialer{Timeout: 5 * time.Second}
+	transport := &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: certs.pool},
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			if addr == "localhost:"+nginxPort {
+				addr = "127.0.0.1:" + nginxPort // where nginx listens
+			}
+			return dialer.DialContext(ctx, network, addr)
+		},
+	}
+	t.Cleanup(transport.CloseIdleConnections)
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := &http.Client{
+		Transport:     transport,
+		Jar:           jar,
+		Timeout:       10 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+
+	startNginx(t, bin, dir, nginxConfig(t, dir, "127.0.0.1:"+nginxPort, certs, []string{instances[0].addr, instances[1].addr}), client, nginxPort)
+
+	// do sends a request; through nginx, it checks what every proxied
+	// response must carry.
+	do := func(method, target string, form url.Values) *proxied {
+		t.Helper()
+		var body io.Reader
+		if form != nil {
+			body = strings.NewReader(form.Encode())
+		}
+		req, err := http.NewRequest(method, target, body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if form != nil {
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatalf("%s %s: %v", method, target, err)
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatalf("%s %s: reading body: %v", method, target, err)
+		}
+		p := &proxied{Response: resp, body: string(b)}
+		if !strings.HasPrefix(target, appURL) {
+			return p
+		}
+		if resp.TLS == nil {
+			t.Errorf("%s %s: not over TLS", method, req.URL.Path)
+		}
+		if hsts := resp.Header.Values("Strict-Transport-Security"); len(hsts) != 1 || !strings.HasPrefix(hsts[0], "max-age=") {
+			t.Errorf("%s %s: Strict-Transport-Security %q, want one max-age=...", method, req.URL.Path, hsts)
+		}
+		via := strings.Split(resp.Header.Get("X-Upstream"), ", ")
+		p.upstream = via[len(via)-1]
+		if p.upstream == "" {
+			t.Errorf("%s %s: no X-Upstream header", method, req.URL.Path)
+		}
+		// Every cookie the app sets through the proxy: __Host- prefixed,
+		// Secure, HttpOnly, Path=/, no Domain, SameSite=Lax.
+		for _, line := range resp.Header.Values("Set-Cookie") {
+			c, err := http.ParseSetCookie(line)
+			if err != nil {
+				t.Errorf("%s %s: Set-Cookie %q: %v", method, req.URL.Path, line, err)
+				continue
+			}
+			if (c.Name != "__Host-session" && c.Name != "__Host-oauth_flow") || !c.Secure || !c.HttpOnly ||
+				c.Path != "/" || c.Domain != "" || c.SameSite != http.SameSiteLaxMode || strings.Contains(strings.ToLower(line), "domain=") {
+				t.Errorf("%s %s: cookie attributes: %s", method, req.URL.Path, strings.Replace(line, c.Value, "…", 1))
+			}
+		}
+		return p
+	}
+	setsCookie := func(p *proxied, name string) bool {
+		return slices.ContainsFunc(p.Cookies(), func(c *http.Cookie) bool { return c.Name == name && c.MaxAge > 0 })
+	}
+	const greeting = "Hi, John Doe!"
+	served := map[string]int{} // instance address: signed-in pages it served
+
+	// Sign in through the proxy.
+	start := do("GET", appURL+"/zendesk/auth", nil)
+	if start.StatusCode != http.StatusFound || !setsCookie(start, "__Host-oauth_flow") {
+		t.Fatalf("GET /zendesk/auth: status %d, cookies %v, want 302 and __Host-oauth_flow\n%s", start.StatusCode, start.Header.Values("Set-Cookie"), start.body)
+	}
+	authorize, err := url.Parse(start.Header.Get("Location"))
+	if err != nil || !strings.HasPrefix(authorize.String(), sim.URL+"/oauth/authorizations/new?") {
+		t.Fatalf("authorize redirect %q, want the simulator's authorize URL", start.Header.Get("Location"))
+	}
+	if got := authorize.Query().Get("redirect_uri"); got != appURL+"/zendesk/oauth/callback" {
+		t.Errorf("redirect_uri %q, want %q", got, appURL+"/zendesk/oauth/callback")
+	}
+	consent := do("POST", authorize.String(), url.Values{"decision": {"allow"}})
+	callback := consent.Header.Get("Location")
+	if consent.StatusCode != http.StatusFound || !strings.HasPrefix(callback, appURL+"/zendesk/oauth/callback?") {
+		t.Fatalf("consent: status %d, Location %q, want 302 to the callback\n%s", consent.StatusCode, callback, consent.body)
+	}
+	page := do("GET", callback, nil)
+	if page.StatusCode != http.StatusOK || !strings.Contains(page.body, greeting) || !setsCookie(page, "__Host-session") {
+		t.Fatalf("callback: status %d, cookies %v, want 200, %q and __Host-session\n%s", page.StatusCode, page.Header.Values("Set-Cookie"), greeting, page.body)
+	}
+	served[page.upstream]++
+	// Round-robin sends consecutive requests to alternate instances: the
+	// sign-in began at one and completed at the other.
+	if start.upstream == page.upstream {
+		t.Errorf("/zendesk/auth and the callback were both served by %s, want one each", start.upstream)
+	}
+
+	// Round-robin: both instances open the session cookie and serve the
+	// profile.
+	for range 6 {
+		p := do("GET", appURL+"/", nil)
+		if p.StatusCode != http.StatusOK || !strings.Contains(p.body, greeting) {
+			t.Fatalf("GET / via %s: status %d, want 200 and %q\n%s", p.upstream, p.StatusCode, greeting, p.body)
+		}
+		served[p.upstream]++
+	}
+	for _, in := range instances {
+		if served[in.addr] == 0 {
+			t.Errorf("instance %s served no signed-in page; pages served: %v", in.addr, served)
+		}
+	}
+
+	// When Zendesk fails, the instance answers 502 itself: nginx must pass
+	// that on, not replay the request (and the Zendesk calls) at the other.
+	before := sim.Stats().MeCalls
+	sim.Inject(zendesksim.Me, zendesksim.ServerError, 1)
+	if p := do("GET", appURL+"/", nil); p.StatusCode != http.StatusBadGateway || strings.Contains(p.Header.Get("X-Upstream"), ",") {
+		t.Errorf("GET / with Zendesk failing: status %d via %q, want the app's 502 from one instance\n%s", p.StatusCode, p.Header.Get("X-Upstream"), p.body)
+	}
+	if calls := sim.Stats().MeCalls - before; calls != 1 {
+		t.Errorf("one page with Zendesk failing made %d users/me calls, want 1: the proxy replayed it", calls)
+	}
+
+	// One instance stops (a deploy, a crash): the person stays signed in
+	// through the other.
+	if err := instances[0].stop(); err != nil {
+		t.Fatalf("stopping instance %s: %v", instances[0].addr, err)
+	}
+	for i := range 4 {
+		p := do("GET", appURL+"/", nil)
+		if p.StatusCode != http.StatusOK || !strings.Contains(p.body, greeting) || p.upstream != instances[1].addr {
+			t.Fatalf("GET / %d after %s stopped: status %d via %q, want 200 and %q from %s\n%s",
+				i+1, instances[0].addr, p.StatusCode, p.Header.Get("X-Upstream"), greeting, instances[1].addr, p.body)
+		}
+		if i == 0 {
+			t.Logf("first page after %s stopped came via %q", instances[0].addr, p.Header.Get("X-Upstream"))
+		}
+	}
+	if st := sim.Stats(); st.Exchanges != 1 || st.AuthorizePages != 0 {
+		t.Errorf("Zendesk saw %d code exchanges and %d authorize pages, want 1 and 0: the person signed in again", st.Exchanges, st.AuthorizePages)
+	}
+
+	t.Run("deploy/nginx.conf parses", func(t *testing.T) {
+		checkDeployConfig(t, bin, certs)
+	})
+}
+
+// checkDeployConfig runs "nginx -t" on deploy/nginx.conf with the test's
+// certificate and every path that nginx writes moved into a temporary
+// directory.
+func checkDeployConfig(t *testing.T, bin string, certs proxyCerts) {
+	data, err := os.ReadFile(filepath.Join("deploy", "nginx.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	conf := string(data)
+	temps := "http {\n"
+	for _, name := range []string{"client_body", "proxy", "fastcgi", "uwsgi", "scgi"} {
+		temps += fmt.Sprintf("    %s_temp_path %q;\n", name, filepath.Join(dir, name))
+	}
+	for _, r := range [][2]string{
+		{"/etc/letsencrypt/live/app.example.com/fullchain.pem", certs.certFile},
+		{"/etc/letsencrypt/live/app.example.com/privkey.pem", certs.keyFile},
+		{"/var/log/nginx/", dir + "/"},
+		{"pid /run/nginx.pid;", fmt.Sprintf("pid %q;", filepath.Join(dir, "nginx.pid"))},
+		{"user www-data;", ""}, // the user may not exist here
+		{"\nhttp {\n", "\n" + temps},
+	} {
+		if !strings.Contains(conf, r[0]) {
+			t.Fatalf("deploy/nginx.conf no longer contains %q: update checkDeployConfig", r[0])
+		}
+		conf = strings.ReplaceAll(conf, r[0], r[1])
+	}
+	// "nginx -t" binds the listening sockets: ports 80 and 443 become free
+	// ones (root is not needed, nor are the ports), and IPv6 addresses are
+	// left out where the machine has no IPv6.
+	ports := map[string]string{"80": freePort(t), "443": freePort(t)}
+	ipv6 := true
+	if l, err := net.Listen("tcp6", "[::]:0"); err != nil {
+		ipv6 = false
+	} else {
+		l.Close()
+	}
+	listen := regexp.MustCompile(`^(\s*listen (?:\[::\]:)?)(80|443)\b`)
+	lines, listens := strings.Split(conf, "\n"), 0
+	for i, line := range lines {
+		m := listen.FindStringSubmatch(line)
+		switch {
+		case m == nil:
+		case !ipv6 && strings.Contains(line, "[::]"):
+			lines[i], listens = "", listens+1
+		default:
+			lines[i], listens = m[1]+ports[m[2]]+line[len(m[0]):], listens+1
+		}
+	}
+	conf = strings.Join(lines, "\n")
+	if listens == 0 {
+		t.Fatal("deploy/nginx.conf has no listen 80 or 443: update checkDeployConfig")
+	}
+	confFile := filepath.Join(dir, "nginx.conf")
+	if err := os.WriteFile(confFile, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(bin, "-t", "-p", dir+string(filepath.Separator), "-c", confFile).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "test is successful") {
+		t.Errorf("nginx -t: %v\n%s", err, out)
+	}
+}
+
+// TestForgedHostChangesNothing: the app takes its address from APP_URL
+// alone, so headers a client or a misconfigured proxy sends cannot change
+// the redirect_uri nor the cookies.
+func TestForgedHostChangesNothing(t *testing.T) {
+	e := newEnv(t, envOptions{tls: true})
+	normal := e.browser().get("/zendesk/auth")
+	req, err := http.NewRequest("GET", e.server.URL+"/zendesk/auth", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Host = "evil.example"
+	req.Header.Set("X-Forwarded-Host", "evil.example")
+	req.Header.Set("X-Forwarded-Proto", "http")
+	req.Header.Set("X-Forwarded-For", "203.0.113.7")
+	req.Header.Set("Forwarded", "for=203.0.113.7;host=evil.example;proto=http")
+	forged := e.browser().do(req)
+
+	for _, resp := range []*response{normal, forged} {
+		if resp.StatusCode != http.StatusFound {
+			t.Fatalf("GET /zendesk/auth: status %d, want 302\n%s", resp.StatusCode, resp.body)
+		}
+		for name, values := range resp.Header {
+			if strings.Contains(strings.Join(values, " "), "evil.example") {
+				t.Errorf("header %s carries the forged host: %q", name, values)
+			}
+		}
+		if strings.Contains(resp.body, "evil.example") {
+			t.Errorf("body carries the forged host:\n%s", resp.body)
+		}
+	}
+
+	// The authorize URL: the same but for the per-sign-in random values.
+	want, err := url.Parse(normal.Header.Get("Location"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := url.Parse(forged.Header.Get("Location"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if redirectURI := want.Query().Get("redirect_uri"); redirectURI != e.app.cfg.appURL+"/zendesk/oauth/callback" || !strings.HasPrefix(redirectURI, "https://") {
+		t.Errorf("redirect_uri %q, want %q", redirectURI, e.app.cfg.appURL+"/zendesk/oauth/callback")
+	}
+	wantQuery, gotQuery := want.Query(), got.Query()
+	for _, random := range []string{"state", "code_challenge"} {
+		wantQuery.Del(random)
+		gotQuery.Del(random)
+	}
+	if got.Scheme != want.Scheme || got.Host != want.Host || got.Path != want.Path || gotQuery.Encode() != wantQuery.Encode() {
+		t.Errorf("authorize URL with forged headers:\n  %s\nwithout:\n  %s", got, want)
+	}
+
+	// The cookies: the same names and attributes.
+	attributes := func(resp *response) []string {
+		var out []string
+		for _, c := range resp.Cookies() {
+			sameSite := map[http.SameSite]string{http.SameSiteLaxMode: "Lax", http.SameSiteStrictMode: "Strict", http.SameSiteNoneMode: "None"}[c.SameSite]
+			out = append(out, fmt.Sprintf("%s Path=%s Domain=%q MaxAge=%d Secure=%v HttpOnly=%v SameSite=%s",
+				c.Name, c.Path, c.Domain, c.MaxAge, c.Secure, c.HttpOnly, sameSite))
+		}
+		slices.Sort(out)
+		return out
+	}
+	if a, b := attributes(forged), attributes(normal); !slices.Equal(a, b) || len(b) == 0 {
+		t.Errorf("cookies with forged headers:\n  %q\nwithout:\n  %q", a, b)
+	}
+	if a := attributes(normal); len(a) == 0 || !strings.HasPrefix(a[0], "__Host-oauth_flow Path=/ Domain=\"\"") || !strings.HasSuffix(a[0], "Secure=true HttpOnly=true SameSite=Lax") {
+		t.Errorf("flow cookie: %q", a)
+	}
+	for _, h := range []string{"Strict-Transport-Security", "Content-Security-Policy", "Cache-Control"} {
+		if forged.Header.Get(h) != normal.Header.Get(h) || normal.Header.Get(h) == "" {
+			t.Errorf("%s: %q with forged headers, %q without", h, forged.Header.Get(h), normal.Header.Get(h))
+		}
+	}
+}
+
+// TestVersionFlag: -version prints one line and starts nothing, whatever
+// the settings.
+func TestVersionFlag(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var stdout, stderr strings.Builder
+	if err := run(ctx, []string{"-version"}, func(string) string { return "" }, &stdout, &stderr); err != nil {
+		t.Fatalf("run -version: %v", err)
+	}
+	out := stdout.String()
+	if !strings.HasPrefix(out, "zendesk-oauth-app ") || strings.Count(out, "\n") != 1 || !strings.HasSuffix(out, "\n") {
+		t.Errorf("run -version printed %q, want one line starting with \"zendesk-oauth-app \"", out)
+	}
+	if stderr.Len() != 0 {
+		t.Errorf("run -version wrote to stderr: %q", stderr.String())
+	}
+	t.Logf("%s", strings.TrimSpace(out))
+}
