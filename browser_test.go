@@ -1,0 +1,311 @@
+package main
+
+import (
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"zendesk-oauth-app/zendesksim"
+)
+
+// The browser journeys: a real Chromium, driven over WebDriver, signs in
+// through the simulator. The app runs on http://localhost:PORT and the
+// simulator on http://127.0.0.1:PORT2, two different sites as in
+// production, so the hop back to the callback is a cross-site navigation.
+// Every journey fails on any console error (CSP violation, failed
+// resource), except the error page's own 4xx status, which is expected.
+// With SCREENSHOTS=dir, PNGs of the pages are saved into dir.
+
+// browserEnv is the app and the simulator on two sites, and a chromedriver.
+type browserEnv struct {
+	t                  *testing.T
+	url                string // the app: http://localhost:PORT
+	sim                *zendesksim.Server
+	wd                 *webDriver
+	appClock, simClock *fakeClock // nil unless browserOptions.clocks
+}
+
+type browserOptions struct {
+	global bool               // ZENDESK_SUBDOMAIN empty: the instance form
+	clocks bool               // fake clocks for the app and the simulator
+	sim    zendesksim.Options // ClientID, ClientSecret, RedirectURIs and Now are filled in
+}
+
+func newBrowserEnv(t *testing.T, opts browserOptions) *browserEnv {
+	t.Helper()
+	e := &browserEnv{t: t, wd: startWebDriver(t)}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.url = "http://localhost:" + strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+
+	simOpts := opts.sim
+	simOpts.ClientID, simOpts.ClientSecret = "test-client", "test-client-secret"
+	simOpts.RedirectURIs = []string{e.url + "/zendesk/oauth/callback"}
+	if opts.clocks {
+		e.appClock, e.simClock = newFakeClock(), newFakeClock()
+		simOpts.Now = e.simClock.Now
+	}
+	e.sim = zendesksim.NewServer(simOpts)
+	t.Cleanup(e.sim.Close)
+	if !strings.HasPrefix(e.sim.URL, "http://127.0.0.1:") {
+		t.Fatalf("the simulator is at %s: it must be on another site than the app (%s)", e.sim.URL, e.url)
+	}
+
+	vars := map[string]string{
+		"ZENDESK_SUBDOMAIN":     "acme",
+		"ZENDESK_CLIENT_ID":     simOpts.ClientID,
+		"ZENDESK_CLIENT_SECRET": simOpts.ClientSecret,
+		"APP_URL":               e.url,
+		"SESSION_SECRET":        testSessionSecret,
+		"ZENDESK_BASE_URL":      e.sim.URL,
+	}
+	if opts.global {
+		vars["ZENDESK_SUBDOMAIN"] = ""
+	}
+	cfg, err := loadConfig(func(k string) string { return vars[k] })
+	if err != nil {
+		t.Fatalf("loadConfig: %v", err)
+	}
+	if e.appClock != nil {
+		cfg.now = e.appClock.Now
+	}
+	logs := &syncBuffer{}
+	a, err := newApp(cfg, slog.New(slog.NewTextHandler(logs, nil)))
+	if err != nil {
+		t.Fatalf("newApp: %v", err)
+	}
+	srv := &http.Server{Handler: a.routes(), ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		if err := srv.Serve(l); !errors.Is(err, http.ErrServerClosed) {
+			t.Errorf("app server: %v", err)
+		}
+	}()
+	t.Cleanup(func() {
+		srv.Close()
+		if t.Failed() {
+			t.Logf("app log:\n%s", logs)
+		}
+	})
+	return e
+}
+
+// browser opens a browser with a fresh profile.
+func (e *browserEnv) browser() *wdSession { return e.wd.newSession(e.t) }
+
+const signInLink = `a.button[href="/zendesk/auth"]`
+
+// consent starts a sign-in from the signed-out page and waits for the
+// simulator's consent page.
+func (e *browserEnv) consent(b *wdSession) {
+	b.t.Helper()
+	b.navigate(e.url + "/")
+	if got := b.waitText(signInLink, "Sign in to Zendesk"); got != "Sign in to Zendesk" {
+		b.t.Errorf("sign-in link text %q", got)
+	}
+	b.click(signInLink)
+	b.waitURL(e.sim.URL + "/oauth/authorizations/new?")
+	b.waitFor("#allow")
+}
+
+// allow answers the consent page with Allow and waits for the profile.
+func (e *browserEnv) allow(b *wdSession) {
+	b.t.Helper()
+	b.click("#allow")
+	b.waitURL(e.url + "/zendesk/oauth/callback?code=")
+	e.wantProfile(b)
+}
+
+// wantProfile checks that the page greets the simulator's user.
+func (e *browserEnv) wantProfile(b *wdSession) {
+	b.t.Helper()
+	b.waitText(".greeting", "Hi, John Doe!")
+	if role := b.waitText("main code", "admin"); role != "admin" {
+		b.t.Errorf("role %q, want admin", role)
+	}
+}
+
+// signOut clicks Sign out and waits for the signed-out page.
+func (e *browserEnv) signOut(b *wdSession, waitFor string) {
+	b.t.Helper()
+	b.click(`form[action="/zendesk/logout"] button`)
+	b.waitFor(waitFor)
+	if u := b.currentURL(); u != e.url+"/" {
+		b.t.Errorf("signed out at %s, want %s/", u, e.url)
+	}
+	if strings.Contains(b.source(), "Hi, John Doe") {
+		b.t.Error("the signed-out page still shows the profile")
+	}
+}
+
+// statusEntry is the console error Chromium logs for a page that answers
+// with an error status: the one console error an error page may cause.
+func statusEntry(pageURL string, status int) string {
+	return pageURL + " - Failed to load resource: the server responded with a status of " +
+		strconv.Itoa(status) + " (" + http.StatusText(status) + ")"
+}
+
+// wantCleanConsole fails the test for every console error since the last
+// check, except the exact entries listed in allowed.
+func wantCleanConsole(b *wdSession, allowed ...string) {
+	b.t.Helper()
+	for _, entry := range b.consoleLog() {
+		if entry.Level != "SEVERE" {
+			b.t.Logf("console %s: %s", entry.Level, entry.Message)
+			continue
+		}
+		if entry.Source != "network" || !slices.Contains(allowed, entry.Message) {
+			b.t.Errorf("console error (%s): %s", entry.Source, entry.Message)
+		}
+	}
+}
+
+// Journey 1: sign in, stay signed in across a reload and a new visit, and
+// the session cookie is out of scripts' reach.
+func TestBrowserSignIn(t *testing.T) {
+	e := newBrowserEnv(t, browserOptions{})
+	b := e.browser()
+
+	b.navigate(e.url + "/")
+	b.waitFor(signInLink)
+	b.screenshot("signed-out.png")
+	e.consent(b)
+	b.waitText("main", "test-client wants to access your Zendesk account as John Doe")
+	b.screenshot("consent.png")
+	e.allow(b)
+	b.waitText("main", "Signed in to acme.zendesk.com")
+	b.screenshot("profile.png")
+	wantCleanConsole(b)
+
+	// Reloading the callback must not replay the code: it leads to "/".
+	b.reload()
+	if got := b.waitURL(e.url + "/"); got != e.url+"/" {
+		t.Errorf("after reloading the callback the browser is at %s, want %s/", got, e.url)
+	}
+	e.wantProfile(b)
+	b.navigate(e.url + "/")
+	e.wantProfile(b)
+
+	if c := b.execute("return document.cookie"); c != "" {
+		t.Errorf("document.cookie = %q, want \"\": the cookies must be HttpOnly", c)
+	}
+	var c struct {
+		HTTPOnly bool `json:"httpOnly"`
+		SameSite string
+	}
+	b.do("GET", "/cookie/session", nil, &c)
+	if !c.HTTPOnly || c.SameSite != "Lax" {
+		t.Errorf("session cookie %+v, want HttpOnly and SameSite=Lax", c)
+	}
+	if st := e.sim.Stats(); st.Exchanges != 1 || st.AuthorizePages != 1 {
+		t.Errorf("simulator stats %+v, want 1 consent page and 1 exchange", st)
+	}
+	wantCleanConsole(b)
+}
+
+// Journey 2: Sign out ends the session and revokes the token.
+func TestBrowserSignOut(t *testing.T) {
+	e := newBrowserEnv(t, browserOptions{})
+	b := e.browser()
+	e.consent(b)
+	e.allow(b)
+
+	e.signOut(b, signInLink)
+	b.navigate(e.url + "/")
+	b.waitFor(signInLink)
+	if strings.Contains(b.source(), "Hi, John Doe") {
+		t.Error("/ still shows the profile after signing out")
+	}
+	if n := e.sim.Stats().Revocations; n != 1 {
+		t.Errorf("%d token revocations at Zendesk, want 1", n)
+	}
+	wantCleanConsole(b)
+}
+
+// Journey 3: Deny shows the friendly 403 page, and its "Try again" works.
+func TestBrowserDeny(t *testing.T) {
+	e := newBrowserEnv(t, browserOptions{})
+	b := e.browser()
+	e.consent(b)
+	b.click("#deny")
+	denied := b.waitURL(e.url + "/zendesk/oauth/callback?")
+	b.waitText("h1", "Access denied")
+	b.waitText("main", "You did not allow the app to access your Zendesk account")
+	b.waitText("main", "Status 403")
+	b.screenshot("access-denied.png")
+	wantCleanConsole(b, statusEntry(denied, http.StatusForbidden))
+
+	b.click(`a.button[href="/zendesk/auth"]`) // Try again
+	b.waitURL(e.sim.URL + "/oauth/authorizations/new?")
+	e.allow(b)
+	if st := e.sim.Stats(); st.AuthorizePages != 2 || st.Exchanges != 1 {
+		t.Errorf("simulator stats %+v, want 2 consent pages and 1 exchange", st)
+	}
+	wantCleanConsole(b)
+}
+
+// Journey 4: the global-client mode asks which Zendesk. The form's answer
+// is a redirect to Zendesk, which the CSP form-action must allow.
+func TestBrowserInstanceForm(t *testing.T) {
+	e := newBrowserEnv(t, browserOptions{global: true})
+	b := e.browser()
+	const submit = `form[action="/zendesk/auth"] button[type=submit]`
+
+	for _, typed := range []string{"acme", "https://acme.zendesk.com/agent/tickets/1"} {
+		b.navigate(e.url + "/")
+		b.typeInto("#subdomain", typed)
+		b.click(submit)
+		b.waitURL(e.sim.URL + "/oauth/authorizations/new?")
+		e.allow(b)
+		b.waitText("main", "Signed in to acme.zendesk.com")
+		e.signOut(b, "#subdomain")
+		if v := b.execute(`return document.getElementById("subdomain").value`); v != "acme" {
+			t.Errorf("after typing %q the form is pre-filled with %q, want acme", typed, v)
+		}
+		wantCleanConsole(b)
+	}
+
+	b.typeInto("#subdomain", "evil.com/x")
+	b.click(submit)
+	refused := b.waitURL(e.url + "/zendesk/auth?subdomain=")
+	b.waitText("#subdomain-error", "Type the first part of your Zendesk address")
+	if v := b.execute(`return document.getElementById("subdomain").value`); v != "evil.com/x" {
+		t.Errorf("the refused form shows %q, want the typed evil.com/x", v)
+	}
+	b.screenshot("instance-form.png")
+	wantCleanConsole(b, statusEntry(refused, http.StatusBadRequest))
+	if n := e.sim.Stats().AuthorizePages; n != 2 {
+		t.Errorf("%d consent pages, want 2: the refused value must not reach Zendesk", n)
+	}
+}
+
+// Journey 5: an expired access token is refreshed behind the person's
+// back, and the browser keeps the rotated tokens.
+func TestBrowserTokenRefresh(t *testing.T) {
+	e := newBrowserEnv(t, browserOptions{clocks: true, sim: zendesksim.Options{AccessTokenTTL: 10 * time.Minute}})
+	b := e.browser()
+	e.consent(b)
+	e.allow(b)
+
+	e.appClock.Advance(11 * time.Minute)
+	e.simClock.Advance(11 * time.Minute)
+	b.navigate(e.url + "/")
+	e.wantProfile(b)
+	if n := e.sim.Stats().Refreshes; n != 1 {
+		t.Fatalf("%d refreshes, want 1", n)
+	}
+	// The new pair reached the browser: the next visit needs no refresh.
+	b.reload()
+	e.wantProfile(b)
+	if st := e.sim.Stats(); st.Refreshes != 1 || st.Exchanges != 1 {
+		t.Errorf("simulator stats %+v, want 1 exchange and 1 refresh", st)
+	}
+	wantCleanConsole(b)
+}
