@@ -84,9 +84,12 @@ func (a *app) handleAuth(w http.ResponseWriter, r *http.Request) {
 func (a *app) chosenSubdomain(w http.ResponseWriter, r *http.Request) (string, bool) {
 	typed, given := r.URL.Query()["subdomain"]
 	if a.cfg.subdomain != "" {
-		if given && (len(typed) != 1 || mustNormalize(typed[0]) != a.cfg.subdomain) {
-			a.fail(w, r, http.StatusBadRequest, "Wrong Zendesk", "This app signs in to "+a.cfg.subdomain+".zendesk.com only.", errors.New("subdomain parameter names another instance"))
-			return "", false
+		if given {
+			label, _ := normalizeSubdomain(typed[0])
+			if len(typed) != 1 || label != a.cfg.subdomain {
+				a.fail(w, r, http.StatusBadRequest, "Wrong Zendesk", "This app signs in to "+a.cfg.subdomain+".zendesk.com only.", errors.New("subdomain parameter names another instance"))
+				return "", false
+			}
 		}
 		return a.cfg.subdomain, true
 	}
@@ -102,11 +105,6 @@ func (a *app) chosenSubdomain(w http.ResponseWriter, r *http.Request) (string, b
 		Error:        "Type the first part of your Zendesk address: for acme.zendesk.com, type acme. Letters, digits and hyphens only.",
 	})
 	return "", false
-}
-
-func mustNormalize(s string) string {
-	label, _ := normalizeSubdomain(s)
-	return label
 }
 
 // handleCallback is where Zendesk sends the browser back. It follows the
@@ -259,7 +257,7 @@ func (a *app) signInView(r *http.Request) indexView {
 	if view.AskSubdomain {
 		var last string
 		if found, _, err := a.cookies.get(r, subdomainCookie, &last); found && err == nil {
-			view.Subdomain = mustNormalize(last)
+			view.Subdomain, _ = normalizeSubdomain(last)
 		}
 	}
 	return view
