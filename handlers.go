@@ -173,7 +173,8 @@ func (a *app) handleCallback(w http.ResponseWriter, r *http.Request) {
 	if a.cfg.subdomain == "" {
 		a.cookies.set(w, subdomainCookie, s.Subdomain, a.cfg.now().Add(subdomainLifetime))
 	}
-	a.log.InfoContext(r.Context(), "signed in", "request_id", requestID(r.Context()), "subdomain", s.Subdomain, "user_id", u.ID, "role", u.Role)
+	a.log.LogAttrs(r.Context(), slog.LevelInfo, "signed in", slog.String("request_id", requestID(r.Context())),
+		slog.String("subdomain", s.Subdomain), slog.Int64("user_id", u.ID), slog.String("role", u.Role))
 	a.render(w, r, http.StatusOK, "profile", profileView{Name: u.Name, Role: u.Role, Instance: s.Subdomain + ".zendesk.com"})
 }
 

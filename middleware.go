@@ -97,16 +97,20 @@ func (a *app) recoverPanics(next http.Handler) http.Handler {
 // Headers). Pages are never cached: they show a person's data or set
 // cookies; only the stylesheet may be.
 func (a *app) secureHeaders(next http.Handler) http.Handler {
+	headers := http.Header{} // built once: the same values for every response
+	headers.Set("Content-Security-Policy", a.csp)
+	headers.Set("X-Content-Type-Options", "nosniff")
+	headers.Set("X-Frame-Options", "DENY") // for browsers without CSP frame-ancestors
+	// No Referer: the callback URL holds the authorization code.
+	headers.Set("Referrer-Policy", "no-referrer")
+	headers.Set("Cross-Origin-Opener-Policy", "same-origin")
+	if a.cfg.https {
+		headers.Set("Strict-Transport-Security", "max-age=63072000")
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("Content-Security-Policy", a.csp)
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("X-Frame-Options", "DENY") // for browsers without CSP frame-ancestors
-		// No Referer: the callback URL holds the authorization code.
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("Cross-Origin-Opener-Policy", "same-origin")
-		if a.cfg.https {
-			h.Set("Strict-Transport-Security", "max-age=63072000")
+		for name, values := range headers {
+			h[name] = values
 		}
 		if !strings.HasPrefix(r.URL.Path, "/static/") {
 			h.Set("Cache-Control", "no-store")

@@ -115,22 +115,36 @@ func (c *zendeskClient) authorizeURL(subdomain, state, verifier string) string {
 	return c.instanceURL(subdomain) + "/oauth/authorizations/new?" + q.Encode()
 }
 
+// tokenParams is the body of a request to /oauth/tokens.
+type tokenParams struct {
+	GrantType             string `json:"grant_type"`
+	Code                  string `json:"code,omitempty"`
+	RedirectURI           string `json:"redirect_uri,omitempty"`
+	CodeVerifier          string `json:"code_verifier,omitempty"`
+	RefreshToken          string `json:"refresh_token,omitempty"`
+	ClientID              string `json:"client_id"`
+	ClientSecret          string `json:"client_secret,omitempty"`
+	Scope                 string `json:"scope"`
+	ExpiresIn             int    `json:"expires_in"`
+	RefreshTokenExpiresIn int    `json:"refresh_token_expires_in"`
+}
+
 // exchange trades an authorization code for tokens.
 func (c *zendeskClient) exchange(ctx context.Context, subdomain, code, verifier string) (*tokens, error) {
-	return c.tokenRequest(ctx, subdomain, "exchange", map[string]any{
-		"grant_type":    "authorization_code",
-		"code":          code,
-		"redirect_uri":  c.redirectURI, // byte-identical to the authorize step
-		"code_verifier": verifier,
+	return c.tokenRequest(ctx, subdomain, "exchange", tokenParams{
+		GrantType:    "authorization_code",
+		Code:         code,
+		RedirectURI:  c.redirectURI, // byte-identical to the authorize step
+		CodeVerifier: verifier,
 	})
 }
 
 // refresh trades a refresh token for a new pair. Zendesk rotates: the old
 // pair stops working once this succeeds (zendesk-api.md §0).
 func (c *zendeskClient) refresh(ctx context.Context, subdomain, refreshToken string) (*tokens, error) {
-	t, err := c.tokenRequest(ctx, subdomain, "refresh", map[string]any{
-		"grant_type":    "refresh_token",
-		"refresh_token": refreshToken,
+	t, err := c.tokenRequest(ctx, subdomain, "refresh", tokenParams{
+		GrantType:    "refresh_token",
+		RefreshToken: refreshToken,
 	})
 	if err == nil && t.RefreshToken == "" {
 		// A reply without a new refresh token keeps the old one valid
@@ -142,14 +156,10 @@ func (c *zendeskClient) refresh(ctx context.Context, subdomain, refreshToken str
 
 // tokenRequest posts to /oauth/tokens as JSON, the format Zendesk's
 // reference documents, and parses the reply.
-func (c *zendeskClient) tokenRequest(ctx context.Context, subdomain, op string, params map[string]any) (*tokens, error) {
-	params["client_id"] = c.clientID
-	if c.clientSecret != "" {
-		params["client_secret"] = c.clientSecret
-	}
-	params["scope"] = c.scopes
-	params["expires_in"] = int(accessTokenLifetime.Seconds())
-	params["refresh_token_expires_in"] = int(refreshTokenLifetime.Seconds())
+func (c *zendeskClient) tokenRequest(ctx context.Context, subdomain, op string, params tokenParams) (*tokens, error) {
+	params.ClientID, params.ClientSecret, params.Scope = c.clientID, c.clientSecret, c.scopes
+	params.ExpiresIn = int(accessTokenLifetime.Seconds())
+	params.RefreshTokenExpiresIn = int(refreshTokenLifetime.Seconds())
 	body, err := json.Marshal(params)
 	if err != nil {
 		return nil, &zendeskError{Op: op, Kind: badAnswer, Err: err}
@@ -263,7 +273,7 @@ func (c *zendeskClient) do(req *http.Request, op string, out any) error {
 		Description string `json:"error_description"`
 	}
 	isJSON := hasJSONContentType(resp.Header)
-	if isJSON {
+	if isJSON && bytes.Contains(body, []byte(`"error"`)) { // most replies need one parse only
 		_ = json.Unmarshal(body, &oauthErr) // best effort: a non-object body is checked below
 	}
 	code, _ := oauthErr.Error.(string)
