@@ -1,0 +1,408 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"zendesk-oauth-app/zendesksim"
+)
+
+// The benchmarks show what the app's safety costs: the same three hops of a
+// sign-in (auth redirect, consent, callback) through the app and through a
+// literal port of the tutorial's app, each behind a real HTTP server and
+// against the simulator over loopback. Allocation figures count every
+// goroutine of the process: the test browser, the app or the baseline, and
+// the simulator alike, so compare them between benchmarks, not in isolation.
+//
+//	go test -run='^$' -bench=. -benchmem -count=3 .
+
+// benchClient is a browser without a cookie jar: it carries the flow
+// cookie by hand, keeps connections alive and follows no redirects.
+func benchClient(tb testing.TB) *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = 64
+	tb.Cleanup(t.CloseIdleConnections)
+	return &http.Client{
+		Transport:     t,
+		Timeout:       30 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+// signInFlow drives one sign-in against an app.
+type signInFlow struct {
+	client     *http.Client
+	appURL     string
+	flowCookie string // the cookie to carry from the auth redirect to the callback; "" if none
+	// consent answers Zendesk's consent page for authorizeURL with Allow and
+	// returns the callback URL Zendesk redirects to.
+	consent func(authorizeURL string) (string, error)
+}
+
+// signIn makes the three hops and returns the callback's Set-Cookie
+// headers. The profile page goes into page when it is not nil.
+func (f *signInFlow) signIn(page *bytes.Buffer) (setCookies []string, err error) {
+	start, err := f.get(f.appURL+"/zendesk/auth", "", http.StatusFound, nil)
+	if err != nil {
+		return nil, err
+	}
+	cookie := ""
+	if f.flowCookie != "" {
+		if cookie = cookiePair(start.Header, f.flowCookie); cookie == "" {
+			return nil, errors.New("auth redirect set no flow cookie")
+		}
+	}
+	callback, err := f.consent(start.Header.Get("Location"))
+	if err != nil {
+		return nil, err
+	}
+	done, err := f.get(callback, cookie, http.StatusOK, page)
+	if err != nil {
+		return nil, err
+	}
+	return done.Header["Set-Cookie"], nil
+}
+
+// get fetches target with an optional Cookie header, checks the status and
+// reads the whole body (into page, or discarded) so the connection is reused.
+func (f *signInFlow) get(target, cookie string, want int, page *bytes.Buffer) (*http.Response, error) {
+	req, err := http.NewRequest("GET", target, nil)
+	if err != nil {
+		return nil, err
+	}
+	if cookie != "" {
+		req.Header.Set("Cookie", cookie)
+	}
+	return doAndRead(f.client, req, want, page)
+}
+
+func doAndRead(client *http.Client, req *http.Request, want int, page *bytes.Buffer) (*http.Response, error) {
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if page != nil {
+		page.Reset()
+		_, err = page.ReadFrom(resp.Body)
+	} else {
+		_, err = io.Copy(io.Discard, resp.Body)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != want {
+		return nil, fmt.Errorf("%s %s: status %d, want %d", req.Method, req.URL.Path, resp.StatusCode, want)
+	}
+	return resp, nil
+}
+
+// networkConsent posts decision=allow to the simulator's consent page over
+// HTTP, as the browser does.
+func networkConsent(client *http.Client) func(string) (string, error) {
+	return func(authorizeURL string) (string, error) {
+		req, err := http.NewRequest("POST", authorizeURL, strings.NewReader("decision=allow"))
+		if err != nil {
+			return "", err
+		}
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		resp, err := doAndRead(client, req, http.StatusFound, nil)
+		if err != nil {
+			return "", err
+		}
+		return resp.Header.Get("Location"), nil
+	}
+}
+
+// cookiePair returns "name=value" of the Set-Cookie header for name, or "".
+func cookiePair(h http.Header, name string) string {
+	for _, v := range h["Set-Cookie"] {
+		pair, _, _ := strings.Cut(v, ";")
+		if strings.HasPrefix(pair, name+"=") && len(pair) > len(name)+1 {
+			return pair
+		}
+	}
+	return ""
+}
+
+const (
+	benchClientID     = "bench-client"
+	benchClientSecret = "bench-client-secret"
+)
+
+// newBenchApp starts the app (confidential client, PKCE, sealed cookies)
+// and its own simulator, each behind an httptest server on loopback. The
+// app logs as in production, into io.Discard.
+func newBenchApp(tb testing.TB) (*app, *httptest.Server) {
+	tb.Helper()
+	var handler http.Handler
+	server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
+	tb.Cleanup(server.Close)
+	sim := httptest.NewServer(zendesksim.New(zendesksim.Options{
+		ClientID:     benchClientID,
+		ClientSecret: benchClientSecret,
+		RedirectURIs: []string{server.URL + "/zendesk/oauth/callback"},
+	}))
+	tb.Cleanup(sim.Close)
+	vars := map[string]string{
+		"ZENDESK_SUBDOMAIN":     "acme",
+		"ZENDESK_CLIENT_ID":     benchClientID,
+		"ZENDESK_CLIENT_SECRET": benchClientSecret,
+		"ZENDESK_BASE_URL":      sim.URL,
+		"APP_URL":               server.URL,
+		"SESSION_SECRET":        testSessionSecret,
+	}
+	cfg, err := loadConfig(func(k string) string { return vars[k] })
+	if err != nil {
+		tb.Fatal(err)
+	}
+	a, err := newApp(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(a.zendesk.http.CloseIdleConnections)
+	handler = a.routes()
+	return a, server
+}
+
+func benchSignIns(b *testing.B, f *signInFlow) {
+	var page bytes.Buffer
+	if _, err := f.signIn(&page); err != nil { // warm up, and check the page once
+		b.Fatal(err)
+	}
+	if !strings.Contains(page.String(), "John Doe") || !strings.Contains(page.String(), "admin") {
+		b.Fatalf("the callback did not show the profile:\n%s", page.String())
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := f.signIn(&page); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkSignIn is one complete sign-in through the app: GET
+// /zendesk/auth (302, flow cookie), POST decision=allow to the simulator's
+// consent page (302), GET the callback (code exchange, users/me, sealed
+// session cookie, profile page).
+func BenchmarkSignIn(b *testing.B) {
+	a, server := newBenchApp(b)
+	client := benchClient(b)
+	benchSignIns(b, &signInFlow{
+		client:     client,
+		appURL:     server.URL,
+		flowCookie: a.cookies.name(flowCookie),
+		consent:    networkConsent(client),
+	})
+}
+
+// BenchmarkProfile is a signed-in GET /: open the session cookie, call
+// users/me, render the profile.
+func BenchmarkProfile(b *testing.B) {
+	a, server := newBenchApp(b)
+	client := benchClient(b)
+	f := &signInFlow{client: client, appURL: server.URL, flowCookie: a.cookies.name(flowCookie), consent: networkConsent(client)}
+	setCookies, err := f.signIn(nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	session := cookiePair(http.Header{"Set-Cookie": setCookies}, a.cookies.name(sessionCookie))
+	if session == "" {
+		b.Fatal("no session cookie after signing in")
+	}
+	var page bytes.Buffer
+	if _, err := f.get(server.URL+"/", session, http.StatusOK, &page); err != nil {
+		b.Fatal(err)
+	}
+	if !strings.Contains(page.String(), "John Doe") {
+		b.Fatalf("GET / did not show the profile:\n%s", page.String())
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := f.get(server.URL+"/", session, http.StatusOK, &page); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// tutorialApp is a literal Go port of the tutorial's app.js / app.py: no
+// state, no PKCE, no session, no error handling, no escaping. It exists to
+// measure against, never to copy.
+func tutorialApp(zendeskURL, clientID, clientSecret, redirectURI string, client *http.Client) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `<p><a href="/zendesk/auth">Sign in to Zendesk</a></p>`)
+	})
+	mux.HandleFunc("GET /zendesk/auth", func(w http.ResponseWriter, r *http.Request) {
+		params := url.Values{
+			"response_type": {"code"},
+			"redirect_uri":  {redirectURI},
+			"client_id":     {clientID},
+			"scope":         {"users:read"},
+		}
+		http.Redirect(w, r, zendeskURL+"/oauth/authorizations/new?"+params.Encode(), http.StatusFound)
+	})
+	mux.HandleFunc("GET /zendesk/oauth/callback", func(w http.ResponseWriter, r *http.Request) {
+		body, _ := json.Marshal(map[string]string{
+			"grant_type":    "authorization_code",
+			"code":          r.URL.Query().Get("code"),
+			"client_id":     clientID,
+			"client_secret": clientSecret,
+			"redirect_uri":  redirectURI,
+			"scope":         "users:read",
+		})
+		tokenResponse, err := client.Post(zendeskURL+"/oauth/tokens", "application/json", bytes.NewReader(body))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		tokenBody, _ := io.ReadAll(tokenResponse.Body)
+		tokenResponse.Body.Close()
+		var token struct {
+			AccessToken string `json:"access_token"`
+		}
+		json.Unmarshal(tokenBody, &token)
+
+		req, _ := http.NewRequest("GET", zendeskURL+"/api/v2/users/me.json", nil)
+		req.Header.Set("Authorization", "Bearer "+token.AccessToken)
+		profileResponse, err := client.Do(req)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		profileBody, _ := io.ReadAll(profileResponse.Body)
+		profileResponse.Body.Close()
+		var profile struct {
+			User struct {
+				Name string `json:"name"`
+				Role string `json:"role"`
+			} `json:"user"`
+		}
+		json.Unmarshal(profileBody, &profile)
+		fmt.Fprintf(w, `
+  <p>👋 Hi, %s!</p>
+
+  <p>Your Zendesk Support user role is <code>%s</code>.</p>
+`, profile.User.Name, profile.User.Role)
+	})
+	return mux
+}
+
+// BenchmarkTutorialBaseline makes the same three hops as BenchmarkSignIn
+// through the tutorial's app, against a simulator with a confidential
+// client (PKCE optional). Its Zendesk client is a plain http.Client with
+// the default transport, except that it may keep as many idle connections
+// per host as the app's, so it is not penalised by the default of 2.
+func BenchmarkTutorialBaseline(b *testing.B) {
+	var handler http.Handler
+	server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
+	b.Cleanup(server.Close)
+	redirectURI := server.URL + "/zendesk/oauth/callback"
+	sim := httptest.NewServer(zendesksim.New(zendesksim.Options{
+		ClientID:     benchClientID,
+		ClientSecret: benchClientSecret,
+		RedirectURIs: []string{redirectURI},
+	}))
+	b.Cleanup(sim.Close)
+	upstream := http.DefaultTransport.(*http.Transport).Clone()
+	upstream.MaxIdleConnsPerHost = newHTTPClient(time.Second).Transport.(*http.Transport).MaxIdleConnsPerHost
+	b.Cleanup(upstream.CloseIdleConnections)
+	handler = tutorialApp(sim.URL, benchClientID, benchClientSecret, redirectURI, &http.Client{Transport: upstream})
+
+	client := benchClient(b)
+	benchSignIns(b, &signInFlow{client: client, appURL: server.URL, consent: networkConsent(client)})
+}
+
+// benchSession is a realistic session: two 43-character tokens, both expiry
+// times, a subdomain and a user id.
+func benchSession() session {
+	now := time.Now()
+	return session{
+		Subdomain:     "acme",
+		UserID:        372619238112,
+		AccessToken:   randomToken(),
+		RefreshToken:  randomToken(),
+		AccessExpiry:  now.Add(accessTokenLifetime),
+		RefreshExpiry: now.Add(refreshTokenLifetime),
+	}
+}
+
+func benchSealer(b *testing.B) *sealer {
+	s, err := newSealer([][]byte{[]byte(testSessionSecret)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return s
+}
+
+// BenchmarkSeal seals a session cookie: "aead" is the AES-GCM seal and
+// base64 alone, "json+aead" adds the JSON encoding, as cookies.set does.
+func BenchmarkSeal(b *testing.B) {
+	sl, s := benchSealer(b), benchSession()
+	expires := s.expires(time.Now())
+	payload, err := json.Marshal(s)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("aead", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			sl.seal(sessionCookie, payload, expires)
+		}
+	})
+	b.Run("json+aead", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			p, err := json.Marshal(&s)
+			if err != nil {
+				b.Fatal(err)
+			}
+			sl.seal(sessionCookie, p, expires)
+		}
+	})
+}
+
+// BenchmarkOpen opens a session cookie: "aead" is base64 and the AES-GCM
+// open with its expiry check, "json+aead" adds the JSON decoding, as
+// cookies.get does.
+func BenchmarkOpen(b *testing.B) {
+	sl, s := benchSealer(b), benchSession()
+	payload, err := json.Marshal(s)
+	if err != nil {
+		b.Fatal(err)
+	}
+	value := sl.seal(sessionCookie, payload, s.expires(time.Now()))
+	b.Logf("sealed session cookie: %d bytes (JSON payload %d bytes)", len(value), len(payload))
+	now := time.Now()
+	b.Run("aead", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, _, err := sl.open(sessionCookie, value, now); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("json+aead", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			p, _, err := sl.open(sessionCookie, value, now)
+			if err != nil {
+				b.Fatal(err)
+			}
+			var got session
+			if err := json.Unmarshal(p, &got); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
