@@ -59,8 +59,12 @@ func (a *app) handleIndex(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		a.failZendesk(w, r, err) // the session stays: the next try may succeed
 	default:
-		a.render(w, r, http.StatusOK, "profile", profileView{Name: u.Name, Role: u.Role, Instance: s.Subdomain + ".zendesk.com"})
+		a.renderProfile(w, r, u, s.Subdomain)
 	}
+}
+
+func (a *app) renderProfile(w http.ResponseWriter, r *http.Request, u *user, subdomain string) {
+	a.render(w, r, http.StatusOK, "profile", profileView{Name: u.Name, Role: u.Role, Instance: subdomain + ".zendesk.com"})
 }
 
 // handleAuth starts a sign-in: it remembers a fresh state and PKCE verifier
@@ -119,16 +123,14 @@ func (a *app) handleCallback(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
-	// Zendesk reports a refusal (Deny) without state, so this page needs
-	// none. It changes nothing and calls nothing, so a forged one is harmless.
-	if code := q.Get("error"); code != "" {
-		a.callbackError(w, r, code, q.Get("error_description"))
-		return
-	}
-
 	var f flow
 	found, _, err := a.cookies.get(r, flowCookie, &f)
-	if !found || err != nil {
+	hasFlow := found && err == nil
+	if code := q.Get("error"); code != "" {
+		a.callbackError(w, r, code, q.Get("error_description"), hasFlow && stateMatches(f, q.Get("state")))
+		return
+	}
+	if !hasFlow {
 		if _, signedIn := a.loadSession(w, r); signedIn {
 			// A reload of the callback after signing in.
 			http.Redirect(w, r, "/", http.StatusSeeOther)
@@ -139,11 +141,9 @@ func (a *app) handleCallback(w http.ResponseWriter, r *http.Request) {
 			errors.New("callback without a valid flow cookie"))
 		return
 	}
-	// state must match the one this browser was given (RFC 9700 §4.7,
-	// CSRF): compared in constant time. A mismatch leaves the flow cookie
-	// alone, so a forged callback cannot cancel a real sign-in.
-	state := q.Get("state")
-	if state == "" || subtle.ConstantTimeCompare([]byte(state), []byte(f.State)) != 1 {
+	// A mismatch leaves the flow cookie alone, so a forged callback cannot
+	// cancel a real sign-in.
+	if !stateMatches(f, q.Get("state")) {
 		a.fail(w, r, http.StatusBadRequest, "Sign-in failed", "The answer from Zendesk does not belong to the sign-in this browser started. Please start again.", errors.New("callback: state missing or mismatched"))
 		return
 	}
@@ -175,28 +175,40 @@ func (a *app) handleCallback(w http.ResponseWriter, r *http.Request) {
 	}
 	a.log.LogAttrs(r.Context(), slog.LevelInfo, "signed in", slog.String("request_id", requestID(r.Context())),
 		slog.String("subdomain", s.Subdomain), slog.Int64("user_id", u.ID), slog.String("role", u.Role))
-	a.render(w, r, http.StatusOK, "profile", profileView{Name: u.Name, Role: u.Role, Instance: s.Subdomain + ".zendesk.com"})
+	a.renderProfile(w, r, u, s.Subdomain)
 }
 
-// callbackError shows Zendesk's refusal. The description comes from the
-// URL, so anyone can write it: it is shortened, and html/template escapes it.
-func (a *app) callbackError(w http.ResponseWriter, r *http.Request, code, description string) {
-	a.log.InfoContext(r.Context(), "sign-in refused by Zendesk", "request_id", requestID(r.Context()), "error", shorten(code, 64))
+// stateMatches checks the callback's state against the one this browser
+// was given (RFC 9700 §4.7, CSRF), in constant time.
+func stateMatches(f flow, state string) bool {
+	return state != "" && subtle.ConstantTimeCompare([]byte(state), []byte(f.State)) == 1
+}
+
+// callbackError shows Zendesk's refusal. Zendesk may leave state out on
+// Deny, so the page needs none: it calls nothing and changes nothing. Only
+// an answer that carries this browser's state is surely Zendesk's: only
+// then does the page quote Zendesk's words (escaped and shortened), since
+// anyone can write a link with error_description in it.
+func (a *app) callbackError(w http.ResponseWriter, r *http.Request, code, description string, ours bool) {
 	view := errorView{
 		Title:   "Access denied",
 		Message: "You did not allow the app to access your Zendesk account, so you are not signed in.",
 		Status:  http.StatusForbidden, Action: "Try again", ActionURL: "/",
-		RequestID: requestID(r.Context()),
 	}
 	if a.cfg.subdomain != "" {
 		view.ActionURL = "/zendesk/auth"
 	}
+	level := slog.LevelInfo
 	if code != "access_denied" {
-		view.Title, view.Status = "Sign-in failed", http.StatusBadGateway
-		view.Message = "Zendesk could not complete the sign-in (" + shorten(code, 64) + "). If this keeps happening, the app's OAuth client settings may be wrong."
-		view.Detail = shorten(description, 200)
+		view.Title, view.Status, level = "Sign-in failed", http.StatusBadGateway, slog.LevelError
+		view.Message = "Zendesk could not complete the sign-in. If this keeps happening, the app's OAuth client settings (scopes, redirect URL) may be wrong."
+		if ours {
+			view.Detail = shorten(code, 64) + ": " + shorten(description, 200)
+		}
 	}
-	a.render(w, r, view.Status, "error", view)
+	a.log.LogAttrs(r.Context(), level, "sign-in refused by Zendesk", slog.String("request_id", requestID(r.Context())),
+		slog.String("error", shorten(code, 64)), slog.Bool("state_matches", ours))
+	a.renderError(w, r, view)
 }
 
 // handleLogout revokes the access token at Zendesk, so signing out ends the
@@ -207,8 +219,8 @@ func (a *app) handleLogout(w http.ResponseWriter, r *http.Request) {
 	a.cookies.clear(w, sessionCookie)
 	target := "/"
 	if ok {
-		// A token that is expired or already refused needs no revocation, so
-		// the refresh-and-retry of withFreshToken is all the "retry" needed.
+		// An expired token is refreshed first, so that the new one is
+		// revoked; a refused refresh means there is nothing left to revoke.
 		err := a.withFreshToken(nil, r, &s, func(ctx context.Context, accessToken string) error {
 			return a.zendesk.revoke(ctx, s.Subdomain, accessToken)
 		})
@@ -335,9 +347,14 @@ func (a *app) refreshSession(w http.ResponseWriter, r *http.Request, s *session)
 	if s.RefreshToken == "" {
 		return &reauthorizeError{"access token expired or refused, and there is no refresh token"}
 	}
-	subdomain, refreshToken := s.Subdomain, s.RefreshToken
+	subdomain, refreshToken, refreshExpiry := s.Subdomain, s.RefreshToken, s.RefreshExpiry
 	t, err := a.refresher.do(r.Context(), subdomain, refreshToken, func(ctx context.Context) (*tokens, error) {
-		return a.zendesk.refresh(ctx, subdomain, refreshToken)
+		t, err := a.zendesk.refresh(ctx, subdomain, refreshToken)
+		if err == nil && t.RefreshToken == "" {
+			// No new refresh token: the old one stays valid (RFC 6749 §6).
+			t.RefreshToken, t.RefreshExpiry = refreshToken, refreshExpiry
+		}
+		return t, err
 	})
 	if isZendeskCode(err, "invalid_grant") {
 		return &reauthorizeError{"Zendesk refused the refresh token (invalid_grant)"}
@@ -357,11 +374,14 @@ func (a *app) refreshSession(w http.ResponseWriter, r *http.Request, s *session)
 // happened and what to do.
 func (a *app) failZendesk(w http.ResponseWriter, r *http.Request, err error) {
 	var ze *zendeskError
-	if !errors.As(err, &ze) {
-		a.fail(w, r, http.StatusBadGateway, "Zendesk is not available", "The app could not complete its request to Zendesk. Please try again.", err)
-		return
-	}
 	switch {
+	case errors.Is(err, context.Canceled):
+		// The browser went away: no one reads an answer. 499 is nginx's
+		// "client closed request", so the log line says what happened.
+		a.log.InfoContext(r.Context(), "request canceled by the browser", "request_id", requestID(r.Context()))
+		w.WriteHeader(499)
+	case !errors.As(err, &ze): // the new tokens do not fit in a cookie
+		a.fail(w, r, http.StatusBadGateway, "Zendesk sent an unexpected answer", "Zendesk's answer could not be used. Please try again.", err)
 	case ze.Kind == timedOut:
 		a.fail(w, r, http.StatusGatewayTimeout, "Zendesk did not answer in time", "Zendesk took too long to answer. Please try again in a moment.", err)
 	case ze.Kind == rateLimited:
@@ -381,19 +401,25 @@ func (a *app) failZendesk(w http.ResponseWriter, r *http.Request, err error) {
 	}
 }
 
-// fail writes one log line and the error page. Error pages lead back to
-// the start, where a sign-in can begin again.
+// fail writes one log line and the error page.
 func (a *app) fail(w http.ResponseWriter, r *http.Request, status int, title, message string, err error) {
-	id := requestID(r.Context())
 	level := slog.LevelInfo
 	if status >= 500 {
 		level = slog.LevelError
 	}
 	if err != nil {
-		a.log.LogAttrs(r.Context(), level, title, slog.String("request_id", id), slog.Int("status", status), slog.String("error", err.Error()))
+		a.log.LogAttrs(r.Context(), level, title, slog.String("request_id", requestID(r.Context())), slog.Int("status", status), slog.String("error", err.Error()))
 	}
-	a.render(w, r, status, "error", errorView{
-		Title: title, Message: message, Status: status,
-		Action: "Back to the start", ActionURL: "/", RequestID: id,
-	})
+	a.renderError(w, r, errorView{Title: title, Message: message, Status: status})
+}
+
+// renderError shows the error page with its request id, which the log line
+// has too. Unless told otherwise, it leads back to the start, where a
+// sign-in can begin again.
+func (a *app) renderError(w http.ResponseWriter, r *http.Request, view errorView) {
+	view.RequestID = requestID(r.Context())
+	if view.Action == "" {
+		view.Action, view.ActionURL = "Back to the start", "/"
+	}
+	a.render(w, r, view.Status, "error", view)
 }

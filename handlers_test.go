@@ -187,17 +187,32 @@ func TestAccessDenied(t *testing.T) {
 	mustContain(t, b.signIn().body, "Hi, John Doe!")
 }
 
-func TestCallbackErrorDescriptionIsEscaped(t *testing.T) {
+func TestCallbackErrorDescription(t *testing.T) {
 	e := newEnv(t, envOptions{})
+	b := e.browser()
+	loc, _ := url.Parse(b.get("/zendesk/auth").Header.Get("Location"))
 	long := strings.Repeat("x", 5000)
-	resp := e.browser().get("/zendesk/oauth/callback?error=invalid_scope&error_description=" + url.QueryEscape(`<script>alert(1)</script>`+long))
+	query := "error=invalid_scope&error_description=" + url.QueryEscape(`<script>alert(1)</script>`+long)
+
+	// Zendesk's own answer (this browser's state) is quoted, escaped and shortened.
+	resp := b.get("/zendesk/oauth/callback?" + query + "&state=" + loc.Query().Get("state"))
 	if resp.StatusCode != http.StatusBadGateway {
 		t.Errorf("status %d, want 502", resp.StatusCode)
 	}
 	if strings.Contains(resp.body, "<script>") || strings.Contains(resp.body, long) {
 		t.Error("error_description shown unescaped or in full")
 	}
-	mustContain(t, resp.body, "&lt;script&gt;", "invalid_scope")
+	mustContain(t, resp.body, "Sign-in failed", "Zendesk said", "invalid_scope: &lt;script&gt;")
+
+	// Anyone can write such a link: without this browser's state, the page
+	// keeps to its own words.
+	forged := e.browser().get("/zendesk/oauth/callback?" + query)
+	if forged.StatusCode != http.StatusBadGateway || strings.Contains(forged.body, "alert(1)") || strings.Contains(forged.body, "invalid_scope") {
+		t.Errorf("a forged error link put its words on the page (status %d):\n%s", forged.StatusCode, forged.body)
+	}
+	if n := e.sim.Stats().Exchanges; n != 0 {
+		t.Errorf("%d token requests, want none", n)
+	}
 }
 
 func TestReplayedCodeIsRefused(t *testing.T) {

@@ -34,7 +34,7 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	getenv, err := withDotEnv(os.Getenv, ".env")
+	getenv, err := withDotEnv(os.LookupEnv, ".env")
 	if err == nil {
 		err = run(ctx, os.Args[1:], getenv, os.Stdout, os.Stderr)
 	}
@@ -207,15 +207,18 @@ func loadConfig(getenv func(string) string) (*config, error) {
 		appURL = "http://localhost:" + cfg.port
 	}
 	if origin, err := parseAppURL(appURL); err != nil {
-		problem("APP_URL %q %v", shorten(appURL, 200), err)
+		problem("APP_URL %q %v", redacted(appURL), err)
 	} else {
 		cfg.appURL, cfg.https = origin, strings.HasPrefix(origin, "https://")
 	}
 
 	if base := strings.TrimSpace(getenv("ZENDESK_BASE_URL")); base != "" {
 		u, err := url.Parse(base)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-			problem("ZENDESK_BASE_URL %q is not a base URL: use an absolute URL such as https://proxy.example.com, or leave it unset", shorten(base, 200))
+		if err != nil || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" ||
+			(u.Scheme != "https" && !(u.Scheme == "http" && isLoopback(u.Hostname()))) {
+			// The client secret, codes and tokens go there: https only,
+			// except to this machine (the simulator, a local proxy).
+			problem("ZENDESK_BASE_URL %q is not an https base URL: use e.g. https://proxy.example.com (http only for localhost), or leave it unset", redacted(base))
 		} else {
 			cfg.baseURL = strings.TrimSuffix(base, "/")
 		}
@@ -249,13 +252,26 @@ func parseAppURL(raw string) (string, error) {
 	switch u.Scheme {
 	case "https":
 	case "http":
-		if h := u.Hostname(); h != "localhost" && h != "127.0.0.1" && h != "::1" {
+		if !isLoopback(u.Hostname()) {
 			return "", errors.New("uses http on a host other than localhost: use https://" + u.Host + " (behind a TLS-terminating proxy), or http://localhost for local development")
 		}
 	default:
 		return "", errors.New("must start with https:// (or http://localhost for local development)")
 	}
 	return u.Scheme + "://" + u.Host, nil
+}
+
+func isLoopback(host string) bool {
+	return host == "localhost" || host == "127.0.0.1" || host == "::1"
+}
+
+// redacted quotes a URL from the settings without the password it may hold.
+func redacted(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(not a URL)"
+	}
+	return shorten(u.Redacted(), 200)
 }
 
 // demoEnv points the app at the built-in simulator's client.
@@ -279,8 +295,9 @@ func demoEnv(getenv func(string) string) func(string) string {
 }
 
 // withDotEnv adds the KEY=VALUE lines of a .env file, if there is one, to
-// getenv. The real environment wins.
-func withDotEnv(getenv func(string) string, path string) (func(string) string, error) {
+// the environment. The real environment wins, even with an empty value.
+func withDotEnv(lookup func(string) (string, bool), path string) (func(string) string, error) {
+	getenv := func(key string) string { v, _ := lookup(key); return v }
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return getenv, nil
@@ -293,7 +310,7 @@ func withDotEnv(getenv func(string) string, path string) (func(string) string, e
 		return nil, &configError{problems: []string{path + ": " + err.Error()}}
 	}
 	return func(key string) string {
-		if v := getenv(key); v != "" {
+		if v, ok := lookup(key); ok {
 			return v
 		}
 		return values[key]

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -28,6 +29,8 @@ func TestLoadConfigProblems(t *testing.T) {
 		{"http off localhost", map[string]string{"ZENDESK_CLIENT_ID": "id", "APP_URL": "http://app.example.com"}, []string{"APP_URL", "use https://app.example.com"}},
 		{"APP_URL with a path", map[string]string{"ZENDESK_CLIENT_ID": "id", "APP_URL": "https://app.example.com/app"}, []string{"APP_URL", "without a path"}},
 		{"one short secret of two", map[string]string{"ZENDESK_CLIENT_ID": "id", "SESSION_SECRET": testSessionSecret + ",short"}, []string{"secret 2"}},
+		{"plain http to a remote Zendesk", map[string]string{"ZENDESK_CLIENT_ID": "id", "ZENDESK_BASE_URL": "http://proxy.example.com"}, []string{"ZENDESK_BASE_URL", "https"}},
+		{"a password in a URL", map[string]string{"ZENDESK_CLIENT_ID": "id", "APP_URL": "http://user:hunter2-password@app.example.com", "ZENDESK_BASE_URL": "http://u:hunter2-password@x.example.com"}, []string{"APP_URL", "ZENDESK_BASE_URL"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := loadConfig(func(k string) string { return tc.vars[k] })
@@ -40,7 +43,7 @@ func TestLoadConfigProblems(t *testing.T) {
 					t.Errorf("error lacks %q:\n%v", want, err)
 				}
 			}
-			if strings.Contains(err.Error(), "short,") || strings.Contains(err.Error(), testSessionSecret) {
+			if strings.Contains(err.Error(), "short,") || strings.Contains(err.Error(), testSessionSecret) || strings.Contains(err.Error(), "hunter2") {
 				t.Error("a secret's value is in the error")
 			}
 		})
@@ -79,6 +82,24 @@ func TestParseDotEnv(t *testing.T) {
 	}
 	if _, err := parseDotEnv(strings.NewReader("JUSTAWORD\n")); err == nil {
 		t.Error("a line without = was accepted")
+	}
+}
+
+func TestDotEnvLosesToTheEnvironment(t *testing.T) {
+	path := t.TempDir() + "/.env"
+	if err := os.WriteFile(path, []byte("ZENDESK_CLIENT_SECRET=from-file\nPORT=4000\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	real := map[string]string{"ZENDESK_CLIENT_SECRET": ""} // set, but empty: a public client
+	getenv, err := withDotEnv(func(k string) (string, bool) { v, ok := real[k]; return v, ok }, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := getenv("ZENDESK_CLIENT_SECRET"); got != "" {
+		t.Errorf("ZENDESK_CLIENT_SECRET = %q, want the environment's empty value", got)
+	}
+	if got := getenv("PORT"); got != "4000" {
+		t.Errorf("PORT = %q, want .env's 4000", got)
 	}
 }
 

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
-	"strings"
 	"time"
 )
 
@@ -82,11 +81,10 @@ func (a *app) recoverPanics(next http.Handler) http.Handler {
 			if rec, ok := w.(*statusRecorder); ok && rec.status != 0 {
 				return // the response has begun; nothing better can be sent
 			}
-			a.render(w, r, http.StatusInternalServerError, "error", errorView{
+			a.renderError(w, r, errorView{
 				Title:   "Something went wrong",
 				Message: "The app hit an unexpected error. It has been logged; please try again.",
-				Status:  http.StatusInternalServerError, Action: "Back to the start", ActionURL: "/",
-				RequestID: requestID(r.Context()),
+				Status:  http.StatusInternalServerError,
 			})
 		}()
 		next.ServeHTTP(w, r)
@@ -94,7 +92,7 @@ func (a *app) recoverPanics(next http.Handler) http.Handler {
 }
 
 // secureHeaders sets the headers every response carries (OWASP Secure
-// Headers). Pages are never cached: they show a person's data or set
+// Headers). Nothing is cached, since pages show a person's data or set
 // cookies; only the stylesheet may be.
 func (a *app) secureHeaders(next http.Handler) http.Handler {
 	headers := http.Header{} // built once: the same values for every response
@@ -112,9 +110,7 @@ func (a *app) secureHeaders(next http.Handler) http.Handler {
 		for name, values := range headers {
 			h[name] = values
 		}
-		if !strings.HasPrefix(r.URL.Path, "/static/") {
-			h.Set("Cache-Control", "no-store")
-		}
+		h.Set("Cache-Control", "no-store") // the stylesheet's handler allows caching
 		next.ServeHTTP(w, r)
 	})
 }

@@ -46,8 +46,8 @@ const (
 
 	flowLifetime      = 10 * time.Minute
 	subdomainLifetime = 365 * 24 * time.Hour
-	// defaultSessionLifetime applies when Zendesk gives the refresh token no
-	// known end: Zendesk's own default refresh lifetime.
+	// defaultSessionLifetime applies when Zendesk gives no end to the token
+	// that keeps the person signed in: Zendesk's default refresh lifetime.
 	defaultSessionLifetime = refreshTokenLifetime
 	// Browsers drop cookies larger than about 4 KB.
 	maxCookieBytes = 4000
@@ -202,8 +202,6 @@ func (c *cookies) write(w http.ResponseWriter, base, value string, maxAge int) {
 		Secure:   c.secure,
 		SameSite: http.SameSiteLaxMode,
 	})
-	// A response that sets a cookie must never be stored by a cache.
-	w.Header().Set("Cache-Control", "no-store")
 }
 
 // randomToken returns 256 random bits, base64url-encoded (43 characters):

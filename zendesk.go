@@ -142,16 +142,10 @@ func (c *zendeskClient) exchange(ctx context.Context, subdomain, code, verifier 
 // refresh trades a refresh token for a new pair. Zendesk rotates: the old
 // pair stops working once this succeeds (zendesk-api.md §0).
 func (c *zendeskClient) refresh(ctx context.Context, subdomain, refreshToken string) (*tokens, error) {
-	t, err := c.tokenRequest(ctx, subdomain, "refresh", tokenParams{
+	return c.tokenRequest(ctx, subdomain, "refresh", tokenParams{
 		GrantType:    "refresh_token",
 		RefreshToken: refreshToken,
 	})
-	if err == nil && t.RefreshToken == "" {
-		// A reply without a new refresh token keeps the old one valid
-		// (RFC 6749 §6), as golang.org/x/oauth2 does.
-		t.RefreshToken = refreshToken
-	}
-	return t, err
 }
 
 // tokenRequest posts to /oauth/tokens as JSON, the format Zendesk's
@@ -160,13 +154,10 @@ func (c *zendeskClient) tokenRequest(ctx context.Context, subdomain, op string, 
 	params.ClientID, params.ClientSecret, params.Scope = c.clientID, c.clientSecret, c.scopes
 	params.ExpiresIn = int(accessTokenLifetime.Seconds())
 	params.RefreshTokenExpiresIn = int(refreshTokenLifetime.Seconds())
-	body, err := json.Marshal(params)
+	body, _ := json.Marshal(params) // strings and ints: cannot fail
+	req, err := c.newRequest(ctx, "POST", subdomain, "/oauth/tokens", op, bytes.NewReader(body))
 	if err != nil {
-		return nil, &zendeskError{Op: op, Kind: badAnswer, Err: err}
-	}
-	req, err := http.NewRequestWithContext(ctx, "POST", c.instanceURL(subdomain)+"/oauth/tokens", bytes.NewReader(body))
-	if err != nil {
-		return nil, &zendeskError{Op: op, Kind: unreachable, Err: err}
+		return nil, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	var reply struct {
@@ -183,7 +174,7 @@ func (c *zendeskClient) tokenRequest(ctx context.Context, subdomain, op string, 
 	case reply.AccessToken == "":
 		return nil, &zendeskError{Op: op, Kind: badAnswer, Err: errors.New("no access_token in the reply")}
 	case reply.TokenType != "" && !strings.EqualFold(reply.TokenType, "bearer"):
-		return nil, &zendeskError{Op: op, Kind: badAnswer, Err: fmt.Errorf("token_type %q is not bearer", reply.TokenType)}
+		return nil, &zendeskError{Op: op, Kind: badAnswer, Err: fmt.Errorf("token_type %q is not bearer", shorten(reply.TokenType, 32))}
 	}
 	now := c.now()
 	return &tokens{
@@ -198,9 +189,9 @@ func (c *zendeskClient) tokenRequest(ctx context.Context, subdomain, op string, 
 // when it does not accept the credentials, so that case is an error here
 // (zendesk-api.md §5).
 func (c *zendeskClient) me(ctx context.Context, subdomain, accessToken string) (*user, error) {
-	req, err := c.apiRequest(ctx, "GET", subdomain, "/api/v2/users/me.json", accessToken)
+	req, err := c.apiRequest(ctx, "GET", subdomain, "/api/v2/users/me.json", "users/me", accessToken)
 	if err != nil {
-		return nil, &zendeskError{Op: "users/me", Kind: unreachable, Err: err}
+		return nil, err
 	}
 	var reply struct {
 		User *struct {
@@ -224,15 +215,23 @@ func (c *zendeskClient) me(ctx context.Context, subdomain, accessToken string) (
 // revoke deletes the access token at Zendesk, so signing out ends the
 // app's access and not only the cookie.
 func (c *zendeskClient) revoke(ctx context.Context, subdomain, accessToken string) error {
-	req, err := c.apiRequest(ctx, "DELETE", subdomain, "/api/v2/oauth/tokens/current.json", accessToken)
+	req, err := c.apiRequest(ctx, "DELETE", subdomain, "/api/v2/oauth/tokens/current.json", "revoke", accessToken)
 	if err != nil {
-		return &zendeskError{Op: "revoke", Kind: unreachable, Err: err}
+		return err
 	}
 	return c.do(req, "revoke", nil)
 }
 
-func (c *zendeskClient) apiRequest(ctx context.Context, method, subdomain, path, accessToken string) (*http.Request, error) {
-	req, err := http.NewRequestWithContext(ctx, method, c.instanceURL(subdomain)+path, nil)
+func (c *zendeskClient) newRequest(ctx context.Context, method, subdomain, path, op string, body io.Reader) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, method, c.instanceURL(subdomain)+path, body)
+	if err != nil {
+		return nil, &zendeskError{Op: op, Kind: unreachable, Err: err}
+	}
+	return req, nil
+}
+
+func (c *zendeskClient) apiRequest(ctx context.Context, method, subdomain, path, op, accessToken string) (*http.Request, error) {
+	req, err := c.newRequest(ctx, method, subdomain, path, op, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -247,20 +246,12 @@ func (c *zendeskClient) apiRequest(ctx context.Context, method, subdomain, path,
 func (c *zendeskClient) do(req *http.Request, op string, out any) error {
 	resp, err := c.http.Do(req)
 	if err != nil {
-		kind := unreachable
-		if isTimeout(err) {
-			kind = timedOut
-		}
-		return &zendeskError{Op: op, Kind: kind, Err: err}
+		return &zendeskError{Op: op, Kind: transportKind(err), Err: err}
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
 	if err != nil {
-		kind := unreachable
-		if isTimeout(err) {
-			kind = timedOut
-		}
-		return &zendeskError{Op: op, Kind: kind, Status: resp.StatusCode, Err: err}
+		return &zendeskError{Op: op, Kind: transportKind(err), Status: resp.StatusCode, Err: err}
 	}
 	if len(body) > maxResponseBytes {
 		return &zendeskError{Op: op, Kind: badAnswer, Status: resp.StatusCode, Err: errors.New("reply larger than 1 MiB")}
@@ -269,8 +260,7 @@ func (c *zendeskClient) do(req *http.Request, op string, out any) error {
 	// Zendesk's error shape is RFC 6749 §5.2's; a 2xx carrying it is still
 	// an error.
 	var oauthErr struct {
-		Error       any    `json:"error"`
-		Description string `json:"error_description"`
+		Error any `json:"error"`
 	}
 	isJSON := hasJSONContentType(resp.Header)
 	if isJSON && bytes.Contains(body, []byte(`"error"`)) { // most replies need one parse only
@@ -283,8 +273,10 @@ func (c *zendeskClient) do(req *http.Request, op string, out any) error {
 		return &zendeskError{Op: op, Kind: rateLimited, Status: resp.StatusCode, RetryAfter: retryAfter(resp.Header, c.now())}
 	case resp.StatusCode >= 500:
 		return &zendeskError{Op: op, Kind: unavailable, Status: resp.StatusCode, Code: code}
+	case resp.StatusCode >= 300 && resp.StatusCode < 400:
+		return &zendeskError{Op: op, Kind: badAnswer, Status: resp.StatusCode, Err: errors.New("unexpected redirect")}
 	case !ok:
-		return &zendeskError{Op: op, Kind: rejected, Status: resp.StatusCode, Code: code, Description: oauthErr.Description}
+		return &zendeskError{Op: op, Kind: rejected, Status: resp.StatusCode, Code: code}
 	case oauthErr.Error != nil:
 		// A success status with an error body contradicts itself: trust
 		// neither half (a refresh "rejected" this way keeps the session).
@@ -292,7 +284,7 @@ func (c *zendeskClient) do(req *http.Request, op string, out any) error {
 	case out == nil:
 		return nil
 	case !isJSON:
-		return &zendeskError{Op: op, Kind: badAnswer, Status: resp.StatusCode, Err: fmt.Errorf("content type %q is not JSON", resp.Header.Get("Content-Type"))}
+		return &zendeskError{Op: op, Kind: badAnswer, Status: resp.StatusCode, Err: fmt.Errorf("content type %q is not JSON", shorten(resp.Header.Get("Content-Type"), 64))}
 	}
 	if err := json.Unmarshal(body, out); err != nil {
 		return &zendeskError{Op: op, Kind: badAnswer, Status: resp.StatusCode, Err: fmt.Errorf("invalid JSON: %w", err)}
@@ -305,27 +297,34 @@ func hasJSONContentType(h http.Header) bool {
 	return mediaType == "application/json"
 }
 
-func isTimeout(err error) bool {
+// transportKind tells a timeout from other failures to get an answer.
+func transportKind(err error) errorKind {
 	var netErr net.Error
-	return errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &netErr) && netErr.Timeout())
+	if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &netErr) && netErr.Timeout()) {
+		return timedOut
+	}
+	return unreachable
 }
 
-// retryAfter reads a Retry-After header given in seconds or as an HTTP date;
-// zero when absent or unreadable.
+// retryAfter reads a Retry-After header given in seconds or as an HTTP date,
+// capped at an hour; zero when absent or unreadable.
 func retryAfter(h http.Header, now time.Time) time.Duration {
 	v := h.Get("Retry-After")
 	if s, err := strconv.Atoi(v); err == nil && s > 0 {
-		return time.Duration(s) * time.Second
+		return time.Duration(min(s, 3600)) * time.Second
 	}
 	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now).Round(time.Second)
+		return min(t.Sub(now).Round(time.Second), time.Hour)
 	}
 	return 0
 }
 
 // seconds is a lifetime in seconds as Zendesk sends it: a number, a numeric
-// string, or null (no expiry).
+// string, or null (no expiry). Values beyond Zendesk's 90-day maximum are
+// capped, so no reply can make a cookie outlive its token by much.
 type seconds int64
+
+const maxLifetime = 90 * 24 * 60 * 60
 
 func (s *seconds) UnmarshalJSON(b []byte) error {
 	if string(b) == "null" {
@@ -334,9 +333,9 @@ func (s *seconds) UnmarshalJSON(b []byte) error {
 	}
 	n, err := strconv.ParseInt(strings.Trim(string(b), `"`), 10, 64)
 	if err != nil || n < 0 {
-		return fmt.Errorf("invalid lifetime %s", b)
+		return errors.New("invalid lifetime") // not the value: it came from outside
 	}
-	*s = seconds(n)
+	*s = seconds(min(n, maxLifetime))
 	return nil
 }
 
@@ -362,13 +361,12 @@ const (
 // zendeskError is every failure of a call to Zendesk. Its message never
 // contains a response body, a token or a secret, so it is safe to log.
 type zendeskError struct {
-	Op          string // "exchange", "refresh", "users/me" or "revoke"
-	Kind        errorKind
-	Status      int    // Zendesk's HTTP status; 0 when there was none
-	Code        string // Zendesk's "error" field, e.g. "invalid_grant"
-	Description string // Zendesk's "error_description", shown escaped and shortened
-	RetryAfter  time.Duration
-	Err         error
+	Op         string // "exchange", "refresh", "users/me" or "revoke"
+	Kind       errorKind
+	Status     int    // Zendesk's HTTP status; 0 when there was none
+	Code       string // Zendesk's "error" field, e.g. "invalid_grant"
+	RetryAfter time.Duration
+	Err        error
 }
 
 func (e *zendeskError) Error() string {
