@@ -154,12 +154,6 @@ func (c *zendeskClient) tokenRequest(ctx context.Context, subdomain, op string, 
 	params.ClientID, params.ClientSecret, params.Scope = c.clientID, c.clientSecret, c.scopes
 	params.ExpiresIn = int(accessTokenLifetime.Seconds())
 	params.RefreshTokenExpiresIn = int(refreshTokenLifetime.Seconds())
-	body, _ := json.Marshal(params) // strings and ints: cannot fail
-	req, err := c.newRequest(ctx, "POST", subdomain, "/oauth/tokens", op, bytes.NewReader(body))
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Content-Type", "application/json")
 	var reply struct {
 		AccessToken           string  `json:"access_token"`
 		TokenType             string  `json:"token_type"`
@@ -167,7 +161,7 @@ func (c *zendeskClient) tokenRequest(ctx context.Context, subdomain, op string, 
 		ExpiresIn             seconds `json:"expires_in"`
 		RefreshTokenExpiresIn seconds `json:"refresh_token_expires_in"`
 	}
-	if err := c.do(req, op, &reply); err != nil {
+	if err := c.call(ctx, op, "POST", subdomain, "/oauth/tokens", "", params, &reply); err != nil {
 		return nil, err
 	}
 	switch {
@@ -189,10 +183,6 @@ func (c *zendeskClient) tokenRequest(ctx context.Context, subdomain, op string, 
 // when it does not accept the credentials, so that case is an error here
 // (zendesk-api.md §5).
 func (c *zendeskClient) me(ctx context.Context, subdomain, accessToken string) (*user, error) {
-	req, err := c.apiRequest(ctx, "GET", subdomain, "/api/v2/users/me.json", "users/me", accessToken)
-	if err != nil {
-		return nil, err
-	}
 	var reply struct {
 		User *struct {
 			ID   *int64 `json:"id"`
@@ -200,7 +190,7 @@ func (c *zendeskClient) me(ctx context.Context, subdomain, accessToken string) (
 			Role string `json:"role"`
 		} `json:"user"`
 	}
-	if err := c.do(req, "users/me", &reply); err != nil {
+	if err := c.call(ctx, "users/me", "GET", subdomain, "/api/v2/users/me.json", accessToken, nil, &reply); err != nil {
 		return nil, err
 	}
 	switch {
@@ -215,35 +205,31 @@ func (c *zendeskClient) me(ctx context.Context, subdomain, accessToken string) (
 // revoke deletes the access token at Zendesk, so signing out ends the
 // app's access and not only the cookie.
 func (c *zendeskClient) revoke(ctx context.Context, subdomain, accessToken string) error {
-	req, err := c.apiRequest(ctx, "DELETE", subdomain, "/api/v2/oauth/tokens/current.json", "revoke", accessToken)
-	if err != nil {
-		return err
-	}
-	return c.do(req, "revoke", nil)
+	return c.call(ctx, "revoke", "DELETE", subdomain, "/api/v2/oauth/tokens/current.json", accessToken, nil, nil)
 }
 
-func (c *zendeskClient) newRequest(ctx context.Context, method, subdomain, path, op string, body io.Reader) (*http.Request, error) {
-	req, err := http.NewRequestWithContext(ctx, method, c.instanceURL(subdomain)+path, body)
-	if err != nil {
-		return nil, &zendeskError{Op: op, Kind: unreachable, Err: err}
+// call makes one request to the instance and decodes a 2xx JSON reply into
+// out (nil: ignore the body). in, when not nil, is sent as a JSON body; an
+// access token, when given, goes in the Authorization header: the only
+// place the app sends one (RFC 6750 §2.1, never a URL). Every failure
+// becomes a *zendeskError named op.
+func (c *zendeskClient) call(ctx context.Context, op, method, subdomain, path, accessToken string, in, out any) error {
+	var reqBody io.Reader
+	if in != nil {
+		b, _ := json.Marshal(in) // strings and ints: cannot fail
+		reqBody = bytes.NewReader(b)
 	}
-	return req, nil
-}
-
-func (c *zendeskClient) apiRequest(ctx context.Context, method, subdomain, path, op, accessToken string) (*http.Request, error) {
-	req, err := c.newRequest(ctx, method, subdomain, path, op, nil)
+	req, err := http.NewRequestWithContext(ctx, method, c.instanceURL(subdomain)+path, reqBody)
 	if err != nil {
-		return nil, err
+		return &zendeskError{Op: op, Kind: unreachable, Err: err}
 	}
-	// The only place a token travels: a header, never a URL (RFC 6750 §2.1).
-	req.Header.Set("Authorization", "Bearer "+accessToken)
 	req.Header.Set("Accept", "application/json")
-	return req, nil
-}
-
-// do sends req and decodes a 2xx JSON reply into out (nil: ignore the
-// body). Every failure becomes a *zendeskError.
-func (c *zendeskClient) do(req *http.Request, op string, out any) error {
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if accessToken != "" {
+		req.Header.Set("Authorization", "Bearer "+accessToken)
+	}
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return &zendeskError{Op: op, Kind: transportKind(err), Err: err}
