@@ -327,14 +327,12 @@ func BenchmarkTutorialBaseline(b *testing.B) {
 // times, a subdomain and a user id.
 func benchSession() session {
 	now := time.Now()
-	return session{
-		Subdomain:     "acme",
-		UserID:        372619238112,
+	return session{Subdomain: "acme", UserID: 372619238112, tokens: tokens{
 		AccessToken:   randomToken(),
 		RefreshToken:  randomToken(),
 		AccessExpiry:  now.Add(accessTokenLifetime),
 		RefreshExpiry: now.Add(refreshTokenLifetime),
-	}
+	}}
 }
 
 func benchSealer(b *testing.B) *sealer {

@@ -48,7 +48,7 @@ func FuzzOpenCookie(f *testing.F) {
 	}
 	now := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
 	c := &cookies{sealer: sealer, now: func() time.Time { return now }}
-	sealed := session{Subdomain: "acme", UserID: 1, AccessToken: "token"}
+	sealed := session{Subdomain: "acme", UserID: 1, tokens: tokens{AccessToken: "token"}}
 	valid := sealer.seal("session", []byte(`{"d":"acme","u":1,"a":"token"}`), now.Add(time.Hour))
 	for _, seed := range []string{valid, valid[:len(valid)-1], valid + "A", "", "=", "AAAA", "!!!!", string(make([]byte, 5000))} {
 		f.Add(seed)

@@ -165,7 +165,7 @@ func (a *app) handleCallback(w http.ResponseWriter, r *http.Request) {
 		a.failZendesk(w, r, err)
 		return
 	}
-	s := session{Subdomain: f.Subdomain, UserID: u.ID}.withTokens(t)
+	s := session{Subdomain: f.Subdomain, UserID: u.ID, tokens: *t}
 	if err := a.saveSession(w, &s); err != nil {
 		a.fail(w, r, http.StatusBadGateway, "Sign-in failed", "Zendesk's tokens are too large to keep in a browser cookie.", err)
 		return
@@ -362,7 +362,7 @@ func (a *app) refreshSession(w http.ResponseWriter, r *http.Request, s *session)
 	if err != nil {
 		return err
 	}
-	*s = s.withTokens(t)
+	s.tokens = *t
 	a.log.InfoContext(r.Context(), "tokens refreshed", "request_id", requestID(r.Context()), "user_id", s.UserID)
 	if w == nil {
 		return nil

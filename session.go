@@ -20,14 +20,11 @@ import (
 // change the tokens inside (zendesk-api.md §9.7). Any instance that shares
 // SESSION_SECRET can open them.
 
-// session is the signed-in state.
+// session is the signed-in state: whose tokens, for which instance.
 type session struct {
-	Subdomain     string    `json:"d"`
-	UserID        int64     `json:"u"`
-	AccessToken   string    `json:"a"`
-	RefreshToken  string    `json:"r,omitempty"`
-	AccessExpiry  time.Time `json:"ae,omitzero"` // zero: no known expiry
-	RefreshExpiry time.Time `json:"re,omitzero"`
+	Subdomain string `json:"d"`
+	UserID    int64  `json:"u"`
+	tokens
 }
 
 // flow is a sign-in in progress: what the callback must check and send.
@@ -52,13 +49,6 @@ const (
 	// Browsers drop cookies larger than about 4 KB.
 	maxCookieBytes = 4000
 )
-
-// withTokens returns s with t's tokens and expiry times.
-func (s session) withTokens(t *tokens) session {
-	s.AccessToken, s.RefreshToken = t.AccessToken, t.RefreshToken
-	s.AccessExpiry, s.RefreshExpiry = t.AccessExpiry, t.RefreshExpiry
-	return s
-}
 
 // expires is when the session cookie ends: when the last token that can
 // keep the person signed in ends.

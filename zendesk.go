@@ -84,12 +84,13 @@ func newHTTPClient(timeout time.Duration) *http.Client {
 }
 
 // tokens is what the token endpoint returns. A zero expiry means Zendesk
-// gave none: the token has no known end.
+// gave none: the token has no known end. The session keeps them as they
+// are; short JSON names keep its cookie small.
 type tokens struct {
-	AccessToken   string
-	RefreshToken  string
-	AccessExpiry  time.Time
-	RefreshExpiry time.Time
+	AccessToken   string    `json:"a"`
+	RefreshToken  string    `json:"r,omitempty"`
+	AccessExpiry  time.Time `json:"ae,omitzero"`
+	RefreshExpiry time.Time `json:"re,omitzero"`
 }
 
 // user is the part of Show Self the app uses.
