@@ -97,7 +97,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	srv := newServer(a)
-	logger.Info("listening", "addr", listener.Addr().String(), "url", cfg.appURL, "zendesk", cfg.zendeskDescription())
+	logger.Info("listening", "addr", listener.Addr().String(), "url", cfg.appURL, "zendesk", cfg.zendeskOrigin())
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(listener) }()
@@ -150,12 +150,15 @@ type config struct {
 
 func (c *config) redirectURI() string { return c.appURL + "/zendesk/oauth/callback" }
 
-func (c *config) zendeskDescription() string {
+// zendeskOrigin is where the browser and the app go for Zendesk: the base
+// URL's origin, the configured instance, or any instance.
+func (c *config) zendeskOrigin() string {
 	switch {
 	case c.baseURL != "":
-		return c.baseURL
+		u, _ := url.Parse(c.baseURL) // checked by loadConfig
+		return u.Scheme + "://" + u.Host
 	case c.subdomain == "":
-		return "https://{subdomain}.zendesk.com (global client: each person names their Zendesk)"
+		return "https://*.zendesk.com"
 	}
 	return "https://" + c.subdomain + ".zendesk.com"
 }
@@ -405,14 +408,6 @@ func newApp(cfg *config, logger *slog.Logger) (*app, error) {
 // form-action to the redirect that follows a form, and the instance form
 // redirects to the person's Zendesk.
 func contentSecurityPolicy(cfg *config) string {
-	zendeskOrigin := "https://*.zendesk.com"
-	if cfg.subdomain != "" {
-		zendeskOrigin = "https://" + cfg.subdomain + ".zendesk.com"
-	}
-	if cfg.baseURL != "" {
-		u, _ := url.Parse(cfg.baseURL) // checked by loadConfig
-		zendeskOrigin = u.Scheme + "://" + u.Host
-	}
-	return "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self' " + zendeskOrigin +
+	return "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self' " + cfg.zendeskOrigin() +
 		"; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
 }
