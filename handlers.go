@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -105,7 +106,7 @@ func (a *app) chosenSubdomain(w http.ResponseWriter, r *http.Request) (string, b
 	a.log.InfoContext(r.Context(), "subdomain refused", "request_id", requestID(r.Context()))
 	a.render(w, r, http.StatusBadRequest, "index", indexView{
 		AskSubdomain: true,
-		Subdomain:    shorten(r.URL.Query().Get("subdomain"), 200),
+		Subdomain:    shorten(strings.Join(typed, " "), 200),
 		Error:        "Type the first part of your Zendesk address: for acme.zendesk.com, type acme. Letters, digits and hyphens only.",
 	})
 	return "", false

@@ -2,6 +2,7 @@ package main
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -276,6 +277,19 @@ func TestSessionCookieAttributes(t *testing.T) {
 				t.Errorf("Strict-Transport-Security %q with https=%v", hsts, tc.tls)
 			}
 		})
+	}
+}
+
+// A cookie about to expire is deleted, never turned into one that lasts
+// for the browser's whole session (Max-Age 0 means "none").
+func TestCookieAboutToExpire(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	rec := httptest.NewRecorder()
+	if err := e.app.cookies.set(rec, sessionCookie, session{}, e.appClock.Now().Add(500*time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	if c := rec.Result().Cookies()[0]; c.MaxAge != -1 {
+		t.Errorf("MaxAge %d, want -1 (delete)", c.MaxAge)
 	}
 }
 

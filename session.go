@@ -156,7 +156,13 @@ func (c *cookies) set(w http.ResponseWriter, base string, v any, expires time.Ti
 	if len(value) > maxCookieBytes {
 		return errors.New("sealed cookie is too large for a browser")
 	}
-	c.write(w, base, value, int(expires.Sub(c.now()).Seconds()))
+	maxAge := int(expires.Sub(c.now()).Seconds())
+	if maxAge < 1 {
+		// 0 would mean "no Max-Age", a cookie for the whole browser
+		// session: with under a second left, delete it instead.
+		maxAge = -1
+	}
+	c.write(w, base, value, maxAge)
 	return nil
 }
 
