@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"zendesk-oauth-app/zendesksim"
+	"zendesk-oauth-app/internal/zendesksim"
 )
 
 // The benchmarks show what the app's safety costs: the same three hops of a

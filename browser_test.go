@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"zendesk-oauth-app/zendesksim"
+	"zendesk-oauth-app/internal/zendesksim"
 )
 
 // The browser journeys: a real Chromium, driven over WebDriver, signs in

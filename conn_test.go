@@ -14,7 +14,7 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"zendesk-oauth-app/zendesksim"
+	"zendesk-oauth-app/internal/zendesksim"
 )
 
 // tlsZendesk is the simulator behind an HTTPS server that speaks HTTP/2,

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"zendesk-oauth-app/zendesksim"
+	"zendesk-oauth-app/internal/zendesksim"
 )
 
 // The app's Zendesk timeout in the fault tests: short, so a hang costs the

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"zendesk-oauth-app/zendesksim"
+	"zendesk-oauth-app/internal/zendesksim"
 )
 
 // fakeClock is a clock tests move by hand: expiry is tested without sleeps.

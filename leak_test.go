@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"zendesk-oauth-app/zendesksim"
+	"zendesk-oauth-app/internal/zendesksim"
 )
 
 // recorder keeps every response the app sends to a browser: status line,

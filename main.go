@@ -28,7 +28,7 @@ import (
 	"syscall"
 	"time"
 
-	"zendesk-oauth-app/zendesksim"
+	"zendesk-oauth-app/internal/zendesksim"
 )
 
 func main() {

@@ -27,7 +27,7 @@ import (
 	"testing"
 	"time"
 
-	"zendesk-oauth-app/zendesksim"
+	"zendesk-oauth-app/internal/zendesksim"
 )
 
 // The app behind a real TLS-terminating reverse proxy (nginx), as

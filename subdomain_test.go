@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"zendesk-oauth-app/zendesksim"
+	"zendesk-oauth-app/internal/zendesksim"
 )
 
 var subdomainCases = []struct {

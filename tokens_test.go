@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"zendesk-oauth-app/zendesksim"
+	"zendesk-oauth-app/internal/zendesksim"
 )
 
 func TestRefreshBeforeExpiry(t *testing.T) {

@@ -212,6 +212,19 @@ func (s *Simulator) Revoked(accessToken string) bool {
 	return t != nil && t.revoked
 }
 
+// ExpireAccessTokens makes every access token issued so far expire now, as
+// if its lifetime had passed: the next API call with one of them gets 401
+// invalid_token. Tests that drive the app as a separate process, whose clock
+// they cannot move, use it to make the app refresh.
+func (s *Simulator) ExpireAccessTokens() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	past := s.opts.Now().Add(-time.Second)
+	for _, t := range s.access {
+		t.expires = past
+	}
+}
+
 // LastTokenRequest returns the decoded parameters of the most recent
 // POST /oauth/tokens, whether it was sent as JSON or as a form (JSON numbers
 // are formatted as decimal), or nil if there was none. Tests use it to check
