@@ -162,7 +162,7 @@ func newBenchApp(tb testing.TB) (*app, *httptest.Server) {
 		"APP_URL":               server.URL,
 		"SESSION_SECRET":        testSessionSecret,
 	}
-	cfg, err := loadConfig(func(k string) string { return vars[k] })
+	cfg, err := loadConfig(func(k string) string { return vars[k] }, false)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -336,7 +336,7 @@ func benchSession() session {
 }
 
 func benchSealer(b *testing.B) *sealer {
-	s, err := newSealer([][]byte{[]byte(testSessionSecret)})
+	s, err := newSealer([][]byte{[]byte(testSessionSecret)}, "test-client@acme")
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -70,7 +70,7 @@ func newBrowserEnv(t *testing.T, opts browserOptions) *browserEnv {
 	if opts.global {
 		vars["ZENDESK_SUBDOMAIN"] = ""
 	}
-	cfg, err := loadConfig(func(k string) string { return vars[k] })
+	cfg, err := loadConfig(func(k string) string { return vars[k] }, false)
 	if err != nil {
 		t.Fatalf("loadConfig: %v", err)
 	}
@@ -137,8 +137,8 @@ func (e *browserEnv) signOut(b *wdSession, waitFor string) {
 	b.t.Helper()
 	b.click(`form[action="/zendesk/logout"] button`)
 	b.waitFor(waitFor)
-	if u := b.currentURL(); u != e.url+"/" {
-		b.t.Errorf("signed out at %s, want %s/", u, e.url)
+	if u := b.currentURL(); u != e.url+"/?signed_out=revoked" {
+		b.t.Errorf("signed out at %s, want %s/?signed_out=revoked", u, e.url)
 	}
 	if strings.Contains(b.source(), "Hi, John Doe") {
 		b.t.Error("the signed-out page still shows the profile")

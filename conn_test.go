@@ -81,7 +81,7 @@ func newTLSApp(t *testing.T) (*app, *httptest.Server, *tlsZendesk) {
 		"APP_URL":               server.URL,
 		"SESSION_SECRET":        testSessionSecret,
 	}
-	cfg, err := loadConfig(func(k string) string { return vars[k] })
+	cfg, err := loadConfig(func(k string) string { return vars[k] }, false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -42,7 +42,7 @@ func FuzzCallback(f *testing.F) {
 // FuzzOpenCookie: no value opens as a session or a flow unless this app
 // sealed it, and no value makes opening panic.
 func FuzzOpenCookie(f *testing.F) {
-	sealer, err := newSealer([][]byte{[]byte(testSessionSecret)})
+	sealer, err := newSealer([][]byte{[]byte(testSessionSecret)}, "test-client@acme")
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/subtle"
 	"errors"
@@ -14,58 +15,55 @@ import (
 )
 
 // routes lists every URL the app answers, and wraps them in the middleware.
+// A path answered for some methods gets 405 with Allow for the others.
 func (a *app) routes() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /{$}", a.handleIndex)
-	mux.HandleFunc("GET /zendesk/auth", a.handleAuth)
-	mux.HandleFunc("GET /zendesk/oauth/callback", a.handleCallback)
-	mux.HandleFunc("POST /zendesk/logout", a.handleLogout)
-	mux.HandleFunc("GET /healthz", handleHealthz)
-	mux.HandleFunc("GET /static/style.css", handleStylesheet)
-	mux.HandleFunc("GET /favicon.ico", handleFavicon)
-	mux.HandleFunc("GET /", a.handleNotFound) // other methods get 405 from the mux
+	methods := map[string][]string{} // path → its methods
+	handle := func(method, path string, h http.HandlerFunc) {
+		mux.HandleFunc(method+" "+path, h)
+		methods[path] = append(methods[path], method)
+	}
+	handle("GET", "/{$}", a.handleIndex)
+	handle("GET", "/zendesk/auth", a.handleAuth)
+	handle("GET", "/zendesk/oauth/callback", a.handleCallback)
+	handle("POST", "/zendesk/logout", a.handleLogout)
+	handle("GET", "/healthz", handleHealthz)
+	handle("GET", "/static/style.css", handleStylesheet)
+	handle("GET", "/favicon.ico", handleFavicon)
+	for path, allowed := range methods {
+		mux.HandleFunc(path, a.handleMethodNotAllowed(allowed))
+	}
+	mux.HandleFunc("/", a.handleNotFound)
 
 	// Refuse cross-site POSTs (sign out) by the browser's Sec-Fetch-Site
 	// and Origin headers: no CSRF tokens to plumb (OWASP CSRF cheat sheet).
 	crossOrigin := http.NewCrossOriginProtection()
 	crossOrigin.SetDenyHandler(http.HandlerFunc(a.handleCrossOrigin))
-	return a.logRequests(a.recoverPanics(a.secureHeaders(crossOrigin.Handler(mux))))
+	return a.logRequests(a.recoverPanics(a.secureHeaders(a.oneLoopbackName(crossOrigin.Handler(mux)))))
 }
 
 // handleIndex shows the profile to a signed-in person, calling Show Self
-// with their token, and the sign-in page to everyone else.
+// with their token on every visit (so a revoked grant shows at once), and
+// the sign-in page to everyone else.
 func (a *app) handleIndex(w http.ResponseWriter, r *http.Request) {
 	s, ok := a.loadSession(w, r)
 	if !ok {
 		view := a.signInView(r)
-		if r.URL.Query().Get("revoke") == "failed" {
-			view.Notice = "You are signed out. Zendesk could not be reached to revoke the app's access token, so it stays valid until it expires."
-		}
-		a.render(w, r, http.StatusOK, "index", view)
+		view.Notice = signOutNotices[r.URL.Query().Get("signed_out")]
+		a.render(w, r, http.StatusOK, indexPage, view)
 		return
 	}
-	var u *user
-	err := a.withFreshToken(w, r, &s, func(ctx context.Context, accessToken string) (err error) {
-		u, err = a.zendesk.me(ctx, s.Subdomain, accessToken)
-		return err
-	})
-	var reauth *reauthorizeError
-	switch {
-	case errors.As(err, &reauth):
-		// Refresh is impossible: ask Zendesk again. It redirects straight
-		// back without a prompt while the person's grant is still valid.
-		a.cookies.clear(w, sessionCookie)
-		a.log.InfoContext(r.Context(), "session ended; authorizing again", "request_id", requestID(r.Context()), "reason", reauth.reason, "subdomain", s.Subdomain)
-		http.Redirect(w, r, a.authPath(s.Subdomain), http.StatusSeeOther)
-	case err != nil:
-		a.failZendesk(w, r, err) // the session stays: the next try may succeed
-	default:
-		a.renderProfile(w, r, u, s.Subdomain)
+	api := a.userAPI(w, r, &s)
+	u, err := api.me()
+	if err != nil {
+		api.fail(err) // a transient failure keeps the session: the next try may succeed
+		return
 	}
+	a.renderProfile(w, r, u, s.Subdomain)
 }
 
 func (a *app) renderProfile(w http.ResponseWriter, r *http.Request, u *user, subdomain string) {
-	a.render(w, r, http.StatusOK, "profile", profileView{Name: u.Name, Role: u.Role, Instance: subdomain + ".zendesk.com"})
+	a.render(w, r, http.StatusOK, profilePage, profileView{Name: u.Name, Role: u.Role, Instance: subdomain + ".zendesk.com"})
 }
 
 // handleAuth starts a sign-in: it remembers a fresh state and PKCE verifier
@@ -75,16 +73,25 @@ func (a *app) handleAuth(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	f := flow{State: randomToken(), Verifier: randomToken(), Subdomain: subdomain}
-	if err := a.cookies.set(w, flowCookie, f, a.cfg.now().Add(flowLifetime)); err != nil {
+	f := flow{State: randomToken(), Verifier: randomToken(), Subdomain: subdomain, Return: localPath(r.URL.Query().Get("return"))}
+	if err := a.cookies.set(w, r, flowCookie, f, a.cfg.now().Add(flowLifetime)); err != nil {
 		a.fail(w, r, http.StatusInternalServerError, "Something went wrong", "The app could not start the sign-in. Please try again.", err)
 		return
 	}
 	http.Redirect(w, r, a.zendesk.authorizeURL(subdomain, f.State, f.Verifier), http.StatusFound)
 }
 
+// localPath returns p if it is a path on this app, else "": the page to
+// return to after a sign-in must never lead to another site.
+func localPath(p string) string {
+	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.HasPrefix(p, "/\\") || len(p) > 500 {
+		return ""
+	}
+	return p
+}
+
 // chosenSubdomain returns the Zendesk instance to sign in to: the
-// configured one, or in the global-client mode the one the person typed.
+// configured one, or in the many-instances mode the one the person typed.
 // On a bad value it writes the answer itself and returns false.
 func (a *app) chosenSubdomain(w http.ResponseWriter, r *http.Request) (string, bool) {
 	typed, given := r.URL.Query()["subdomain"]
@@ -104,7 +111,7 @@ func (a *app) chosenSubdomain(w http.ResponseWriter, r *http.Request) (string, b
 		}
 	}
 	a.log.InfoContext(r.Context(), "subdomain refused", "request_id", requestID(r.Context()))
-	a.render(w, r, http.StatusBadRequest, "index", indexView{
+	a.render(w, r, http.StatusBadRequest, indexPage, indexView{
 		AskSubdomain: true,
 		Subdomain:    shorten(strings.Join(typed, " "), 200),
 		Error:        "Type the first part of your Zendesk address: for acme.zendesk.com, type acme. Letters, digits and hyphens only.",
@@ -127,28 +134,34 @@ func (a *app) handleCallback(w http.ResponseWriter, r *http.Request) {
 	var f flow
 	found, _, err := a.cookies.get(r, flowCookie, &f)
 	hasFlow := found && err == nil
+	matches := hasFlow && stateMatches(f, q.Get("state"))
+	// A flow is used once (RFC 9700 §4.7.1): its cookie goes, and its state
+	// is remembered as spent until the flow would have expired, so a copy
+	// of the cookie cannot make the app call Zendesk again.
+	fresh := matches && a.spentStates.add(f.State, struct{}{}, a.cfg.now())
+	if matches {
+		a.cookies.clear(w, r, flowCookie)
+	}
 	if code := q.Get("error"); code != "" {
-		a.callbackError(w, r, code, q.Get("error_description"), hasFlow && stateMatches(f, q.Get("state")))
+		a.callbackError(w, r, code, q.Get("error_description"), fresh)
 		return
 	}
-	if !hasFlow {
-		if _, signedIn := a.loadSession(w, r); signedIn {
-			// A reload of the callback after signing in.
+	if !fresh {
+		_, signedIn := a.loadSession(w, r)
+		switch {
+		case hasFlow && !matches:
+			// The flow cookie stays, so a forged callback cannot cancel a
+			// real sign-in.
+			a.fail(w, r, http.StatusBadRequest, "Sign-in failed", "The answer from Zendesk does not belong to the sign-in this browser started. Please start again.", errors.New("callback: state missing or mismatched"))
+		case signedIn: // a reload of the callback after signing in
 			http.Redirect(w, r, "/", http.StatusSeeOther)
-			return
+		default:
+			a.fail(w, r, http.StatusBadRequest, "Sign-in expired",
+				"This sign-in has expired, was already completed, or was opened under another address than the app's. Please start again from the app's address.",
+				fmt.Errorf("callback without a valid flow cookie (spent: %v)", matches))
 		}
-		a.fail(w, r, http.StatusBadRequest, "Sign-in expired",
-			"This sign-in has expired, was already completed, or was opened under another address than the app's (for example 127.0.0.1 instead of localhost). Please start again from the app's address.",
-			errors.New("callback without a valid flow cookie"))
 		return
 	}
-	// A mismatch leaves the flow cookie alone, so a forged callback cannot
-	// cancel a real sign-in.
-	if !stateMatches(f, q.Get("state")) {
-		a.fail(w, r, http.StatusBadRequest, "Sign-in failed", "The answer from Zendesk does not belong to the sign-in this browser started. Please start again.", errors.New("callback: state missing or mismatched"))
-		return
-	}
-	a.cookies.clear(w, flowCookie) // single use
 	code := q.Get("code")
 	if code == "" || len(code) > 512 {
 		a.fail(w, r, http.StatusBadRequest, "Sign-in failed", "Zendesk's answer carries no usable authorization code. Please start again.", errors.New("callback: code missing or too long"))
@@ -161,21 +174,30 @@ func (a *app) handleCallback(w http.ResponseWriter, r *http.Request) {
 		a.failZendesk(w, r, err)
 		return
 	}
-	u, err := a.zendesk.me(r.Context(), f.Subdomain, t.AccessToken)
+	s := session{Subdomain: f.Subdomain, AuthorizedAt: a.cfg.now().Unix(), tokens: *t}
+	api := a.userAPI(w, r, &s)
+	u, err := api.me()
 	if err != nil {
-		a.failZendesk(w, r, err)
+		api.fail(err)
 		return
 	}
-	s := session{Subdomain: f.Subdomain, UserID: u.ID, tokens: *t}
-	if err := a.saveSession(w, &s); err != nil {
-		a.fail(w, r, http.StatusBadGateway, "Sign-in failed", "Zendesk's tokens are too large to keep in a browser cookie.", err)
+	s.UserID = u.ID
+	if err := a.saveSession(w, r, &s); err != nil {
+		a.revokeUnkept(r, s.Subdomain, s.AccessToken)
+		a.failZendesk(w, r, &tooLargeError{opExchange})
 		return
 	}
 	if a.cfg.subdomain == "" {
-		a.cookies.set(w, subdomainCookie, s.Subdomain, a.cfg.now().Add(subdomainLifetime))
+		if err := a.cookies.set(w, r, subdomainCookie, s.Subdomain, a.cfg.now().Add(subdomainLifetime)); err != nil {
+			a.log.WarnContext(r.Context(), "remembering the instance failed", "request_id", requestID(r.Context()), "error", err)
+		}
 	}
 	a.log.LogAttrs(r.Context(), slog.LevelInfo, "signed in", slog.String("request_id", requestID(r.Context())),
 		slog.String("subdomain", s.Subdomain), slog.Int64("user_id", u.ID), slog.String("role", u.Role))
+	if f.Return != "" && f.Return != "/" {
+		http.Redirect(w, r, f.Return, http.StatusSeeOther)
+		return
+	}
 	a.renderProfile(w, r, u, s.Subdomain)
 }
 
@@ -185,69 +207,117 @@ func stateMatches(f flow, state string) bool {
 	return state != "" && subtle.ConstantTimeCompare([]byte(state), []byte(f.State)) == 1
 }
 
-// callbackError shows Zendesk's refusal. Zendesk may leave state out on
-// Deny, so the page needs none: it calls nothing and changes nothing. Only
-// an answer that carries this browser's state is surely Zendesk's: only
-// then does the page quote Zendesk's words (escaped and shortened), since
-// anyone can write a link with error_description in it.
+// callbackError shows Zendesk's refusal. The page calls nothing and changes
+// nothing. Zendesk may leave state out on Deny, so "Access denied" needs
+// none. Any other error is surely Zendesk's only when it carries this
+// browser's state: only then does the page quote Zendesk's words (escaped
+// and shortened) and log an error; anyone can write a link with an error
+// in it, and that gets a 400 and an INFO line.
 func (a *app) callbackError(w http.ResponseWriter, r *http.Request, code, description string, ours bool) {
-	view := errorView{
-		Title:   "Access denied",
-		Message: "You did not allow the app to access your Zendesk account, so you are not signed in.",
-		Status:  http.StatusForbidden, Action: "Try again", ActionURL: "/",
-	}
-	if a.cfg.subdomain != "" {
-		view.ActionURL = "/zendesk/auth"
-	}
+	_, signedIn := a.loadSession(w, r)
+	view := errorView{Action: "Try again", ActionURL: a.authPath(a.cfg.subdomain, "")}
 	level := slog.LevelInfo
-	if code != "access_denied" {
+	switch {
+	case code == "access_denied":
+		view.Title, view.Status = "Access denied", http.StatusForbidden
+		view.Message = "You did not allow the app to access your Zendesk account, so you are not signed in."
+		if signedIn {
+			view.Message = "You did not allow the app to access your Zendesk account this time. You are still signed in as before."
+		}
+	case ours:
 		view.Title, view.Status, level = "Sign-in failed", http.StatusBadGateway, slog.LevelError
 		view.Message = "Zendesk could not complete the sign-in. If this keeps happening, the app's OAuth client settings (scopes, redirect URL) may be wrong."
-		if ours {
-			view.Detail = shorten(code, 64) + ": " + shorten(description, 200)
-		}
+		view.Detail = shorten(code, 64) + ": " + shorten(description, 200)
+	default:
+		view.Title, view.Status = "Sign-in failed", http.StatusBadRequest
+		view.Message = "The answer from Zendesk does not belong to a sign-in this browser started. Please start again."
+	}
+	if signedIn {
+		view.Action, view.ActionURL = "Back to the app", "/"
 	}
 	a.log.LogAttrs(r.Context(), level, "sign-in refused by Zendesk", slog.String("request_id", requestID(r.Context())),
 		slog.String("error", shorten(code, 64)), slog.Bool("state_matches", ours))
 	a.renderError(w, r, view)
 }
 
-// handleLogout revokes the access token at Zendesk, so signing out ends the
-// app's access there too, then clears the session. Revocation is best
-// effort: the person is signed out of the app whatever Zendesk answers.
+// What the signed-out page says after a sign-out, by how the revocation
+// of the access token at Zendesk went.
+var signOutNotices = map[string]string{
+	"revoked": "You are signed out, and the app's access to your Zendesk account is revoked.",
+	"refused": "You are signed out of the app. Zendesk refused to revoke the app's access token, so it stays valid until it expires.",
+	"failed":  "You are signed out of the app. Zendesk could not be reached or was not available to revoke the app's access token, so it stays valid until it expires.",
+	"kept":    "You are signed out of the app. Zendesk said it revoked the app's access token, but the token still works: it stays valid until it expires.",
+}
+
+// handleLogout revokes the access token at Zendesk, checks that it no
+// longer works, and clears the session. The person is signed out of the
+// app whatever Zendesk answers; the page says what happened at Zendesk.
 func (a *app) handleLogout(w http.ResponseWriter, r *http.Request) {
 	s, ok := a.loadSession(w, r)
-	a.cookies.clear(w, sessionCookie)
 	target := "/"
 	if ok {
 		// An expired token is refreshed first, so that the new one is
 		// revoked; a refused refresh means there is nothing left to revoke.
-		err := a.withFreshToken(nil, r, &s, func(ctx context.Context, accessToken string) error {
-			return a.zendesk.revoke(ctx, s.Subdomain, accessToken)
-		})
-		var reauth *reauthorizeError
-		switch {
-		case err == nil:
-			a.log.InfoContext(r.Context(), "signed out", "request_id", requestID(r.Context()), "user_id", s.UserID)
-		case errors.As(err, &reauth):
-			a.log.InfoContext(r.Context(), "signed out; token already unusable", "request_id", requestID(r.Context()), "user_id", s.UserID, "reason", reauth.reason)
-		default:
-			a.log.WarnContext(r.Context(), "signed out; token revocation failed", "request_id", requestID(r.Context()), "user_id", s.UserID, "error", err)
-			target = "/?revoke=failed"
+		err := a.userAPI(w, r, &s).call("DELETE", revokePath, nil, nil)
+		outcome, err := a.checkRevocation(r, &s, err)
+		attrs := []slog.Attr{slog.String("request_id", requestID(r.Context())), slog.Int64("user_id", s.UserID),
+			slog.String("revocation", cmp.Or(outcome, "token already unusable"))}
+		level := slog.LevelInfo
+		if err != nil {
+			level, attrs = slog.LevelWarn, append(attrs, slog.String("error", err.Error()))
+		}
+		a.log.LogAttrs(r.Context(), level, "signed out", attrs...)
+		if outcome != "" {
+			target = "/?signed_out=" + outcome
 		}
 	}
+	a.cookies.clear(w, r, sessionCookie) // after the calls: a refresh may have saved a new pair
 	http.Redirect(w, r, target, http.StatusSeeOther)
+}
+
+// checkRevocation names how the revocation went, with the error behind
+// it. Zendesk has answered 204 and left the token working
+// (support.zendesk.com community posts 4627188332186 and 5537132288282),
+// so a 204 is checked with one call that must now fail with 401.
+func (a *app) checkRevocation(r *http.Request, s *session, err error) (string, error) {
+	var reauth *reauthorizeError
+	var ze *zendeskError
+	switch {
+	case errors.As(err, &reauth) || isZendeskCode(err, "invalid_token"):
+		return "", nil // the token was unusable already
+	case errors.As(err, &ze) && ze.Kind == rejected:
+		return "refused", err
+	case err != nil:
+		return "failed", err
+	}
+	_, err = a.zendesk.me(r.Context(), s.Subdomain, s.AccessToken)
+	switch {
+	case err == nil:
+		return "kept", errors.New("zendesk answered 204 to the revocation, but the token still works")
+	case isZendeskCode(err, "invalid_token"):
+		return "revoked", nil
+	}
+	return "revoked", fmt.Errorf("revocation not verified: %w", err) // Zendesk said 204: take its word
+}
+
+// revokeUnkept revokes, best effort, an access token the app cannot keep,
+// so that tokens no one holds do not stay valid at Zendesk.
+func (a *app) revokeUnkept(r *http.Request, subdomain, accessToken string) {
+	req := apiRequest{method: "DELETE", subdomain: subdomain, path: revokePath, token: accessToken}
+	if err := a.zendesk.do(context.WithoutCancel(r.Context()), req, nil); err != nil {
+		a.log.WarnContext(r.Context(), "revoking tokens the app cannot keep failed", "request_id", requestID(r.Context()), "error", err)
+	}
 }
 
 func handleHealthz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Write([]byte("ok\n"))
+	_, _ = w.Write([]byte("ok\n")) // a failed write means the client left: nothing to tell it
 }
 
 func handleStylesheet(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/css; charset=utf-8")
 	w.Header().Set("Cache-Control", "public, max-age=3600")
-	w.Write(stylesheet)
+	_, _ = w.Write(stylesheet)
 }
 
 // handleFavicon answers 204: there is no icon, and a 404 would put an error
@@ -260,11 +330,22 @@ func (a *app) handleNotFound(w http.ResponseWriter, r *http.Request) {
 	a.fail(w, r, http.StatusNotFound, "Page not found", "There is no page at this address.", nil)
 }
 
+func (a *app) handleMethodNotAllowed(methods []string) http.HandlerFunc {
+	allow := strings.Join(methods, ", ")
+	if strings.Contains(allow, "GET") {
+		allow += ", HEAD"
+	}
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", allow)
+		a.fail(w, r, http.StatusMethodNotAllowed, "Method not allowed", "This address does not answer a "+shorten(r.Method, 20)+" request. Use the app's own links and buttons.", nil)
+	}
+}
+
 func (a *app) handleCrossOrigin(w http.ResponseWriter, r *http.Request) {
 	a.fail(w, r, http.StatusForbidden, "Request refused", "This request came from another site, so the app refused it. Use the app's own buttons.", errors.New("cross-origin request refused"))
 }
 
-// signInView is the signed-out page: in the global-client mode it asks
+// signInView is the signed-out page: in the many-instances mode it asks
 // which Zendesk, pre-filled with the one this browser used last.
 func (a *app) signInView(r *http.Request) indexView {
 	view := indexView{AskSubdomain: a.cfg.subdomain == ""}
@@ -277,18 +358,31 @@ func (a *app) signInView(r *http.Request) indexView {
 	return view
 }
 
-// authPath is where to start a new sign-in to the given instance.
-func (a *app) authPath(subdomain string) string {
-	if a.cfg.subdomain != "" {
+// authPath is where to start a new sign-in to the given instance ("" in
+// the many-instances mode: the form that asks), coming back to the app's
+// page back afterwards (if not "").
+func (a *app) authPath(subdomain, back string) string {
+	q := url.Values{}
+	switch {
+	case a.cfg.subdomain != "":
+	case subdomain == "":
+		return "/"
+	default:
+		q.Set("subdomain", subdomain)
+	}
+	if back != "" && back != "/" {
+		q.Set("return", back)
+	}
+	if len(q) == 0 {
 		return "/zendesk/auth"
 	}
-	return "/zendesk/auth?subdomain=" + url.QueryEscape(subdomain)
+	return "/zendesk/auth?" + q.Encode()
 }
 
 // loadSession opens the session cookie. A cookie that does not open
-// (tampered, truncated, expired, sealed with an unknown secret) means
-// signed out, and is cleared. One sealed with an older secret is sealed
-// again with the current one.
+// (tampered, truncated, expired, sealed with an unknown secret or for
+// another client or instance) means signed out, and is cleared. One sealed
+// with an older secret is sealed again with the current one.
 func (a *app) loadSession(w http.ResponseWriter, r *http.Request) (session, bool) {
 	var s session
 	found, stale, err := a.cookies.get(r, sessionCookie, &s)
@@ -297,91 +391,36 @@ func (a *app) loadSession(w http.ResponseWriter, r *http.Request) (session, bool
 		return s, false
 	case err != nil:
 		a.log.InfoContext(r.Context(), "session cookie refused", "request_id", requestID(r.Context()), "error", err)
-		a.cookies.clear(w, sessionCookie)
+		a.cookies.clear(w, r, sessionCookie)
 		return s, false
 	case stale:
-		if err := a.saveSession(w, &s); err != nil {
+		if err := a.saveSession(w, r, &s); err != nil {
 			a.log.WarnContext(r.Context(), "resealing the session failed", "request_id", requestID(r.Context()), "error", err)
 		}
 	}
 	return s, true
 }
 
-func (a *app) saveSession(w http.ResponseWriter, s *session) error {
-	return a.cookies.set(w, sessionCookie, s, s.expires(a.cfg.now()))
-}
-
-// reauthorizeError means the tokens cannot be refreshed: the person must
-// go through Zendesk's authorization again.
-type reauthorizeError struct{ reason string }
-
-func (e *reauthorizeError) Error() string { return "re-authorization needed: " + e.reason }
-
-// refreshMargin: a token this close to its expiry is refreshed before use,
-// so it cannot expire on its way to Zendesk.
-const refreshMargin = 60 * time.Second
-
-// withFreshToken runs call with a valid access token: it refreshes first
-// when the token is about to expire, and once more when Zendesk answers
-// 401 invalid_token. A new pair is written to the session cookie at once
-// (when w is not nil), whatever call returns: the old pair is dead at
-// Zendesk, so losing the new one would sign the person out.
-func (a *app) withFreshToken(w http.ResponseWriter, r *http.Request, s *session, call func(ctx context.Context, accessToken string) error) error {
-	if !s.AccessExpiry.IsZero() && a.cfg.now().Add(refreshMargin).After(s.AccessExpiry) {
-		if err := a.refreshSession(w, r, s); err != nil {
-			return err
-		}
-	}
-	err := call(r.Context(), s.AccessToken)
-	if isZendeskCode(err, "invalid_token") {
-		if err := a.refreshSession(w, r, s); err != nil {
-			return err
-		}
-		err = call(r.Context(), s.AccessToken)
-	}
-	return err
-}
-
-func (a *app) refreshSession(w http.ResponseWriter, r *http.Request, s *session) error {
-	// An expired refresh token needs no check here: the session cookie
-	// expires with it. Zendesk's invalid_grant covers the rest.
-	if s.RefreshToken == "" {
-		return &reauthorizeError{"access token expired or refused, and there is no refresh token"}
-	}
-	subdomain, refreshToken, refreshExpiry := s.Subdomain, s.RefreshToken, s.RefreshExpiry
-	t, err := a.refresher.do(r.Context(), subdomain, refreshToken, func(ctx context.Context) (*tokens, error) {
-		t, err := a.zendesk.refresh(ctx, subdomain, refreshToken)
-		if err == nil && t.RefreshToken == "" {
-			// No new refresh token: the old one stays valid (RFC 6749 §6).
-			t.RefreshToken, t.RefreshExpiry = refreshToken, refreshExpiry
-		}
-		return t, err
-	})
-	if isZendeskCode(err, "invalid_grant") {
-		return &reauthorizeError{"Zendesk refused the refresh token (invalid_grant)"}
-	}
-	if err != nil {
-		return err
-	}
-	s.tokens = *t
-	a.log.InfoContext(r.Context(), "tokens refreshed", "request_id", requestID(r.Context()), "user_id", s.UserID)
-	if w == nil {
-		return nil
-	}
-	return a.saveSession(w, s)
+func (a *app) saveSession(w http.ResponseWriter, r *http.Request, s *session) error {
+	return a.cookies.set(w, r, sessionCookie, s, s.expires(a.cfg.now()))
 }
 
 // failZendesk answers a failed call to Zendesk with the page that says what
 // happened and what to do.
 func (a *app) failZendesk(w http.ResponseWriter, r *http.Request, err error) {
 	var ze *zendeskError
+	var tooLarge *tooLargeError
 	switch {
 	case errors.Is(err, context.Canceled):
 		// The browser went away: no one reads an answer. 499 is nginx's
 		// "client closed request", so the log line says what happened.
 		a.log.InfoContext(r.Context(), "request canceled by the browser", "request_id", requestID(r.Context()))
 		w.WriteHeader(499)
-	case !errors.As(err, &ze): // the new tokens do not fit in a cookie
+	case errors.As(err, &tooLarge):
+		a.cookies.clear(w, r, sessionCookie)
+		a.fail(w, r, http.StatusBadGateway, "Zendesk's tokens are too large",
+			"Zendesk sent tokens too large for the app to keep in browser cookies, so the app revoked them and you are not signed in. Whoever runs the app can find the sizes in its log.", err)
+	case !errors.As(err, &ze):
 		a.fail(w, r, http.StatusBadGateway, "Zendesk sent an unexpected answer", "Zendesk's answer could not be used. Please try again.", err)
 	case ze.Kind == timedOut:
 		a.fail(w, r, http.StatusGatewayTimeout, "Zendesk did not answer in time", "Zendesk took too long to answer. Please try again in a moment.", err)
@@ -389,7 +428,7 @@ func (a *app) failZendesk(w http.ResponseWriter, r *http.Request, err error) {
 		wait := max(ze.RetryAfter, time.Second)
 		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())))
 		a.fail(w, r, http.StatusServiceUnavailable, "Zendesk is busy", fmt.Sprintf("Zendesk asked the app to slow down. Please try again in %d seconds.", int(wait.Seconds())), err)
-	case ze.Kind == rejected && ze.Op == "exchange" && ze.Code == "invalid_grant":
+	case ze.Kind == rejected && ze.Op == opExchange && ze.Code == "invalid_grant":
 		a.fail(w, r, http.StatusBadRequest, "Sign-in expired", "Zendesk did not accept this sign-in: its code expired or was already used. Please start again.", err)
 	case ze.Kind == rejected && ze.Code == "invalid_client":
 		a.fail(w, r, http.StatusBadGateway, "The app's Zendesk settings are wrong", "Zendesk did not accept the app's OAuth client. Whoever runs this app should check ZENDESK_CLIENT_ID and ZENDESK_CLIENT_SECRET.", err)
@@ -422,5 +461,5 @@ func (a *app) renderError(w http.ResponseWriter, r *http.Request, view errorView
 	if view.Action == "" {
 		view.Action, view.ActionURL = "Back to the start", "/"
 	}
-	a.render(w, r, view.Status, "error", view)
+	a.render(w, r, view.Status, errorPage, view)
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -208,7 +209,7 @@ func TestCallbackErrorDescription(t *testing.T) {
 	// Anyone can write such a link: without this browser's state, the page
 	// keeps to its own words.
 	forged := e.browser().get("/zendesk/oauth/callback?" + query)
-	if forged.StatusCode != http.StatusBadGateway || strings.Contains(forged.body, "alert(1)") || strings.Contains(forged.body, "invalid_scope") {
+	if forged.StatusCode != http.StatusBadRequest || strings.Contains(forged.body, "alert(1)") || strings.Contains(forged.body, "invalid_scope") {
 		t.Errorf("a forged error link put its words on the page (status %d):\n%s", forged.StatusCode, forged.body)
 	}
 	if n := e.sim.Stats().Exchanges; n != 0 {
@@ -216,24 +217,67 @@ func TestCallbackErrorDescription(t *testing.T) {
 	}
 }
 
-func TestReplayedCodeIsRefused(t *testing.T) {
+// A callback is used once. A copy of the callback URL and the flow cookie
+// gets nothing: the app that completed the sign-in remembers the flow as
+// spent and never calls Zendesk again for it; another replica does not
+// know that, but Zendesk accepts each code once.
+func TestReplayedCallbackIsRefused(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	b := e.browser()
 	callback := b.authorize("/zendesk/auth", "allow")
 	flowCk := b.cookie("oauth_flow")
 	b.get(callback)
 
-	// An attacker who captured both the callback URL and the flow cookie
-	// still gets nothing: Zendesk accepts each code once.
 	thief := e.browser()
 	thief.setCookie(flowCk.Name, flowCk.Value)
 	resp := thief.get(callback)
 	if resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("status %d, want 400", resp.StatusCode)
 	}
-	mustContain(t, resp.body, "code expired or was already used")
-	if thief.cookie("session") != nil {
+	mustContain(t, resp.body, "was already completed")
+	if n := e.sim.Stats().Exchanges; n != 1 {
+		t.Errorf("%d token requests, want 1: the replay reached Zendesk", n)
+	}
+
+	replica, err := newApp(e.app.cfg, e.app.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest("GET", callback, nil)
+	req.AddCookie(flowCk)
+	replica.routes().ServeHTTP(rec, req)
+	if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), "code expired or was already used") {
+		t.Errorf("another replica: status %d\n%s", rec.Code, rec.Body)
+	}
+	if thief.cookie("session") != nil || setCookieHeader(&response{Response: rec.Result()}, "session") != nil {
 		t.Error("the replay created a session")
+	}
+}
+
+// Junk callbacks that carry a copy of a real flow cookie reach Zendesk
+// once at most, whatever code they carry.
+func TestFlowIsUsedOnce(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	b := e.browser()
+	loc, _ := url.Parse(b.get("/zendesk/auth").Header.Get("Location"))
+	state, flowCk := loc.Query().Get("state"), b.cookie("oauth_flow")
+	for i := range 10 {
+		junk := e.browser()
+		junk.setCookie(flowCk.Name, flowCk.Value)
+		resp := junk.get(fmt.Sprintf("/zendesk/oauth/callback?code=junk%d&state=%s", i, state))
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("callback %d: status %d, want 400", i, resp.StatusCode)
+		}
+	}
+	if n := e.sim.Stats().Exchanges; n != 1 {
+		t.Errorf("10 callbacks with one flow made %d token requests, want 1", n)
+	}
+	// The memory expires with the flow, and stays bounded.
+	e.advance(flowLifetime + time.Second)
+	e.app.spentStates.add("another", struct{}{}, e.appClock.Now())
+	if _, ok := e.app.spentStates.get(state, e.appClock.Now()); ok {
+		t.Error("a spent state outlived its flow")
 	}
 }
 
@@ -285,7 +329,7 @@ func TestSessionCookieAttributes(t *testing.T) {
 func TestCookieAboutToExpire(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	rec := httptest.NewRecorder()
-	if err := e.app.cookies.set(rec, sessionCookie, session{}, e.appClock.Now().Add(500*time.Millisecond)); err != nil {
+	if err := e.app.cookies.set(rec, httptest.NewRequest("GET", "/", nil), sessionCookie, session{}, e.appClock.Now().Add(500*time.Millisecond)); err != nil {
 		t.Fatal(err)
 	}
 	if c := rec.Result().Cookies()[0]; c.MaxAge != -1 {
@@ -341,8 +385,8 @@ func TestSignOut(t *testing.T) {
 	token := b.session().AccessToken
 
 	resp := b.post("/zendesk/logout", nil)
-	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/" {
-		t.Fatalf("status %d to %q, want 303 to /", resp.StatusCode, resp.Header.Get("Location"))
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/?signed_out=revoked" {
+		t.Fatalf("status %d to %q, want 303 to /?signed_out=revoked", resp.StatusCode, resp.Header.Get("Location"))
 	}
 	if !e.sim.Revoked(token) {
 		t.Error("the access token was not revoked at Zendesk")
@@ -350,8 +394,8 @@ func TestSignOut(t *testing.T) {
 	if b.cookie("session") != nil {
 		t.Error("the session cookie survived sign-out")
 	}
-	home := b.get("/")
-	mustContain(t, home.body, "Sign in to Zendesk")
+	home := b.get(resp.Header.Get("Location"))
+	mustContain(t, home.body, "Sign in to Zendesk", "You are signed out, and the app&#39;s access to your Zendesk account is revoked.")
 	if strings.Contains(home.body, "Hi,") {
 		t.Error("still signed in after sign-out")
 	}
@@ -386,13 +430,21 @@ func TestRoutesAndHeaders(t *testing.T) {
 		{"GET", "/favicon.ico", 204, ""},
 		{"GET", "/nope", 404, "Page not found"},
 		{"GET", "/zendesk", 404, "Page not found"},
-		{"POST", "/", 405, ""},
-		{"DELETE", "/zendesk/auth", 405, ""},
-		{"GET", "/zendesk/logout", 404, ""},
+		{"POST", "/nope", 404, "Page not found"},
+		{"POST", "/", 405, "GET, HEAD"},
+		{"DELETE", "/zendesk/auth", 405, "GET, HEAD"},
+		{"GET", "/zendesk/logout", 405, "POST"},
+		{"PUT", "/healthz", 405, "GET, HEAD"},
 	} {
 		req, _ := http.NewRequest(tc.method, e.server.URL+tc.path, nil)
+		req.Header.Set("Sec-Fetch-Site", "same-origin")
 		resp := b.do(req)
-		if resp.StatusCode != tc.status || !strings.Contains(resp.body, tc.contains) {
+		got := resp.body
+		if tc.status == 405 {
+			got = resp.Header.Get("Allow")
+			mustContain(t, resp.body, "Method not allowed", "request id", `href="/"`)
+		}
+		if resp.StatusCode != tc.status || !strings.Contains(got, tc.contains) {
 			t.Errorf("%s %s: status %d, want %d with %q", tc.method, tc.path, resp.StatusCode, tc.status, tc.contains)
 		}
 		h := resp.Header
@@ -401,7 +453,7 @@ func TestRoutesAndHeaders(t *testing.T) {
 		}
 	}
 	csp := b.get("/").Header.Get("Content-Security-Policy")
-	for _, want := range []string{"frame-ancestors 'none'", "base-uri 'none'", "object-src 'none'", "form-action 'self' " + e.sim.URL} {
+	for _, want := range []string{"frame-ancestors 'none'", "base-uri 'none'", "object-src 'none'", "form-action 'self'"} {
 		if !strings.Contains(csp, want) {
 			t.Errorf("CSP %q lacks %q", csp, want)
 		}

@@ -115,7 +115,7 @@ func newEnv(t testing.TB, opts envOptions) *env {
 		vars["ZENDESK_BASE_URL"] = e.sim.URL
 	}
 
-	cfg, err := loadConfig(func(k string) string { return vars[k] })
+	cfg, err := loadConfig(func(k string) string { return vars[k] }, false)
 	if err != nil {
 		t.Fatalf("loadConfig: %v", err)
 	}

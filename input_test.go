@@ -29,13 +29,13 @@ func TestCallbackBadInput(t *testing.T) {
 		{"repeated error", func(string) string { return "error=access_denied&error=x" }, 400, true},
 		{"10 KB code", func(s string) string { return "code=" + big + "&state=" + s }, 400, true},
 		{"10 KB state", func(string) string { return "code=abc&state=" + big }, 400, true},
-		{"10 KB error", func(string) string { return "error=" + big + "&error_description=" + big }, 502, true},
+		{"10 KB error", func(string) string { return "error=" + big + "&error_description=" + big }, 400, true},
 		{"not UTF-8", func(s string) string { return "code=%ff%fe%fd&state=" + s + "%ff" }, 400, true},
-		{"not UTF-8 error", func(string) string { return "error=%ff%fe&error_description=%c3%28" }, 502, true},
+		{"not UTF-8 error", func(string) string { return "error=%ff%fe&error_description=%c3%28" }, 400, true},
 		{"malformed escapes", func(string) string { return "code=%zz&state=%" }, 400, true},
 		{"markup in error_description", func(string) string {
 			return "error=server_error&error_description=" + url.QueryEscape(`<a href="//evil">click</a>`)
-		}, 502, true},
+		}, 400, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t, envOptions{})
@@ -91,7 +91,7 @@ func TestBadFlowCookie(t *testing.T) {
 }
 
 func sealWith(t *testing.T, secret, name string) string {
-	s, err := newSealer([][]byte{[]byte(secret)})
+	s, err := newSealer([][]byte{[]byte(secret)}, "test-client@acme")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -33,7 +33,7 @@ func TestLoadConfigProblems(t *testing.T) {
 		{"a password in a URL", map[string]string{"ZENDESK_CLIENT_ID": "id", "APP_URL": "http://user:hunter2-password@app.example.com", "ZENDESK_BASE_URL": "http://u:hunter2-password@x.example.com"}, []string{"APP_URL", "ZENDESK_BASE_URL"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := loadConfig(func(k string) string { return tc.vars[k] })
+			_, err := loadConfig(func(k string) string { return tc.vars[k] }, false)
 			var cfgErr *configError
 			if !errors.As(err, &cfgErr) {
 				t.Fatalf("err = %v, want a configError", err)
@@ -53,7 +53,7 @@ func TestLoadConfigProblems(t *testing.T) {
 func TestLoadConfigDefaults(t *testing.T) {
 	cfg, err := loadConfig(func(k string) string {
 		return map[string]string{"ZENDESK_CLIENT_ID": "id", "ZENDESK_SUBDOMAIN": " https://Acme.zendesk.com/ "}[k]
-	})
+	}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,17 +71,124 @@ func TestLoadConfigDefaults(t *testing.T) {
 }
 
 func TestParseDotEnv(t *testing.T) {
-	values, err := parseDotEnv(strings.NewReader("# comment\n\nexport A=1\nB = \"two words\"\nC='x=y'\nD=\n"))
+	values, err := parseDotEnv(strings.NewReader(strings.Join([]string{
+		"# comment", "", "export A=1", `B = "two words"`, "C='x=y'", "D=", "E=value # a comment",
+		`F="quoted # not a comment" # a comment`, "G=a#b", `I="a 'b' c"`, "J=\tspaced\t#\tcomment",
+	}, "\n")))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for k, want := range map[string]string{"A": "1", "B": "two words", "C": "x=y", "D": ""} {
+	for k, want := range map[string]string{
+		"A": "1", "B": "two words", "C": "x=y", "D": "", "E": "value",
+		"F": "quoted # not a comment", "G": "a#b", "I": "a 'b' c", "J": "spaced",
+	} {
 		if values[k] != want {
 			t.Errorf("%s = %q, want %q", k, values[k], want)
 		}
 	}
-	if _, err := parseDotEnv(strings.NewReader("JUSTAWORD\n")); err == nil {
-		t.Error("a line without = was accepted")
+	for _, bad := range []string{"JUSTAWORD", `A="no closing quote`, "A B=1", `SECRET="x" y`} {
+		if _, err := parseDotEnv(strings.NewReader(bad + "\n")); err == nil {
+			t.Errorf("%q was accepted", bad)
+		}
+	}
+}
+
+// The demo runs when nothing configures a real Zendesk.
+func TestWantsDemo(t *testing.T) {
+	for _, tc := range []struct {
+		vars map[string]string
+		want bool
+	}{
+		{map[string]string{}, true},
+		{map[string]string{"PORT": "3701", "SESSION_SECRET": testSessionSecret}, true},
+		{map[string]string{"APP_URL": "http://127.0.0.1:3000"}, true},
+		{map[string]string{"ZENDESK_CLIENT_ID": "id"}, false},
+		{map[string]string{"ZENDESK_SUBDOMAIN": "acme"}, false},
+		{map[string]string{"ZENDESK_BASE_URL": "http://127.0.0.1:9"}, false},
+		{map[string]string{"APP_URL": "https://app.example.com"}, false},
+		{map[string]string{"APP_URL": "localhost:3000"}, false}, // a real run says what is wrong
+	} {
+		if got := wantsDemo(func(k string) string { return tc.vars[k] }); got != tc.want {
+			t.Errorf("wantsDemo(%v) = %v, want %v", tc.vars, got, tc.want)
+		}
+	}
+}
+
+// A .env copied from .env.example and left as it is does not start: each
+// sample value is named.
+func TestEnvExampleNeedsEditing(t *testing.T) {
+	f, err := os.Open(".env.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	values, err := parseDotEnv(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	getenv := func(k string) string { return values[k] }
+	if wantsDemo(getenv) {
+		t.Fatal("an unedited .env.example runs the demo: it should ask for editing")
+	}
+	_, err = loadConfig(getenv, false)
+	for name, sample := range placeholders {
+		if values[name] != sample {
+			t.Errorf(".env.example sets %s=%q; the app knows the sample %q", name, values[name], sample)
+		}
+		if err == nil || !strings.Contains(err.Error(), name+" is still the sample value") {
+			t.Errorf("%s: error %v, want it named as a sample value", name, err)
+		}
+	}
+	if _, set := values["APP_URL"]; set {
+		t.Error(".env.example sets APP_URL: it should follow PORT")
+	}
+}
+
+func TestConfigMessages(t *testing.T) {
+	_, err := loadConfig(func(k string) string {
+		return map[string]string{"ZENDESK_CLIENT_ID": "id", "APP_URL": "localhost:3701"}[k]
+	}, false)
+	if err == nil || !strings.Contains(err.Error(), "has no scheme") {
+		t.Errorf("APP_URL without a scheme: %v", err)
+	}
+
+	cfg, err := loadConfig(func(k string) string {
+		return map[string]string{"ZENDESK_CLIENT_ID": "id", "APP_URL": "http://localhost:3000", "PORT": "3701", "SESSION_SECRET": testSessionSecret}[k]
+	}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.warnings) != 1 || !strings.Contains(cfg.warnings[0], "port 3000 but the app listens on PORT 3701") {
+		t.Errorf("warnings %q, want one about the ports", cfg.warnings)
+	}
+	for _, vars := range []map[string]string{
+		{"ZENDESK_CLIENT_ID": "id", "PORT": "3701", "SESSION_SECRET": testSessionSecret},
+		{"ZENDESK_CLIENT_ID": "id", "APP_URL": "https://app.example.com", "SESSION_SECRET": testSessionSecret}, // behind a proxy
+	} {
+		cfg, err := loadConfig(func(k string) string { return vars[k] }, false)
+		if err != nil || len(cfg.warnings) != 0 || cfg.listenAddr() != ":"+cfg.port {
+			t.Errorf("%v: warnings %q, listening on %q, error %v", vars, cfg.warnings, cfg.listenAddr(), err)
+		}
+	}
+}
+
+// The demo keeps to this machine and to keys of its own: nothing it
+// issues opens in an app configured for production.
+func TestDemoConfig(t *testing.T) {
+	vars := map[string]string{"SESSION_SECRET": testSessionSecret, "ZENDESK_CLIENT_ID": "prod-client", "ZENDESK_SUBDOMAIN": "acme", "PORT": "3701"}
+	cfg, err := loadConfig(func(k string) string { return vars[k] }, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.listenAddr() != "localhost:3701" || cfg.appURL != "http://localhost:3701" || cfg.clientID != "demo-client" || len(cfg.warnings) != 0 {
+		t.Errorf("demo config: listen %q, APP_URL %q, client %q, warnings %q", cfg.listenAddr(), cfg.appURL, cfg.clientID, cfg.warnings)
+	}
+	if string(cfg.secrets[0]) == testSessionSecret {
+		t.Error("the demo seals cookies with SESSION_SECRET")
+	}
+	vars["APP_URL"] = "https://app.example.com"
+	if _, err := loadConfig(func(k string) string { return vars[k] }, true); err == nil || !strings.Contains(err.Error(), "the demo serves this machine only") {
+		t.Errorf("demo with a public APP_URL: %v", err)
 	}
 }
 
@@ -105,10 +212,16 @@ func TestDotEnvLosesToTheEnvironment(t *testing.T) {
 
 func TestRunRefusesBadConfig(t *testing.T) {
 	var stdout, stderr strings.Builder
-	err := run(context.Background(), nil, func(string) string { return "" }, &stdout, &stderr)
+	err := run(context.Background(), nil, func(k string) string { return map[string]string{"ZENDESK_SUBDOMAIN": "acme"}[k] }, &stdout, &stderr)
 	var cfgErr *configError
-	if !errors.As(err, &cfgErr) {
-		t.Fatalf("err = %v, want a configError", err)
+	if !errors.As(err, &cfgErr) || !strings.Contains(err.Error(), "ZENDESK_CLIENT_ID is not set") {
+		t.Fatalf("err = %v, want a configError naming ZENDESK_CLIENT_ID", err)
+	}
+
+	err = run(context.Background(), []string{"-bogus"}, func(string) string { return "" }, &stdout, &stderr)
+	var usage *usageError
+	if !errors.As(err, &usage) || !strings.Contains(stderr.String(), "flag provided but not defined: -bogus") || strings.Contains(err.Error(), "configuration") {
+		t.Errorf("-bogus: err %v, stderr %q: want a usage error", err, stderr.String())
 	}
 }
 

@@ -6,13 +6,15 @@ import (
 	"crypto/rand"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/url"
 	"runtime/debug"
 	"time"
 )
 
 // The middleware every request goes through, outermost first: a request id
-// and one log line, panic recovery, security headers.
+// and one log line, panic recovery, security headers, one loopback name.
 
 type requestIDKey struct{}
 
@@ -96,7 +98,7 @@ func (a *app) recoverPanics(next http.Handler) http.Handler {
 // cookies; only the stylesheet may be.
 func (a *app) secureHeaders(next http.Handler) http.Handler {
 	headers := http.Header{} // built once: the same values for every response
-	headers.Set("Content-Security-Policy", a.csp)
+	headers.Set("Content-Security-Policy", contentSecurityPolicy)
 	headers.Set("X-Content-Type-Options", "nosniff")
 	headers.Set("X-Frame-Options", "DENY") // for browsers without CSP frame-ancestors
 	// No Referer: the callback URL holds the authorization code.
@@ -111,6 +113,28 @@ func (a *app) secureHeaders(next http.Handler) http.Handler {
 			h[name] = values
 		}
 		h.Set("Cache-Control", "no-store") // the stylesheet's handler allows caching
+		next.ServeHTTP(w, r)
+	})
+}
+
+// oneLoopbackName sends a request that reached the app under another
+// loopback name than APP_URL's (127.0.0.1 or [::1] for localhost, say) to
+// the same address under APP_URL's name, before anything else happens. To
+// a browser they are different sites: a sign-in started under one would
+// come back to the other without its cookies. Only when the app is served
+// directly (http on a loopback name, and the port APP_URL names): behind a
+// proxy, the Host header is the proxy's business.
+func (a *app) oneLoopbackName(next http.Handler) http.Handler {
+	u, _ := url.Parse(a.cfg.appURL) // checked by loadConfig
+	if u.Scheme != "http" || !isLoopback(u.Hostname()) {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host, port, err := net.SplitHostPort(r.Host)
+		if err == nil && isLoopback(host) && host != u.Hostname() && port == cmp.Or(u.Port(), "80") {
+			http.Redirect(w, r, a.cfg.appURL+r.URL.RequestURI(), http.StatusTemporaryRedirect)
+			return
+		}
 		next.ServeHTTP(w, r)
 	})
 }

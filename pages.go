@@ -13,24 +13,29 @@ var templateFS embed.FS
 //go:embed static/style.css
 var stylesheet []byte
 
-// pages are the HTML templates, parsed once at start-up: a broken template
-// stops the app at once instead of failing a request later.
-type pages struct {
-	byName map[string]*template.Template
+// page is one HTML page: templates/NAME.html inside templates/layout.html.
+// Pages are parsed when the program starts, so a missing or broken
+// template stops it at once (and fails every test), never a request later.
+type page struct {
+	name string
+	tmpl *template.Template
 }
 
-func parsePages() *pages {
-	p := &pages{byName: map[string]*template.Template{}}
-	for _, name := range []string{"index", "profile", "error"} {
-		p.byName[name] = template.Must(template.ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
-	}
-	return p
+func parsePage(name string) *page {
+	return &page{name, template.Must(template.ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))}
 }
+
+// The app's pages. A new page is a template and one line here.
+var (
+	indexPage   = parsePage("index")
+	profilePage = parsePage("profile")
+	errorPage   = parsePage("error")
+)
 
 // The views: what each template shows.
 type (
 	indexView struct {
-		AskSubdomain bool   // the global-client mode asks which Zendesk
+		AskSubdomain bool   // the many-instances mode asks which Zendesk
 		Subdomain    string // pre-fills the form
 		Error        string // why the typed subdomain was refused
 		Notice       string
@@ -47,16 +52,38 @@ type (
 	}
 )
 
+// layoutView is what the layout shows around a page's view.
+type layoutView struct {
+	Demo bool // the built-in simulator plays Zendesk: the pages say so
+	View any
+}
+
 // render writes a page. It renders into a buffer first, so a failing
 // template cannot leave half a page behind a 200 status.
-func (a *app) render(w http.ResponseWriter, r *http.Request, status int, name string, view any) {
+func (a *app) render(w http.ResponseWriter, r *http.Request, status int, p *page, view any) {
 	var buf bytes.Buffer
-	if err := a.pages.byName[name].ExecuteTemplate(&buf, "layout", view); err != nil {
-		a.log.ErrorContext(r.Context(), "rendering a page failed", "page", name, "request_id", requestID(r.Context()), "error", err)
+	if err := p.tmpl.ExecuteTemplate(&buf, "layout", layoutView{Demo: a.cfg.demo, View: view}); err != nil {
+		a.log.ErrorContext(r.Context(), "rendering a page failed", "page", p.name, "request_id", requestID(r.Context()), "error", err)
 		http.Error(w, "Internal Server Error", http.StatusInternalServerError)
 		return
 	}
+	if v, ok := view.(indexView); ok && v.AskSubdomain {
+		// The instance form leads, through the person's Zendesk, to
+		// whatever identity provider that Zendesk uses, and browsers apply
+		// form-action to every redirect after a form
+		// (https://github.com/w3c/webappsec-csp/issues/8): no list can
+		// name them all, so this page alone has no form-action.
+		w.Header().Set("Content-Security-Policy", cspWithoutFormAction)
+	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
-	w.Write(buf.Bytes())
+	_, _ = w.Write(buf.Bytes()) // a failed write means the browser left: nothing to tell it
 }
+
+// The Content-Security-Policy of every page: nothing but the app's own
+// stylesheet and images, no scripts at all, forms only to the app itself,
+// never in a frame.
+const (
+	cspWithoutFormAction  = "default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+	contentSecurityPolicy = cspWithoutFormAction + "; form-action 'self'"
+)

@@ -11,19 +11,24 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 )
 
 // The app keeps no server-side state: the signed-in session and the
-// in-progress sign-in each live in one cookie, sealed (encrypted and
+// sign-in in progress each live in a cookie, sealed (encrypted and
 // authenticated) so that neither page scripts nor the person can read or
-// change the tokens inside (zendesk-api.md §9.7). Any instance that shares
-// SESSION_SECRET can open them.
+// change the tokens inside; RFC 9700 §4.3 and Zendesk's "Using OAuth"
+// guide ask that tokens never be readable where they do not belong. Any
+// instance that shares SESSION_SECRET can open them.
 
 // session is the signed-in state: whose tokens, for which instance.
 type session struct {
-	Subdomain string `json:"d"`
-	UserID    int64  `json:"u"`
+	Subdomain    string `json:"d"`
+	UserID       int64  `json:"u"`
+	AuthorizedAt int64  `json:"t"` // Unix time of the sign-in that issued the tokens
 	tokens
 }
 
@@ -34,6 +39,7 @@ type flow struct {
 	State     string `json:"s"`
 	Verifier  string `json:"v"`
 	Subdomain string `json:"d"`
+	Return    string `json:"p,omitempty"` // the app's page to go back to afterwards
 }
 
 const (
@@ -46,8 +52,14 @@ const (
 	// defaultSessionLifetime applies when Zendesk gives no end to the token
 	// that keeps the person signed in: Zendesk's default refresh lifetime.
 	defaultSessionLifetime = refreshTokenLifetime
-	// Browsers drop cookies larger than about 4 KB.
-	maxCookieBytes = 4000
+
+	// Browsers keep at most 4,096 bytes of name=value per cookie
+	// (RFC 6265bis §5.6), and Zendesk's tokens are JWTs of a kilobyte or
+	// more: a sealed value is split over up to three cookies, name,
+	// name.1 and name.2. With the request's other headers that stays
+	// within one 16 KB header line (deploy/nginx.conf).
+	cookieChunkBytes = 4000
+	maxCookieChunks  = 3
 )
 
 // expires is when the session cookie ends: when the last token that can
@@ -67,10 +79,14 @@ func (s *session) expires(now time.Time) time.Time {
 // be rotated without signing everyone out.
 type sealer struct {
 	aeads []cipher.AEAD
+	// instance is bound into every seal with the cookie's name, so a
+	// cookie sealed by an app configured for another client or Zendesk
+	// instance never opens here, even with the same secret.
+	instance string
 }
 
-func newSealer(secrets [][]byte) (*sealer, error) {
-	s := &sealer{}
+func newSealer(secrets [][]byte, instance string) (*sealer, error) {
+	s := &sealer{instance: instance}
 	for _, secret := range secrets {
 		key, err := hkdf.Key(sha256.New, secret, nil, "zendesk-oauth-app cookie sealing v1", 32)
 		if err != nil {
@@ -94,21 +110,28 @@ func newSealer(secrets [][]byte) (*sealer, error) {
 	return s, nil
 }
 
-var errBadCookie = errors.New("cookie is invalid or expired")
+var (
+	errBadCookie      = errors.New("cookie is invalid or expired")
+	errCookieTooLarge = errors.New("sealed cookie is too large for a browser")
+)
 
-// seal encrypts payload with its expiry time. The cookie name is bound in as
-// additional data, so a value sealed for one cookie never opens as another.
+// additionalData binds a seal to the cookie's name and the app's instance.
+func (s *sealer) additionalData(name string) []byte {
+	return []byte(name + "\x00" + s.instance)
+}
+
+// seal encrypts payload with its expiry time.
 func (s *sealer) seal(name string, payload []byte, expires time.Time) string {
 	plain := binary.BigEndian.AppendUint64(nil, uint64(expires.Unix()))
 	plain = append(plain, payload...)
-	return base64.RawURLEncoding.EncodeToString(s.aeads[0].Seal(nil, nil, plain, []byte(name)))
+	return base64.RawURLEncoding.EncodeToString(s.aeads[0].Seal(nil, nil, plain, s.additionalData(name)))
 }
 
 // open checks and decrypts a sealed value. stale reports that an older
 // secret sealed it, so the caller should seal it again with the current one.
 // The expiry is checked here, not left to the browser.
 func (s *sealer) open(name, value string, now time.Time) (payload []byte, stale bool, err error) {
-	if len(value) > maxCookieBytes {
+	if len(value) > maxCookieChunks*cookieChunkBytes {
 		return nil, false, errBadCookie
 	}
 	sealed, err := base64.RawURLEncoding.DecodeString(value)
@@ -116,7 +139,7 @@ func (s *sealer) open(name, value string, now time.Time) (payload []byte, stale 
 		return nil, false, errBadCookie
 	}
 	for i, aead := range s.aeads {
-		plain, err := aead.Open(nil, nil, sealed, []byte(name))
+		plain, err := aead.Open(nil, nil, sealed, s.additionalData(name))
 		if err != nil {
 			continue
 		}
@@ -146,15 +169,26 @@ func (c *cookies) name(base string) string {
 	return base
 }
 
-// set seals v as JSON into the named cookie until expires.
-func (c *cookies) set(w http.ResponseWriter, base string, v any, expires time.Time) error {
+// chunkName is the name of the i-th cookie that holds part of a value.
+func (c *cookies) chunkName(base string, i int) string {
+	if i == 0 {
+		return c.name(base)
+	}
+	return c.name(base) + "." + strconv.Itoa(i)
+}
+
+// set seals v as JSON into the named cookie until expires, split over as
+// many cookies as it needs. It replaces what this response already set
+// under that name, and deletes the parts the browser has beyond the new
+// ones, so the parts always belong together.
+func (c *cookies) set(w http.ResponseWriter, r *http.Request, base string, v any, expires time.Time) error {
 	payload, err := json.Marshal(v)
 	if err != nil {
 		return err
 	}
 	value := c.sealer.seal(c.name(base), payload, expires)
-	if len(value) > maxCookieBytes {
-		return errors.New("sealed cookie is too large for a browser")
+	if len(value) > maxCookieChunks*cookieChunkBytes {
+		return errCookieTooLarge
 	}
 	maxAge := int(expires.Sub(c.now()).Seconds())
 	if maxAge < 1 {
@@ -162,7 +196,14 @@ func (c *cookies) set(w http.ResponseWriter, base string, v any, expires time.Ti
 		// session: with under a second left, delete it instead.
 		maxAge = -1
 	}
-	c.write(w, base, value, maxAge)
+	c.unset(w, base)
+	i := 0
+	for ; len(value) > 0; i++ {
+		part := value[:min(len(value), cookieChunkBytes)]
+		value = value[len(part):]
+		c.write(w, c.chunkName(base, i), part, maxAge)
+	}
+	c.deleteFrom(w, r, base, i)
 	return nil
 }
 
@@ -170,11 +211,19 @@ func (c *cookies) set(w http.ResponseWriter, base string, v any, expires time.Ti
 // forged, truncated, expired or foreign one an error (the caller treats it
 // as absent and clears it).
 func (c *cookies) get(r *http.Request, base string, v any) (found, stale bool, err error) {
-	ck, err := r.Cookie(c.name(base))
+	first, err := r.Cookie(c.name(base))
 	if err != nil {
 		return false, false, nil
 	}
-	payload, stale, err := c.sealer.open(c.name(base), ck.Value, c.now())
+	value := first.Value
+	for i := 1; i < maxCookieChunks; i++ {
+		part, err := r.Cookie(c.chunkName(base, i))
+		if err != nil {
+			break
+		}
+		value += part.Value
+	}
+	payload, stale, err := c.sealer.open(c.name(base), value, c.now())
 	if err != nil {
 		return true, false, err
 	}
@@ -184,13 +233,35 @@ func (c *cookies) get(r *http.Request, base string, v any) (found, stale bool, e
 	return true, stale, nil
 }
 
-func (c *cookies) clear(w http.ResponseWriter, base string) {
-	c.write(w, base, "", -1)
+// clear deletes the named cookie and its parts.
+func (c *cookies) clear(w http.ResponseWriter, r *http.Request, base string) {
+	c.unset(w, base)
+	c.write(w, c.name(base), "", -1)
+	c.deleteFrom(w, r, base, 1)
 }
 
-func (c *cookies) write(w http.ResponseWriter, base, value string, maxAge int) {
+// deleteFrom deletes the parts from the i-th on that the browser sent.
+func (c *cookies) deleteFrom(w http.ResponseWriter, r *http.Request, base string, i int) {
+	for ; i < maxCookieChunks; i++ {
+		if _, err := r.Cookie(c.chunkName(base, i)); err == nil {
+			c.write(w, c.chunkName(base, i), "", -1)
+		}
+	}
+}
+
+// unset removes the Set-Cookie headers this response already has for the
+// named cookie and its parts: the last write wins.
+func (c *cookies) unset(w http.ResponseWriter, base string) {
+	prefix := c.name(base)
+	w.Header()["Set-Cookie"] = slices.DeleteFunc(w.Header()["Set-Cookie"], func(h string) bool {
+		name, _, _ := strings.Cut(h, "=")
+		return name == prefix || strings.HasPrefix(name, prefix+".")
+	})
+}
+
+func (c *cookies) write(w http.ResponseWriter, name, value string, maxAge int) {
 	http.SetCookie(w, &http.Cookie{
-		Name:     c.name(base),
+		Name:     name,
 		Value:    value,
 		Path:     "/",
 		MaxAge:   maxAge,

@@ -207,7 +207,7 @@ func TestSignOutWhenRevocationFails(t *testing.T) {
 		t.Error("the session survived a failed revocation")
 	}
 	mustContain(t, b.get(resp.Header.Get("Location")).body, "stays valid until it expires")
-	if !strings.Contains(e.logs.String(), "token revocation failed") {
+	if !strings.Contains(e.logs.String(), "revocation=failed") {
 		t.Error("the failure was not logged")
 	}
 }
@@ -254,7 +254,7 @@ func TestSessionSecretRotation(t *testing.T) {
 	if resealed == "" {
 		t.Fatal("the old cookie was not resealed")
 	}
-	onlyNew, _ := newSealer([][]byte{[]byte(newSecret)})
+	onlyNew, _ := newSealer([][]byte{[]byte(newSecret)}, "test-client@acme")
 	if _, _, err := onlyNew.open("session", resealed, e.appClock.Now()); err != nil {
 		t.Errorf("the resealed cookie does not open with the new secret alone: %v", err)
 	}

@@ -24,9 +24,11 @@ import (
 // upstream cannot make the app buffer without limit.
 const maxResponseBytes = 1 << 20
 
-// Zendesk's default lifetimes (zendesk-api.md §0). The app asks for them
-// explicitly so that older OAuth clients, whose tokens would otherwise never
-// expire and come without a refresh token, get refreshable tokens too.
+// Zendesk's default lifetimes
+// (https://developer.zendesk.com/api-reference/ticketing/oauth/grant_type_tokens/).
+// The app asks for them explicitly so that older OAuth clients, whose tokens
+// would otherwise never expire and come without a refresh token, get
+// refreshable tokens too.
 const (
 	accessTokenLifetime  = 30 * time.Minute
 	refreshTokenLifetime = 30 * 24 * time.Hour
@@ -130,9 +132,15 @@ type tokenParams struct {
 	RefreshTokenExpiresIn int    `json:"refresh_token_expires_in"`
 }
 
+// The operations on the token endpoint, as zendeskError.Op names them.
+const (
+	opExchange = "token exchange"
+	opRefresh  = "token refresh"
+)
+
 // exchange trades an authorization code for tokens.
 func (c *zendeskClient) exchange(ctx context.Context, subdomain, code, verifier string) (*tokens, error) {
-	return c.tokenRequest(ctx, subdomain, "exchange", tokenParams{
+	return c.tokenRequest(ctx, subdomain, opExchange, tokenParams{
 		GrantType:    "authorization_code",
 		Code:         code,
 		RedirectURI:  c.redirectURI, // byte-identical to the authorize step
@@ -141,9 +149,9 @@ func (c *zendeskClient) exchange(ctx context.Context, subdomain, code, verifier 
 }
 
 // refresh trades a refresh token for a new pair. Zendesk rotates: the old
-// pair stops working once this succeeds (zendesk-api.md §0).
+// pair stops working once this succeeds.
 func (c *zendeskClient) refresh(ctx context.Context, subdomain, refreshToken string) (*tokens, error) {
-	return c.tokenRequest(ctx, subdomain, "refresh", tokenParams{
+	return c.tokenRequest(ctx, subdomain, opRefresh, tokenParams{
 		GrantType:    "refresh_token",
 		RefreshToken: refreshToken,
 	})
@@ -162,7 +170,8 @@ func (c *zendeskClient) tokenRequest(ctx context.Context, subdomain, op string, 
 		ExpiresIn             seconds `json:"expires_in"`
 		RefreshTokenExpiresIn seconds `json:"refresh_token_expires_in"`
 	}
-	if err := c.call(ctx, op, "POST", subdomain, "/oauth/tokens", "", params, &reply); err != nil {
+	req := apiRequest{op: op, method: "POST", subdomain: subdomain, path: "/oauth/tokens", body: params}
+	if err := c.do(ctx, req, &reply); err != nil {
 		return nil, err
 	}
 	switch {
@@ -180,58 +189,85 @@ func (c *zendeskClient) tokenRequest(ctx context.Context, subdomain, op string, 
 	}, nil
 }
 
-// me calls Show Self. Zendesk answers 200 with an anonymous user (id null)
-// when it does not accept the credentials, so that case is an error here
-// (zendesk-api.md §5).
-func (c *zendeskClient) me(ctx context.Context, subdomain, accessToken string) (*user, error) {
-	var reply struct {
-		User *struct {
-			ID   *int64 `json:"id"`
-			Name string `json:"name"`
-			Role string `json:"role"`
-		} `json:"user"`
+// Show Self (https://developer.zendesk.com/api-reference/ticketing/users/users/#show-self)
+// and revocation of the token presented
+// (https://developer.zendesk.com/documentation/api-basics/authentication/revoking-oauth-token/).
+const (
+	mePath     = "/api/v2/users/me.json"
+	revokePath = "/api/v2/oauth/tokens/current.json"
+)
+
+// meReply is the part of Show Self's reply the app uses.
+type meReply struct {
+	User *struct {
+		ID   *int64 `json:"id"`
+		Name string `json:"name"`
+		Role string `json:"role"`
+	} `json:"user"`
+}
+
+// user checks the reply. Zendesk answers 200 with an anonymous user (id
+// null) when it does not accept the credentials, so that is an error here.
+func (m *meReply) user() (*user, error) {
+	switch {
+	case m.User == nil:
+		return nil, &zendeskError{Op: "GET " + mePath, Kind: badAnswer, Err: errors.New("no user in the reply")}
+	case m.User.ID == nil:
+		return nil, &zendeskError{Op: "GET " + mePath, Kind: badAnswer, Err: errors.New("zendesk answered with the anonymous user")}
 	}
-	if err := c.call(ctx, "users/me", "GET", subdomain, "/api/v2/users/me.json", accessToken, nil, &reply); err != nil {
+	return &user{ID: *m.User.ID, Name: m.User.Name, Role: m.User.Role}, nil
+}
+
+// me calls Show Self with an access token, as is: no refresh, no retry.
+// Handlers call Zendesk through userAPI instead.
+func (c *zendeskClient) me(ctx context.Context, subdomain, accessToken string) (*user, error) {
+	var reply meReply
+	if err := c.do(ctx, apiRequest{method: "GET", subdomain: subdomain, path: mePath, token: accessToken}, &reply); err != nil {
 		return nil, err
 	}
-	switch {
-	case reply.User == nil:
-		return nil, &zendeskError{Op: "users/me", Kind: badAnswer, Err: errors.New("no user in the reply")}
-	case reply.User.ID == nil:
-		return nil, &zendeskError{Op: "users/me", Kind: badAnswer, Err: errors.New("Zendesk answered with the anonymous user")}
+	return reply.user()
+}
+
+// apiRequest is one request to a Zendesk instance.
+type apiRequest struct {
+	method    string
+	subdomain string // which instance: in the many-instances mode each person may use another
+	path      string // with its query, e.g. "/api/v2/users/me.json"
+	// token, when set, goes in the Authorization header: the only place the
+	// app sends an access token (RFC 6750 §2.1, never a URL).
+	token string
+	body  any    // sent as JSON when not nil
+	op    string // names the request in errors; default "METHOD path"
+}
+
+// do makes one request and decodes a 2xx JSON reply into out (nil: ignore
+// the body). Every failure becomes a *zendeskError.
+func (c *zendeskClient) do(ctx context.Context, req apiRequest, out any) error {
+	op := req.op
+	if op == "" {
+		path, _, _ := strings.Cut(req.path, "?")
+		op = req.method + " " + path
 	}
-	return &user{ID: *reply.User.ID, Name: reply.User.Name, Role: reply.User.Role}, nil
-}
-
-// revoke deletes the access token at Zendesk, so signing out ends the
-// app's access and not only the cookie.
-func (c *zendeskClient) revoke(ctx context.Context, subdomain, accessToken string) error {
-	return c.call(ctx, "revoke", "DELETE", subdomain, "/api/v2/oauth/tokens/current.json", accessToken, nil, nil)
-}
-
-// call makes one request to the instance and decodes a 2xx JSON reply into
-// out (nil: ignore the body). in, when not nil, is sent as a JSON body; an
-// access token, when given, goes in the Authorization header: the only
-// place the app sends one (RFC 6750 §2.1, never a URL). Every failure
-// becomes a *zendeskError named op.
-func (c *zendeskClient) call(ctx context.Context, op, method, subdomain, path, accessToken string, in, out any) error {
 	var reqBody io.Reader
-	if in != nil {
-		b, _ := json.Marshal(in) // strings and ints: cannot fail
+	if req.body != nil {
+		b, err := json.Marshal(req.body)
+		if err != nil {
+			return &zendeskError{Op: op, Kind: badAnswer, Err: err}
+		}
 		reqBody = bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.instanceURL(subdomain)+path, reqBody)
+	httpReq, err := http.NewRequestWithContext(ctx, req.method, c.instanceURL(req.subdomain)+req.path, reqBody)
 	if err != nil {
 		return &zendeskError{Op: op, Kind: unreachable, Err: err}
 	}
-	req.Header.Set("Accept", "application/json")
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
+	httpReq.Header.Set("Accept", "application/json")
+	if req.body != nil {
+		httpReq.Header.Set("Content-Type", "application/json")
 	}
-	if accessToken != "" {
-		req.Header.Set("Authorization", "Bearer "+accessToken)
+	if req.token != "" {
+		httpReq.Header.Set("Authorization", "Bearer "+req.token)
 	}
-	resp, err := c.http.Do(req)
+	resp, err := c.http.Do(httpReq)
 	if err != nil {
 		return &zendeskError{Op: op, Kind: transportKind(err), Err: err}
 	}
@@ -348,7 +384,7 @@ const (
 // zendeskError is every failure of a call to Zendesk. Its message never
 // contains a response body, a token or a secret, so it is safe to log.
 type zendeskError struct {
-	Op         string // "exchange", "refresh", "users/me" or "revoke"
+	Op         string // opExchange, opRefresh, or "METHOD path" of an API call
 	Kind       errorKind
 	Status     int    // Zendesk's HTTP status; 0 when there was none
 	Code       string // Zendesk's "error" field, e.g. "invalid_grant"

@@ -112,7 +112,7 @@ func TestRefreshWithoutNewRefreshToken(t *testing.T) {
 
 	e.advance(29*time.Minute + 30*time.Second)
 	s := before
-	if err := e.app.refreshSession(nil, httptest.NewRequest("GET", "/", nil), &s); err != nil {
+	if err := e.app.userAPI(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil), &s).refresh(); err != nil {
 		t.Fatal(err)
 	}
 	if s.AccessToken != "new-access" || s.RefreshToken != before.RefreshToken || !s.RefreshExpiry.Equal(before.RefreshExpiry) {

@@ -1,0 +1,278 @@
+package main
+
+import (
+	"bufio"
+	"cmp"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// defaultScopes is what the app asks Zendesk for unless ZENDESK_SCOPES says
+// otherwise: enough for Show Self. Add the scopes of the API calls you add,
+// space-separated, e.g. "users:read tickets:read".
+const defaultScopes = "users:read"
+
+// config is the app's settings, read from the environment.
+type config struct {
+	demo         bool   // the built-in simulator plays Zendesk
+	subdomain    string // "" selects the many-instances mode: each person names their Zendesk
+	clientID     string
+	clientSecret string // "" makes the app a public client that relies on PKCE alone
+	scopes       string
+	port         string
+	listenHost   string // "" listens on every interface
+	appURL       string // origin the browser uses, e.g. http://localhost:3000
+	https        bool
+	secrets      [][]byte // the first seals cookies, all open them
+	randomSecret bool
+	baseURL      string   // ZENDESK_BASE_URL: replaces https://{subdomain}.zendesk.com
+	warnings     []string // things to fix that do not stop the app
+
+	// Not settings: seams for tests.
+	zendeskTimeout time.Duration
+	now            func() time.Time
+}
+
+func (c *config) redirectURI() string { return c.appURL + "/zendesk/oauth/callback" }
+
+// instance names what the session cookies are bound to: the client and
+// the configured Zendesk, or any Zendesk in the many-instances mode.
+func (c *config) instance() string {
+	return c.clientID + "@" + cmp.Or(c.subdomain, "*")
+}
+
+// zendeskVariables are the settings that say "use a real Zendesk": with
+// none of them set (and no public APP_URL), the app runs its demo.
+var zendeskVariables = []string{"ZENDESK_SUBDOMAIN", "ZENDESK_CLIENT_ID", "ZENDESK_CLIENT_SECRET", "ZENDESK_SCOPES", "ZENDESK_BASE_URL"}
+
+// placeholders are .env.example's sample values: a copy left unedited must
+// not send people to someone else's Zendesk with a client that does not
+// exist.
+var placeholders = map[string]string{
+	"ZENDESK_SUBDOMAIN":     "your-subdomain",
+	"ZENDESK_CLIENT_ID":     "your-client-identifier",
+	"ZENDESK_CLIENT_SECRET": "your-client-secret",
+}
+
+// wantsDemo reports whether nothing configures a real Zendesk: no ZENDESK_*
+// setting, and APP_URL unset or on this machine. "go run ." in a fresh
+// clone then serves the demo instead of failing.
+func wantsDemo(getenv func(string) string) bool {
+	for _, name := range zendeskVariables {
+		if strings.TrimSpace(getenv(name)) != "" {
+			return false
+		}
+	}
+	appURL := strings.TrimSpace(getenv("APP_URL"))
+	u, err := url.Parse(appURL)
+	return appURL == "" || (err == nil && u.Scheme == "http" && isLoopback(u.Hostname()))
+}
+
+// configError lists every problem with the settings at once, so a person
+// fixes them in one go.
+type configError struct{ problems []string }
+
+func (e *configError) Error() string {
+	return "configuration problems:\n  - " + strings.Join(e.problems, "\n  - ") +
+		"\nSet these in the environment or in a .env file (see .env.example), or run \"go run . -demo\" to try the app against the built-in Zendesk simulator."
+}
+
+// loadConfig reads and checks the settings. Messages name the variable and
+// the fix, never a secret's value. In demo mode the simulator's client and
+// a session key of its own are used, never the production ones.
+func loadConfig(getenv func(string) string, demo bool) (*config, error) {
+	var problems []string
+	problem := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+	cfg := &config{
+		demo:           demo,
+		clientID:       strings.TrimSpace(getenv("ZENDESK_CLIENT_ID")),
+		clientSecret:   strings.TrimSpace(getenv("ZENDESK_CLIENT_SECRET")),
+		scopes:         strings.Join(strings.Fields(getenv("ZENDESK_SCOPES")), " "),
+		port:           cmp.Or(strings.TrimSpace(getenv("PORT")), "3000"),
+		zendeskTimeout: 10 * time.Second,
+		now:            time.Now,
+	}
+	if demo {
+		cfg.clientID, cfg.clientSecret = "demo-client", "demo-secret"
+	}
+	for name, sample := range placeholders {
+		if strings.TrimSpace(getenv(name)) == sample && !demo {
+			problem("%s is still the sample value %q from .env.example: replace it with your own", name, sample)
+		}
+	}
+
+	if s := getenv("ZENDESK_SUBDOMAIN"); s != "" {
+		var ok bool
+		if cfg.subdomain, ok = normalizeSubdomain(s); !ok {
+			problem("ZENDESK_SUBDOMAIN %q is not a Zendesk subdomain: use the first part of your Zendesk address, e.g. acme for acme.zendesk.com (leave it unset to let each person name their Zendesk)", shorten(s, 100))
+		}
+	} else if demo {
+		cfg.subdomain = "demo"
+	}
+	if cfg.clientID == "" {
+		problem("ZENDESK_CLIENT_ID is not set: use the Identifier of your OAuth client (Admin Center > Apps and integrations > APIs > OAuth clients)")
+	}
+	cfg.scopes = cmp.Or(cfg.scopes, defaultScopes)
+	if n, err := strconv.Atoi(cfg.port); err != nil || n < 1 || n > 65535 {
+		problem("PORT %q is not a port number: use a number from 1 to 65535, e.g. 3000", shorten(cfg.port, 20))
+	}
+
+	appURL := cmp.Or(strings.TrimSpace(getenv("APP_URL")), "http://localhost:"+cfg.port)
+	if u, err := parseAppURL(appURL); err != nil {
+		problem("APP_URL %q %v", redacted(appURL), err)
+	} else {
+		cfg.appURL, cfg.https = u.Scheme+"://"+u.Host, u.Scheme == "https"
+		switch {
+		case demo && (cfg.https || !isLoopback(u.Hostname())):
+			problem("APP_URL %q: the demo serves this machine only; unset APP_URL, or use http://localhost:%s", redacted(appURL), cfg.port)
+		case demo:
+			cfg.listenHost = u.Hostname() // Go listens on the IPv4 address of "localhost"
+		}
+		// A loopback APP_URL served directly must name the app's port.
+		if !cfg.https && isLoopback(u.Hostname()) && cmp.Or(u.Port(), "80") != cfg.port {
+			cfg.warnings = append(cfg.warnings, fmt.Sprintf("APP_URL %s is on port %s but the app listens on PORT %s: the browser will not reach the app unless something forwards that port. Unset APP_URL (it follows PORT), or make the two agree.", cfg.appURL, cmp.Or(u.Port(), "80"), cfg.port))
+		}
+	}
+
+	if base := strings.TrimSpace(getenv("ZENDESK_BASE_URL")); base != "" && !demo {
+		u, err := url.Parse(base)
+		if err != nil || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" ||
+			(u.Scheme != "https" && !(u.Scheme == "http" && isLoopback(u.Hostname()))) {
+			// The client secret, codes and tokens go there: https only,
+			// except to this machine (the simulator, a local proxy).
+			problem("ZENDESK_BASE_URL %q is not an https base URL: use e.g. https://proxy.example.com (http only for localhost), or leave it unset", redacted(base))
+		} else {
+			cfg.baseURL = strings.TrimSuffix(base, "/")
+		}
+	}
+
+	if secrets := getenv("SESSION_SECRET"); secrets == "" || demo {
+		cfg.secrets, cfg.randomSecret = [][]byte{[]byte(rand.Text() + rand.Text())}, true
+		if !demo {
+			cfg.warnings = append(cfg.warnings, "SESSION_SECRET is not set: using a random one, so sign-ins end when the app restarts")
+		}
+	} else {
+		for i, s := range strings.Split(secrets, ",") {
+			if len(strings.TrimSpace(s)) < 32 {
+				problem("SESSION_SECRET: secret %d of the comma-separated list is shorter than 32 bytes: generate one with \"openssl rand -base64 32\"", i+1)
+			}
+			cfg.secrets = append(cfg.secrets, []byte(strings.TrimSpace(s)))
+		}
+	}
+
+	if len(problems) > 0 {
+		return nil, &configError{problems: problems}
+	}
+	return cfg, nil
+}
+
+// parseAppURL checks APP_URL. Zendesk accepts http redirect URLs only for
+// localhost, and cookies over plain http elsewhere would travel in the
+// clear, so every other address must use https.
+func parseAppURL(raw string) (*url.URL, error) {
+	if !strings.Contains(raw, "://") {
+		return nil, errors.New("has no scheme: write it in full, e.g. http://localhost:3000 for local development or https://app.example.com")
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" || strings.Trim(u.Path, "/") != "" {
+		return nil, errors.New("is not an origin: use the address people open, without a path, e.g. https://app.example.com")
+	}
+	switch u.Scheme {
+	case "https":
+	case "http":
+		if !isLoopback(u.Hostname()) {
+			return nil, errors.New("uses http on a host other than localhost: use https://" + u.Host + " (behind a TLS-terminating proxy), or http://localhost for local development")
+		}
+	default:
+		return nil, errors.New("must start with https:// (or http://localhost for local development)")
+	}
+	return u, nil
+}
+
+func isLoopback(host string) bool {
+	return host == "localhost" || host == "127.0.0.1" || host == "::1"
+}
+
+// listenAddr is where the server listens: every interface, or loopback
+// only in demo mode.
+func (c *config) listenAddr() string { return net.JoinHostPort(c.listenHost, c.port) }
+
+// redacted quotes a URL from the settings without the password it may hold.
+func redacted(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(not a URL)"
+	}
+	return shorten(u.Redacted(), 200)
+}
+
+// withDotEnv adds the settings of a .env file, if there is one, to the
+// environment. The real environment wins, even with an empty value.
+func withDotEnv(lookup func(string) (string, bool), path string) (func(string) string, error) {
+	getenv := func(key string) string { v, _ := lookup(key); return v }
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return getenv, nil
+	} else if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	values, err := parseDotEnv(f)
+	if err != nil {
+		return nil, &configError{problems: []string{path + ": " + err.Error()}}
+	}
+	return func(key string) string {
+		if v, ok := lookup(key); ok {
+			return v
+		}
+		return values[key]
+	}, nil
+}
+
+// parseDotEnv reads KEY=VALUE lines the way common .env loaders (dotenv,
+// godotenv, Docker Compose) do: blank lines and lines starting with # are
+// skipped, an "export " prefix is ignored, and a value is either
+//   - unquoted: trimmed, and cut at " #" (an inline comment), or
+//   - in single or double quotes: taken literally up to the closing quote,
+//     which may be followed only by spaces and a comment.
+//
+// There are no escapes and no multi-line values.
+func parseDotEnv(r io.Reader) (map[string]string, error) {
+	values := map[string]string{}
+	scanner := bufio.NewScanner(r)
+	for n := 1; scanner.Scan(); n++ {
+		line := strings.TrimSpace(scanner.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		key, value, ok := strings.Cut(strings.TrimPrefix(line, "export "), "=")
+		key, value = strings.TrimSpace(key), strings.TrimSpace(value)
+		if !ok || key == "" || strings.ContainsAny(key, " \t\"'") {
+			return nil, fmt.Errorf("line %d is not KEY=VALUE", n)
+		}
+		if value != "" && (value[0] == '"' || value[0] == '\'') {
+			end := strings.IndexByte(value[1:], value[0])
+			if end < 0 {
+				return nil, fmt.Errorf("line %d: %s has no closing quote", n, key)
+			}
+			if rest := strings.TrimSpace(value[end+2:]); rest != "" && !strings.HasPrefix(rest, "#") {
+				return nil, fmt.Errorf("line %d: %s has text after its closing quote", n, key)
+			}
+			value = value[1 : end+1]
+		} else if i := strings.Index(value, " #"); i >= 0 {
+			value = strings.TrimSpace(value[:i])
+		} else if i := strings.Index(value, "\t#"); i >= 0 {
+			value = strings.TrimSpace(value[:i])
+		}
+		values[key] = value
+	}
+	return values, scanner.Err()
+}

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"container/list"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// maxConns bounds the connections the server keeps open. Each costs a
+// file descriptor and some memory, so without a bound one client holding
+// thousands of idle keep-alive connections exhausts both.
+const maxConns = 1000
+
+// newServer wraps the app in a server with bounds for slow or hostile
+// clients: headers must arrive within 5 s and fit in 32 KiB (431
+// otherwise), an idle connection is closed after 30 s, and at most maxConns
+// are open. A page may make up to four Zendesk calls (refresh, users/me,
+// refresh, retry), which sets the write timeout.
+func newServer(a *app) *http.Server {
+	limit := newConnLimiter(maxConns)
+	return &http.Server{
+		Handler:           a.routes(),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      4*a.cfg.zendeskTimeout + 5*time.Second,
+		IdleTimeout:       30 * time.Second,
+		// net/http allows 4 KiB more than MaxHeaderBytes (bufio slack), so
+		// this makes the limit 32 KiB, request line included.
+		MaxHeaderBytes: 32<<10 - 4096,
+		ConnState:      limit.track,
+		ErrorLog:       slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+	}
+}
+
+// connLimiter keeps at most max connections open. When a new one comes at
+// the limit, it closes the one that has waited longest without a request
+// in progress: an idle keep-alive connection, or one that has not sent a
+// request yet. So a client holding many idle connections cannot lock
+// others out, and one that reopens pays only a new handshake. Connections
+// with a request in progress are never closed; if all are busy, the new
+// one is.
+type connLimiter struct {
+	max int
+
+	mu      sync.Mutex
+	open    int
+	waiting *list.List                 // of net.Conn, longest waiting first
+	element map[net.Conn]*list.Element // their places in waiting
+}
+
+func newConnLimiter(max int) *connLimiter {
+	return &connLimiter{max: max, waiting: list.New(), element: map[net.Conn]*list.Element{}}
+}
+
+// track is the server's ConnState hook.
+func (l *connLimiter) track(c net.Conn, state http.ConnState) {
+	var evict net.Conn
+	l.mu.Lock()
+	switch state {
+	case http.StateNew:
+		l.open++
+		if l.open > l.max {
+			evict = c
+			if oldest := l.waiting.Front(); oldest != nil {
+				evict = l.forget(oldest.Value.(net.Conn))
+			}
+		}
+		l.element[c] = l.waiting.PushBack(c)
+	case http.StateIdle:
+		l.element[c] = l.waiting.PushBack(c)
+	case http.StateActive:
+		l.forget(c)
+	case http.StateClosed, http.StateHijacked:
+		l.forget(c)
+		l.open--
+	}
+	l.mu.Unlock()
+	if evict != nil {
+		evict.Close() // the server then reports it closed
+	}
+}
+
+// forget takes c off the waiting list. l.mu must be held.
+func (l *connLimiter) forget(c net.Conn) net.Conn {
+	if e, ok := l.element[c]; ok {
+		l.waiting.Remove(e)
+		delete(l.element, c)
+	}
+	return c
+}
