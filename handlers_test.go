@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -207,8 +208,12 @@ func TestCallbackErrorDescription(t *testing.T) {
 	mustContain(t, resp.body, "Sign-in failed", "Zendesk said", "invalid_scope: &lt;script&gt;")
 
 	// Anyone can write such a link: without this browser's state, the page
-	// keeps to its own words.
+	// keeps to its own words, and the log has no error to raise alarms.
+	errorsBefore := strings.Count(e.logs.String(), "level=ERROR")
 	forged := e.browser().get("/zendesk/oauth/callback?" + query)
+	if n := strings.Count(e.logs.String(), "level=ERROR") - errorsBefore; n != 0 {
+		t.Errorf("a forged error link logged %d errors, want an INFO line only", n)
+	}
 	if forged.StatusCode != http.StatusBadRequest || strings.Contains(forged.body, "alert(1)") || strings.Contains(forged.body, "invalid_scope") {
 		t.Errorf("a forged error link put its words on the page (status %d):\n%s", forged.StatusCode, forged.body)
 	}
@@ -472,4 +477,60 @@ func TestWrongSubdomainParameterRefused(t *testing.T) {
 	if resp := b.get("/zendesk/auth?subdomain=ACME"); resp.StatusCode != http.StatusFound {
 		t.Errorf("subdomain=ACME: status %d, want 302", resp.StatusCode)
 	}
+}
+
+// A person who opens the app under another loopback name than APP_URL's
+// is sent to APP_URL's before any cookie is set: to the browser they are
+// different sites, and the sign-in would come back without its cookie.
+func TestOneLoopbackName(t *testing.T) {
+	e := newEnv(t, envOptions{}) // APP_URL is http://127.0.0.1:PORT
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(e.server.URL, "http://"))
+	b := e.browser()
+	for _, host := range []string{"localhost:" + port, "[::1]:" + port} {
+		req, _ := http.NewRequest("GET", e.server.URL+"/zendesk/auth?x=1", nil)
+		req.Host = host
+		resp := b.do(req)
+		if resp.StatusCode != http.StatusTemporaryRedirect || resp.Header.Get("Location") != e.server.URL+"/zendesk/auth?x=1" {
+			t.Errorf("Host %s: status %d to %q, want 307 to APP_URL's address", host, resp.StatusCode, resp.Header.Get("Location"))
+		}
+		if len(resp.Cookies()) != 0 {
+			t.Errorf("Host %s: cookies set before the redirect", host)
+		}
+	}
+	// Another port is another server's business (a proxy in front).
+	req, _ := http.NewRequest("GET", e.server.URL+"/healthz", nil)
+	req.Host = "localhost:1"
+	if resp := b.do(req); resp.StatusCode != http.StatusOK {
+		t.Errorf("Host localhost:1: status %d, want 200", resp.StatusCode)
+	}
+}
+
+// Deny while signed in (a second tab, an old link): the page says the
+// person is still signed in, and they are.
+func TestAccessDeniedWhileSignedIn(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	b := e.browser()
+	b.signIn()
+	resp := b.get(b.authorize("/zendesk/auth", "deny"))
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("status %d, want 403", resp.StatusCode)
+	}
+	mustContain(t, resp.body, "You are still signed in as before.", `href="/"`, "Back to the app")
+	mustContain(t, b.get("/").body, "Hi, John Doe!")
+}
+
+// Scopes that do not cover Show Self: Zendesk answers 403 right after the
+// authorization, and the page names the scopes to check, with no loop.
+func TestScopesWithoutShowSelf(t *testing.T) {
+	e := newEnv(t, envOptions{vars: map[string]string{"ZENDESK_SCOPES": "tickets:read"}})
+	b := e.browser()
+	resp := b.get(b.authorize("/zendesk/auth", "allow"))
+	if resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("status %d, want 403\n%s", resp.StatusCode, resp.body)
+	}
+	mustContain(t, resp.body, "Zendesk refused access", "ZENDESK_SCOPES (now &#34;tickets:read&#34;)", "users:read")
+	if b.cookie("session") != nil {
+		t.Error("a session was kept")
+	}
+	assertOneLogLine(t, e, resp)
 }

@@ -235,16 +235,16 @@ func freePort(t *testing.T) string {
 	return strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
 }
 
-// TestDemo runs the program as "go run . -demo" does and signs in through it.
+// TestDemo runs the program as "go run ." does in a fresh clone, with no
+// settings, and signs in through the demo it serves.
 func TestDemo(t *testing.T) {
 	port := freePort(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	stdoutR, stdoutW := io.Pipe()
+	var stderr syncBuffer
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"-demo"}, func(k string) string {
-			return map[string]string{"PORT": port, "ZENDESK_CLIENT_ID": "ignored-in-demo"}[k]
-		}, stdoutW, io.Discard)
+		done <- run(ctx, nil, func(k string) string { return map[string]string{"PORT": port}[k] }, stdoutW, &stderr)
 		stdoutW.Close()
 	}()
 	defer func() {
@@ -292,7 +292,10 @@ func TestDemo(t *testing.T) {
 	}
 	body, _ := io.ReadAll(page.Body)
 	page.Body.Close()
-	if page.StatusCode != 200 || !strings.Contains(string(body), "Hi, John Doe!") {
+	if page.StatusCode != 200 || !strings.Contains(string(body), "Hi, John Doe!") || !strings.Contains(string(body), "simulated Zendesk") {
 		t.Errorf("demo sign-in: status %d\n%s", page.StatusCode, body)
+	}
+	if logs := stderr.String(); strings.Contains(logs, "SESSION_SECRET") || !strings.Contains(logs, "addr=127.0.0.1:"+port) || !strings.Contains(logs, "demo=true") {
+		t.Errorf("demo log: want it listening on 127.0.0.1 only, with no SESSION_SECRET warning:\n%s", logs)
 	}
 }

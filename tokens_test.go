@@ -115,6 +115,18 @@ func TestConcurrentRefreshIsShared(t *testing.T) {
 	if n := e.sim.Stats().Refreshes; n != 1 {
 		t.Errorf("%d refresh requests, want still 1", n)
 	}
+
+	// Only briefly: later, whoever holds the old cookie gets nothing from
+	// it. Its refresh token is spent, so the person signs in again.
+	e.appClock.Advance(rememberRefresh)
+	stale := e.browser()
+	stale.setCookie("session", old)
+	if resp := stale.get("/"); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/zendesk/auth" {
+		t.Errorf("the old cookie after %v: status %d to %q, want 303 to /zendesk/auth", rememberRefresh, resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if n := e.sim.Stats().Refreshes; n != 2 {
+		t.Errorf("%d refresh requests, want 2 (the old token's, refused)", n)
+	}
 }
 
 func TestRefreshRefusedReauthorizes(t *testing.T) {
