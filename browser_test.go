@@ -204,7 +204,7 @@ func TestBrowserSignIn(t *testing.T) {
 	if !c.HTTPOnly || c.SameSite != "Lax" {
 		t.Errorf("session cookie %+v, want HttpOnly and SameSite=Lax", c)
 	}
-	if st := e.sim.Stats(); st.Exchanges != 1 || st.AuthorizePages != 1 {
+	if st := e.sim.Stats(); st[zendesksim.Exchange] != 1 || st[zendesksim.Authorize] != 1 {
 		t.Errorf("simulator stats %+v, want 1 consent page and 1 exchange", st)
 	}
 	wantCleanConsole(b)
@@ -223,7 +223,7 @@ func TestBrowserSignOut(t *testing.T) {
 	if strings.Contains(b.source(), "Hi, John Doe") {
 		t.Error("/ still shows the profile after signing out")
 	}
-	if n := e.sim.Stats().Revocations; n != 1 {
+	if n := e.sim.Stats()[zendesksim.Revoke]; n != 1 {
 		t.Errorf("%d token revocations at Zendesk, want 1", n)
 	}
 	wantCleanConsole(b)
@@ -245,7 +245,7 @@ func TestBrowserDeny(t *testing.T) {
 	b.click(`a.button[href="/zendesk/auth"]`) // Try again
 	b.waitURL(e.sim.URL + "/oauth/authorizations/new?")
 	e.allow(b)
-	if st := e.sim.Stats(); st.AuthorizePages != 2 || st.Exchanges != 1 {
+	if st := e.sim.Stats(); st[zendesksim.Authorize] != 2 || st[zendesksim.Exchange] != 1 {
 		t.Errorf("simulator stats %+v, want 2 consent pages and 1 exchange", st)
 	}
 	wantCleanConsole(b)
@@ -281,7 +281,7 @@ func TestBrowserInstanceForm(t *testing.T) {
 	}
 	b.screenshot("instance-form.png")
 	wantCleanConsole(b, statusEntry(refused, http.StatusBadRequest))
-	if n := e.sim.Stats().AuthorizePages; n != 2 {
+	if n := e.sim.Stats()[zendesksim.Authorize]; n != 2 {
 		t.Errorf("%d consent pages, want 2: the refused value must not reach Zendesk", n)
 	}
 }
@@ -298,13 +298,13 @@ func TestBrowserTokenRefresh(t *testing.T) {
 	e.simClock.Advance(11 * time.Minute)
 	b.navigate(e.url + "/")
 	e.wantProfile(b)
-	if n := e.sim.Stats().Refreshes; n != 1 {
+	if n := e.sim.Stats()[zendesksim.Refresh]; n != 1 {
 		t.Fatalf("%d refreshes, want 1", n)
 	}
 	// The new pair reached the browser: the next visit needs no refresh.
 	b.reload()
 	e.wantProfile(b)
-	if st := e.sim.Stats(); st.Refreshes != 1 || st.Exchanges != 1 {
+	if st := e.sim.Stats(); st[zendesksim.Refresh] != 1 || st[zendesksim.Exchange] != 1 {
 		t.Errorf("simulator stats %+v, want 1 exchange and 1 refresh", st)
 	}
 	wantCleanConsole(b)

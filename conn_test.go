@@ -122,8 +122,8 @@ func inMemoryConsent(z *tlsZendesk) func(string) (string, error) {
 func (z *tlsZendesk) check(t *testing.T, signIns int) {
 	t.Helper()
 	stats := z.sim.Stats()
-	if stats.Exchanges != signIns || stats.MeCalls != signIns {
-		t.Errorf("Zendesk saw %d exchanges and %d users/me calls, want %d of each", stats.Exchanges, stats.MeCalls, signIns)
+	if stats[zendesksim.Exchange] != signIns || stats[zendesksim.Me] != signIns {
+		t.Errorf("Zendesk saw %d exchanges and %d users/me calls, want %d of each", stats[zendesksim.Exchange], stats[zendesksim.Me], signIns)
 	}
 	if requests, http2 := z.requests.Load(), z.http2.Load(); requests != int64(2*signIns) || http2 != requests {
 		t.Errorf("Zendesk saw %d requests, %d of them over HTTP/2; want %d, all over HTTP/2", requests, http2, 2*signIns)

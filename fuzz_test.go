@@ -5,6 +5,8 @@ import (
 	"net/http/httptest"
 	"testing"
 	"time"
+
+	"zendesk-oauth-app/internal/zendesksim"
 )
 
 // FuzzCallback feeds the callback any query string, with a real flow
@@ -33,7 +35,7 @@ func FuzzCallback(f *testing.F) {
 		default:
 			t.Fatalf("query %q: status %d", query, rec.Code)
 		}
-		if st := e.sim.Stats(); st.Exchanges+st.MeCalls != 0 {
+		if st := e.sim.Stats(); st[zendesksim.Exchange]+st[zendesksim.Me] != 0 {
 			t.Fatalf("query %q reached Zendesk", query)
 		}
 	})

@@ -22,7 +22,7 @@ func TestSignIn(t *testing.T) {
 
 	page := b.signIn()
 	mustContain(t, page.body, "👋 Hi, John Doe!", "Your Zendesk Support user role is <code>admin</code>.", "Signed in to acme.zendesk.com", `action="/zendesk/logout"`)
-	if st := e.sim.Stats(); st.Exchanges != 1 || st.MeCalls != 1 || st.Refreshes != 0 {
+	if st := e.sim.Stats(); st[zendesksim.Exchange] != 1 || st[zendesksim.Me] != 1 || st[zendesksim.Refresh] != 0 {
 		t.Errorf("one sign-in cost %+v at Zendesk, want one token request and one users/me", st)
 	}
 	if b.cookie("oauth_flow") != nil {
@@ -42,7 +42,7 @@ func TestSignIn(t *testing.T) {
 	if got := again.Header.Get("Cache-Control"); got != "no-store" {
 		t.Errorf("profile Cache-Control = %q, want no-store", got)
 	}
-	if got := e.sim.Stats().MeCalls; got != 2 {
+	if got := e.sim.Stats()[zendesksim.Me]; got != 2 {
 		t.Errorf("users/me calls = %d, want 2", got)
 	}
 }
@@ -145,7 +145,7 @@ func TestCallbackRefusesBadState(t *testing.T) {
 				t.Errorf("status %d, want 400", resp.StatusCode)
 			}
 			mustContain(t, resp.body, "Sign-in failed", `href="/"`, "request id")
-			if n := e.sim.Stats().Exchanges; n != 0 {
+			if n := e.sim.Stats()[zendesksim.Exchange]; n != 0 {
 				t.Errorf("%d token requests, want none", n)
 			}
 		})
@@ -170,7 +170,7 @@ func TestCallbackWithoutFlow(t *testing.T) {
 	if reload.StatusCode != http.StatusSeeOther || reload.Header.Get("Location") != "/" {
 		t.Errorf("reload: status %d to %q, want 303 to /", reload.StatusCode, reload.Header.Get("Location"))
 	}
-	if n := e.sim.Stats().Exchanges; n != 1 {
+	if n := e.sim.Stats()[zendesksim.Exchange]; n != 1 {
 		t.Errorf("%d token requests, want 1", n)
 	}
 }
@@ -183,7 +183,7 @@ func TestAccessDenied(t *testing.T) {
 		t.Errorf("status %d, want 403", resp.StatusCode)
 	}
 	mustContain(t, resp.body, "Access denied", `href="/zendesk/auth"`, "Try again")
-	if n := e.sim.Stats().Exchanges; n != 0 {
+	if n := e.sim.Stats()[zendesksim.Exchange]; n != 0 {
 		t.Errorf("%d token requests, want none", n)
 	}
 	// The flow stays usable: Try again starts a new one that succeeds.
@@ -217,7 +217,7 @@ func TestCallbackErrorDescription(t *testing.T) {
 	if forged.StatusCode != http.StatusBadRequest || strings.Contains(forged.body, "alert(1)") || strings.Contains(forged.body, "invalid_scope") {
 		t.Errorf("a forged error link put its words on the page (status %d):\n%s", forged.StatusCode, forged.body)
 	}
-	if n := e.sim.Stats().Exchanges; n != 0 {
+	if n := e.sim.Stats()[zendesksim.Exchange]; n != 0 {
 		t.Errorf("%d token requests, want none", n)
 	}
 }
@@ -240,7 +240,7 @@ func TestReplayedCallbackIsRefused(t *testing.T) {
 		t.Errorf("status %d, want 400", resp.StatusCode)
 	}
 	mustContain(t, resp.body, "was already completed")
-	if n := e.sim.Stats().Exchanges; n != 1 {
+	if n := e.sim.Stats()[zendesksim.Exchange]; n != 1 {
 		t.Errorf("%d token requests, want 1: the replay reached Zendesk", n)
 	}
 
@@ -275,7 +275,7 @@ func TestFlowIsUsedOnce(t *testing.T) {
 			t.Errorf("callback %d: status %d, want 400", i, resp.StatusCode)
 		}
 	}
-	if n := e.sim.Stats().Exchanges; n != 1 {
+	if n := e.sim.Stats()[zendesksim.Exchange]; n != 1 {
 		t.Errorf("10 callbacks with one flow made %d token requests, want 1", n)
 	}
 	// The memory expires with the flow, and stays bounded.
@@ -416,7 +416,7 @@ func TestSignOutRefusesCrossSite(t *testing.T) {
 	if resp.StatusCode != http.StatusForbidden {
 		t.Errorf("status %d, want 403", resp.StatusCode)
 	}
-	if n := e.sim.Stats().Revocations; n != 0 {
+	if n := e.sim.Stats()[zendesksim.Revoke]; n != 0 {
 		t.Errorf("a cross-site request revoked the token (%d revocations)", n)
 	}
 	mustContain(t, b.get("/").body, "Hi, John Doe!")

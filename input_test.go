@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"zendesk-oauth-app/internal/zendesksim"
 )
 
 // Hostile or broken callbacks: never a 500, never a request to Zendesk.
@@ -49,7 +51,7 @@ func TestCallbackBadInput(t *testing.T) {
 			if resp.StatusCode != tc.status {
 				t.Errorf("status %d, want %d", resp.StatusCode, tc.status)
 			}
-			if st := e.sim.Stats(); st.Exchanges+st.MeCalls != 0 {
+			if st := e.sim.Stats(); st[zendesksim.Exchange]+st[zendesksim.Me] != 0 {
 				t.Errorf("invalid input reached Zendesk: %+v", st)
 			}
 			if strings.Contains(resp.body, big) || strings.Contains(resp.body, `<a href="//evil">`) {
@@ -85,7 +87,7 @@ func TestBadFlowCookie(t *testing.T) {
 			mustContain(t, resp.body, "Sign-in expired")
 		})
 	}
-	if n := e.sim.Stats().Exchanges; n != 1 { // the signed-in browser's own
+	if n := e.sim.Stats()[zendesksim.Exchange]; n != 1 { // the signed-in browser's own
 		t.Errorf("%d token requests, want 1", n)
 	}
 }

@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"zendesk-oauth-app/internal/zendesksim"
 )
 
 // TestManySignIns runs 500 complete sign-ins, 50 at a time: none fails,
@@ -51,7 +53,7 @@ func TestManySignIns(t *testing.T) {
 	if n := failures.Load(); n != 0 {
 		t.Errorf("%d of %d sign-ins failed", n, total)
 	}
-	if st := e.sim.Stats(); st.Exchanges != total || st.MeCalls != total {
+	if st := e.sim.Stats(); st[zendesksim.Exchange] != total || st[zendesksim.Me] != total {
 		t.Errorf("Zendesk saw %+v, want %d exchanges and users/me calls", st, total)
 	}
 	if n := e.sim.Connections(); n > concurrency {

@@ -501,12 +501,12 @@ func TestBehindNginx(t *testing.T) {
 
 	// When Zendesk fails, the instance answers 502 itself: nginx must pass
 	// that on, not replay the request (and the Zendesk calls) at the other.
-	before := sim.Stats().MeCalls
+	before := sim.Stats()[zendesksim.Me]
 	sim.Inject(zendesksim.Me, zendesksim.ServerError, 1)
 	if p := do("GET", appURL+"/", nil); p.StatusCode != http.StatusBadGateway || strings.Contains(p.Header.Get("X-Upstream"), ",") {
 		t.Errorf("GET / with Zendesk failing: status %d via %q, want the app's 502 from one instance\n%s", p.StatusCode, p.Header.Get("X-Upstream"), p.body)
 	}
-	if calls := sim.Stats().MeCalls - before; calls != 1 {
+	if calls := sim.Stats()[zendesksim.Me] - before; calls != 1 {
 		t.Errorf("one page with Zendesk failing made %d users/me calls, want 1: the proxy replayed it", calls)
 	}
 
@@ -525,8 +525,8 @@ func TestBehindNginx(t *testing.T) {
 			t.Logf("first page after %s stopped came via %q", instances[0].addr, p.Header.Get("X-Upstream"))
 		}
 	}
-	if st := sim.Stats(); st.Exchanges != 1 || st.AuthorizePages != 0 {
-		t.Errorf("Zendesk saw %d code exchanges and %d authorize pages, want 1 and 0: the person signed in again", st.Exchanges, st.AuthorizePages)
+	if st := sim.Stats(); st[zendesksim.Exchange] != 1 || st[zendesksim.Authorize] != 0 {
+		t.Errorf("Zendesk saw %d code exchanges and %d authorize pages, want 1 and 0: the person signed in again", st[zendesksim.Exchange], st[zendesksim.Authorize])
 	}
 
 	t.Run("deploy/nginx.conf parses", func(t *testing.T) {

@@ -134,7 +134,7 @@ func TestGlobalModeRefusesBadSubdomains(t *testing.T) {
 	if resp := b.get("/zendesk/auth?subdomain=acme&subdomain=evil"); resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("two subdomains: status %d, want 400", resp.StatusCode)
 	}
-	if n := e.sim.Stats().AuthorizePages; n != 0 {
+	if n := e.sim.Stats()[zendesksim.Authorize]; n != 0 {
 		t.Errorf("%d requests reached Zendesk", n)
 	}
 }
@@ -188,10 +188,10 @@ func TestCallbackStaysOnItsInstance(t *testing.T) {
 	if resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("status %d, want 400 (other's Zendesk does not know acme's code)", resp.StatusCode)
 	}
-	if n := e.sim.Stats().Exchanges; n != 0 {
+	if n := e.sim.Stats()[zendesksim.Exchange]; n != 0 {
 		t.Errorf("acme received %d token requests from a flow that started for other", n)
 	}
-	if n := other.Stats().Exchanges; n != 1 {
+	if n := other.Stats()[zendesksim.Exchange]; n != 1 {
 		t.Errorf("other received %d token requests, want 1", n)
 	}
 }

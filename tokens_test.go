@@ -19,7 +19,7 @@ func TestRefreshBeforeExpiry(t *testing.T) {
 
 	e.advance(28 * time.Minute)
 	b.get("/")
-	if n := e.sim.Stats().Refreshes; n != 0 {
+	if n := e.sim.Stats()[zendesksim.Refresh]; n != 0 {
 		t.Fatalf("%d refreshes two minutes before expiry, want 0", n)
 	}
 
@@ -27,7 +27,7 @@ func TestRefreshBeforeExpiry(t *testing.T) {
 	e.advance(90 * time.Second)
 	resp := b.get("/")
 	mustContain(t, resp.body, "Hi, John Doe!")
-	if n := e.sim.Stats().Refreshes; n != 1 {
+	if n := e.sim.Stats()[zendesksim.Refresh]; n != 1 {
 		t.Errorf("%d refreshes, want 1", n)
 	}
 	if setCookieHeader(resp, "session") == nil {
@@ -60,7 +60,7 @@ func TestRefreshAfter401(t *testing.T) {
 		t.Fatalf("status %d\n%s", resp.StatusCode, resp.body)
 	}
 	mustContain(t, resp.body, "Hi, John Doe!")
-	if st := e.sim.Stats(); st.Refreshes != 1 || st.MeCalls != 3 {
+	if st := e.sim.Stats(); st[zendesksim.Refresh] != 1 || st[zendesksim.Me] != 3 {
 		t.Errorf("stats %+v, want 1 refresh and 3 users/me calls (sign-in, 401, retry)", st)
 	}
 	if setCookieHeader(resp, "session") == nil {
@@ -100,7 +100,7 @@ func TestConcurrentRefreshIsShared(t *testing.T) {
 			t.Errorf("a tab got status %d, want 200", status)
 		}
 	}
-	if n := e.sim.Stats().Refreshes; n != 1 {
+	if n := e.sim.Stats()[zendesksim.Refresh]; n != 1 {
 		t.Errorf("%d refresh requests at Zendesk, want 1", n)
 	}
 
@@ -112,7 +112,7 @@ func TestConcurrentRefreshIsShared(t *testing.T) {
 	if resp := late.get("/"); resp.StatusCode != http.StatusOK {
 		t.Errorf("late request with the old cookie: status %d", resp.StatusCode)
 	}
-	if n := e.sim.Stats().Refreshes; n != 1 {
+	if n := e.sim.Stats()[zendesksim.Refresh]; n != 1 {
 		t.Errorf("%d refresh requests, want still 1", n)
 	}
 
@@ -201,7 +201,7 @@ func TestRefreshServerErrorKeepsSession(t *testing.T) {
 	}
 	// The next try succeeds with the same session.
 	mustContain(t, b.get("/").body, "Hi, John Doe!")
-	if n := e.sim.Stats().Refreshes; n != 2 {
+	if n := e.sim.Stats()[zendesksim.Refresh]; n != 2 {
 		t.Errorf("%d refreshes, want 2", n)
 	}
 }
@@ -230,7 +230,7 @@ func TestSignOutAfterExpiryRevokesTheRefreshedToken(t *testing.T) {
 	b.signIn()
 	e.advance(31 * time.Minute)
 	b.post("/zendesk/logout", nil)
-	if st := e.sim.Stats(); st.Refreshes != 1 || st.Revocations != 1 {
+	if st := e.sim.Stats(); st[zendesksim.Refresh] != 1 || st[zendesksim.Revoke] != 1 {
 		t.Errorf("stats %+v, want one refresh then one revocation", st)
 	}
 }

@@ -1,15 +1,16 @@
 package zendesksim
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
-	"html/template"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
 )
+
+// The authorization endpoint, GET and POST /oauth/authorizations/new:
+// https://support.zendesk.com/hc/en-us/articles/4408845965210
 
 // authRequest is the part of an authorization request that the code is bound to.
 type authRequest struct {
@@ -18,7 +19,9 @@ type authRequest struct {
 
 // parseAuthRequest validates the query of GET or POST
 // /oauth/authorizations/new. On failure it returns a message for the error
-// page; like Zendesk, a bad request never redirects.
+// page: like Zendesk, a request with a bad client or redirect_uri never
+// redirects, and the simulator shows a page for the other malformed
+// requests too.
 func (s *Simulator) parseAuthRequest(q url.Values) (authRequest, string) {
 	a := authRequest{q.Get("client_id"), q.Get("redirect_uri"), q.Get("scope"), q.Get("state"), q.Get("code_challenge")}
 	switch {
@@ -45,57 +48,67 @@ func validChallenge(c string) bool {
 	return err == nil && len(b) == sha256.Size
 }
 
-// authorizePage serves GET /oauth/authorizations/new: the consent page.
-func (s *Simulator) authorizePage(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	s.stats.AuthorizePages++
-	s.mu.Unlock()
-	a, problem := s.parseAuthRequest(r.URL.Query())
-	if problem != "" {
-		renderPage(w, http.StatusBadRequest, pageData{Error: problem})
+// authorize serves GET /oauth/authorizations/new: the consent page, or an
+// error page for a malformed request.
+func (s *Simulator) authorize(w http.ResponseWriter, r *http.Request) {
+	if s.misbehave(w, r, Authorize, s.begin(Authorize)) {
 		return
 	}
-	renderPage(w, http.StatusOK, pageData{
-		Client: a.clientID,
-		User:   s.opts.User.Name,
-		Scopes: strings.Fields(a.scope),
-		Action: r.URL.RequestURI(), // same path and query
-	})
+	a, problem := s.parseAuthRequest(r.URL.Query())
+	switch {
+	case problem != "":
+		renderPage(w, http.StatusBadRequest, errorPage, problem)
+	default:
+		s.count(Consent)
+		renderPage(w, http.StatusOK, consentPage, consentView{
+			Client: a.clientID,
+			User:   s.opts.User.Name,
+			Scopes: strings.Fields(a.scope),
+			Action: r.URL.RequestURI(), // same path and query
+		})
+	}
 }
 
-// authorizeDecision serves POST /oauth/authorizations/new with
-// decision=allow|deny: it redirects to redirect_uri with a code or an error.
-func (s *Simulator) authorizeDecision(w http.ResponseWriter, r *http.Request) {
+// decide serves POST /oauth/authorizations/new with decision=allow|deny,
+// the consent page's buttons: it redirects to redirect_uri with a code or
+// an error.
+func (s *Simulator) decide(w http.ResponseWriter, r *http.Request) {
 	a, problem := s.parseAuthRequest(r.URL.Query())
 	if problem != "" {
-		renderPage(w, http.StatusBadRequest, pageData{Error: problem})
-		return
-	}
-	target, err := url.Parse(a.redirectURI)
-	if err != nil {
-		renderPage(w, http.StatusBadRequest, pageData{Error: "The registered redirect_uri is not a valid URL."})
+		renderPage(w, http.StatusBadRequest, errorPage, problem)
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
 	if err := r.ParseForm(); err != nil {
-		renderPage(w, http.StatusBadRequest, pageData{Error: "The form could not be read."})
+		renderPage(w, http.StatusBadRequest, errorPage, "The form could not be read.")
 		return
 	}
-	params := url.Values{}
 	switch r.PostForm.Get("decision") {
 	case "allow":
-		params.Set("code", s.issueCode(a))
+		redirectBack(w, r, a, url.Values{"code": {s.issueCode(a)}})
 	case "deny":
-		params.Set("error", "access_denied")
-		params.Set("error_description", "The end-user or authorization server denied the request")
+		redirectBack(w, r, a, url.Values{
+			"error":             {"access_denied"},
+			"error_description": {"The end-user or authorization server denied the request"},
+		})
 	default:
-		renderPage(w, http.StatusBadRequest, pageData{Error: "decision must be allow or deny."})
+		renderPage(w, http.StatusBadRequest, errorPage, "decision must be allow or deny.")
+	}
+}
+
+// redirectBack sends the browser to the request's registered redirect_uri
+// with params and the request's state, keeping any query the registered
+// URI already has.
+func redirectBack(w http.ResponseWriter, r *http.Request, a authRequest, params url.Values) {
+	target, err := url.Parse(a.redirectURI)
+	if err != nil {
+		renderPage(w, http.StatusBadRequest, errorPage, "The registered redirect_uri is not a valid URL.")
 		return
 	}
 	if a.state != "" {
 		params.Set("state", a.state)
 	}
-	if target.RawQuery != "" { // keep the query the registered URI already has
+	if target.RawQuery != "" {
 		target.RawQuery += "&"
 	}
 	target.RawQuery += params.Encode()
@@ -115,69 +128,4 @@ func (s *Simulator) issueCode(a authRequest) string {
 	}
 	s.codes[code] = &authCode{a.clientID, a.redirectURI, a.scope, a.challenge, now.Add(codeTTL)}
 	return code
-}
-
-// pageData fills pageTemplate: an error page when Error is set, else the
-// consent page.
-type pageData struct {
-	Error        string
-	Client, User string
-	Scopes       []string
-	Action       string
-}
-
-// pageCSS is the page's only style; the CSP allows exactly it by hash.
-const pageCSS = `
-body { font-family: system-ui, sans-serif; margin: 0; background: #f5f5f5; color: #1f2937; }
-.banner { background: #b45309; color: #fff; padding: .6em 1em; font-weight: bold; text-align: center; }
-main { max-width: 32em; margin: 2em auto; background: #fff; padding: 1.5em 2em; border-radius: 8px; }
-button { font-size: 1em; padding: .5em 1.5em; margin-right: .5em; border-radius: 4px; border: 1px solid #888; cursor: pointer; }
-#allow { background: #03363d; color: #fff; }
-`
-
-var (
-	pageTemplate = template.Must(template.New("page").Parse(`<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{if .Error}}Invalid Authorization Request{{else}}Authorize {{.Client}}{{end}} - Simulated Zendesk</title>
-<style>` + pageCSS + `</style>
-</head>
-<body>
-<div class="banner">Simulated Zendesk (demo and tests only, not the real Zendesk)</div>
-<main>
-{{if .Error}}<h1>Invalid Authorization Request</h1>
-<p>{{.Error}}</p>
-{{else}}<h1>Authorize {{.Client}}</h1>
-<p><strong>{{.Client}}</strong> wants to access your Zendesk account as <strong>{{.User}}</strong>.</p>
-<p>Requested scope:</p>
-<ul>{{range .Scopes}}<li><code>{{.}}</code></li>{{end}}</ul>
-<form method="post" action="{{.Action}}">
-<button name="decision" value="allow" id="allow">Allow</button>
-<button name="decision" value="deny" id="deny">Deny</button>
-</form>
-{{end}}</main>
-</body>
-</html>
-`))
-	pageCSP = func() string {
-		sum := sha256.Sum256([]byte(pageCSS))
-		return "default-src 'none'; style-src 'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) +
-			"'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'"
-	}()
-)
-
-func renderPage(w http.ResponseWriter, status int, d pageData) {
-	var buf bytes.Buffer
-	if err := pageTemplate.Execute(&buf, d); err != nil {
-		http.Error(w, "template error", http.StatusInternalServerError)
-		return
-	}
-	h := w.Header()
-	h.Set("Content-Security-Policy", pageCSP)
-	h.Set("X-Frame-Options", "DENY")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Cache-Control", "no-store")
-	writeRaw(w, status, "text/html; charset=utf-8", buf.Bytes())
 }

@@ -8,17 +8,6 @@ import (
 	"time"
 )
 
-// Endpoint names an endpoint that a fault can be injected into.
-type Endpoint string
-
-// The endpoints that accept faults.
-const (
-	Exchange Endpoint = "exchange" // POST /oauth/tokens with grant_type=authorization_code
-	Refresh  Endpoint = "refresh"  // POST /oauth/tokens with grant_type=refresh_token
-	Me       Endpoint = "me"       // GET /api/v2/users/me(.json)
-	Revoke   Endpoint = "revoke"   // DELETE /api/v2/oauth/tokens/current(.json)
-)
-
 // Fault is a way for an endpoint to misbehave; see Simulator.Inject.
 // "2xx" below means 201 for the token endpoints and 200 for the others.
 type Fault int
@@ -54,9 +43,11 @@ type injected struct {
 }
 
 // Inject makes endpoint e answer with fault f for the next times requests
-// (times <= 0: every request, until Inject(e, NoFault, 0)). A faulted request
-// changes no state (an exchange hit by a fault does not consume the code),
-// except Slow, which answers normally after the delay.
+// (times <= 0: every request, until Inject(e, NoFault, 0)). Every endpoint
+// counted in Stats takes faults, except Consent; an endpoint added with
+// HandleAPI is named Endpoint(pattern). A faulted request changes no state
+// (an exchange hit by a fault does not consume the code), except Slow,
+// which answers normally after the delay.
 func (s *Simulator) Inject(e Endpoint, f Fault, times int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -71,16 +62,7 @@ func (s *Simulator) Inject(e Endpoint, f Fault, times int) {
 func (s *Simulator) begin(e Endpoint) Fault {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	switch e {
-	case Exchange:
-		s.stats.Exchanges++
-	case Refresh:
-		s.stats.Refreshes++
-	case Me:
-		s.stats.MeCalls++
-	case Revoke:
-		s.stats.Revocations++
-	}
+	s.stats[e]++
 	in := s.faults[e]
 	if in == nil {
 		return NoFault
@@ -125,7 +107,7 @@ func (s *Simulator) misbehave(w http.ResponseWriter, r *http.Request, e Endpoint
 			[]byte("<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>\n"))
 	case f == RateLimited:
 		w.Header().Set("Retry-After", "30")
-		writeJSON(w, http.StatusTooManyRequests, apiError{Code: "TooManyRequests"})
+		WriteJSON(w, http.StatusTooManyRequests, apiError{Code: "TooManyRequests"})
 	case f == InvalidJSON:
 		writeRaw(w, ok, jsonType, []byte(`{"access_token": "abc`))
 	case f == Oversized:
@@ -141,15 +123,15 @@ func (s *Simulator) misbehave(w http.ResponseWriter, r *http.Request, e Endpoint
 		body, _ := json.Marshal(v)
 		writeRaw(w, ok, "text/html; charset=utf-8", body)
 	case f == ErrorIn2xx:
-		writeJSON(w, http.StatusOK, apiError{Code: "invalid_grant", Description: "The provided authorization grant is invalid"})
+		WriteJSON(w, http.StatusOK, apiError{Code: "invalid_grant", Description: "The provided authorization grant is invalid"})
 	case f == NoAccessToken && tokenEndpoint:
-		writeJSON(w, http.StatusCreated, map[string]string{"token_type": "bearer", "scope": "users:read"})
+		WriteJSON(w, http.StatusCreated, map[string]string{"token_type": "bearer", "scope": "users:read"})
 	case f == NoUser && e == Me:
-		writeJSON(w, http.StatusOK, map[string]any{})
+		WriteJSON(w, http.StatusOK, map[string]any{})
 	case f == AnonymousUser && e == Me:
-		writeJSON(w, http.StatusOK, map[string]any{"user": map[string]any{"id": nil, "name": "Anonymous user", "role": "end-user"}})
+		WriteJSON(w, http.StatusOK, map[string]any{"user": map[string]any{"id": nil, "name": "Anonymous user", "role": "end-user"}})
 	default: // ServerError, and faults that do not fit e
-		writeJSON(w, http.StatusInternalServerError, apiError{Code: "InternalError"})
+		WriteJSON(w, http.StatusInternalServerError, apiError{Code: "InternalError"})
 	}
 	return true
 }

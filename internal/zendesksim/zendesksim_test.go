@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"html"
 	"io"
 	"net"
@@ -14,6 +15,8 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -84,6 +87,9 @@ func (e *env) do(method, path string, body io.Reader, hdr ...string) (*http.Resp
 		e.t.Fatal(err)
 	}
 	for i := 0; i+1 < len(hdr); i += 2 {
+		if hdr[i] == "Host" {
+			req.Host = hdr[i+1]
+		}
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
 	resp, err := e.client.Do(req)
@@ -167,7 +173,15 @@ func refreshParams(rt string) url.Values {
 // login runs the whole flow and returns the token response.
 func (e *env) login() map[string]any {
 	e.t.Helper()
-	status, m := e.token(exchangeParams(e.code(authQuery())))
+	return e.loginWith("users:read")
+}
+
+// loginWith runs the whole flow asking for scope and returns the token response.
+func (e *env) loginWith(scope string) map[string]any {
+	e.t.Helper()
+	p := exchangeParams(e.code(authQuery("scope", scope)))
+	p.Set("scope", scope)
+	status, m := e.token(p)
 	if status != http.StatusCreated {
 		e.t.Fatalf("exchange: %d %v", status, m)
 	}
@@ -186,6 +200,33 @@ func (e *env) me(token string) (int, map[string]any) {
 }
 
 func str(v any) string { s, _ := v.(string); return s }
+
+// checkPage checks what every simulated HTML page must have: its banner,
+// no scripts or inline style attributes, and a strict CSP that allows
+// exactly its <style> element.
+func checkPage(t *testing.T, resp *http.Response, body, banner string) {
+	t.Helper()
+	if ct := resp.Header.Get("Content-Type"); ct != "text/html; charset=utf-8" {
+		t.Errorf("Content-Type %q", ct)
+	}
+	if resp.Header.Get("X-Frame-Options") != "DENY" {
+		t.Error("missing X-Frame-Options: DENY")
+	}
+	style := regexp.MustCompile(`(?s)<style>(.*)</style>`).FindStringSubmatch(body)
+	if style == nil {
+		t.Fatal("no <style>")
+	}
+	sum := sha256.Sum256([]byte(style[1]))
+	csp := resp.Header.Get("Content-Security-Policy")
+	for _, want := range []string{"default-src 'none'", "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'", "frame-ancestors 'none'", "base-uri 'none'"} {
+		if !strings.Contains(csp, want) {
+			t.Errorf("CSP %q lacks %s", csp, want)
+		}
+	}
+	if strings.Contains(body, "<script") || strings.Contains(body, "style=") || !strings.Contains(body, `<div class="banner">`+banner) {
+		t.Errorf("page must have the banner %q and no scripts or inline style attributes:\n%s", banner, body)
+	}
+}
 
 func TestAuthorizePage(t *testing.T) {
 	cases := []struct {
@@ -218,24 +259,7 @@ func TestAuthorizePage(t *testing.T) {
 			if loc := resp.Header.Get("Location"); loc != "" {
 				t.Errorf("must never redirect, Location %q", loc)
 			}
-			if ct := resp.Header.Get("Content-Type"); ct != "text/html; charset=utf-8" {
-				t.Errorf("Content-Type %q", ct)
-			}
-			if resp.Header.Get("X-Frame-Options") != "DENY" {
-				t.Error("missing X-Frame-Options: DENY")
-			}
-			// The CSP must allow exactly the page's <style> element.
-			style := regexp.MustCompile(`(?s)<style>(.*)</style>`).FindStringSubmatch(body)
-			if style == nil {
-				t.Fatal("no <style>")
-			}
-			sum := sha256.Sum256([]byte(style[1]))
-			if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, base64.StdEncoding.EncodeToString(sum[:])) {
-				t.Errorf("CSP %q does not allow the style element", csp)
-			}
-			if strings.Contains(body, "<script") || strings.Contains(body, "style=") || !strings.Contains(body, "Simulated Zendesk") {
-				t.Error("page must have the banner and no scripts or inline style attributes")
-			}
+			checkPage(t, resp, body, "Simulated Zendesk")
 			if c.status != 200 {
 				if !strings.Contains(body, "Invalid Authorization Request") {
 					t.Error("error page title missing")
@@ -479,8 +503,8 @@ func TestRefreshRotation(t *testing.T) {
 	if status, _ := e.token(refreshParams(str(second["refresh_token"]))); status != 201 {
 		t.Errorf("new refresh token: %d", status)
 	}
-	if st := e.sim.Stats(); st.Refreshes != 3 || st.Exchanges != 1 || st.MeCalls != 2 || st.AuthorizePages != 0 {
-		t.Errorf("stats %+v", st)
+	if st := e.sim.Stats(); st[Refresh] != 3 || st[Exchange] != 1 || st[Me] != 2 || st[Authorize] != 0 || len(st) != 3 {
+		t.Errorf("stats %v", st)
 	}
 }
 
@@ -545,11 +569,8 @@ func TestNoRefreshToken(t *testing.T) {
 func TestMe(t *testing.T) {
 	e := newEnv(t, Options{User: User{ID: 42, Name: "Agent <Smith>", Email: "smith@example.com", Role: "agent"}})
 	token := str(e.login()["access_token"])
-	// Tokens with other scopes, issued straight into the simulator's state.
-	e.sim.mu.Lock()
-	e.sim.access["tickets-only"] = &accessToken{scope: "tickets:read write"}
-	e.sim.access["broad-read"] = &accessToken{scope: "read"}
-	e.sim.mu.Unlock()
+	ticketsOnly := str(e.loginWith("tickets:read write")["access_token"])
+	broadRead := str(e.loginWith("read")["access_token"])
 	cases := []struct {
 		name, path, auth string
 		status           int
@@ -570,10 +591,12 @@ func TestMe(t *testing.T) {
 		{"without .json", "/api/v2/users/me", "bearer " + token, 200, func(m map[string]any) bool {
 			return m["user"].(map[string]any)["id"] == 42.0
 		}},
-		{"read scope", meP, "Bearer broad-read", 200, func(m map[string]any) bool { return m["user"] != nil }},
+		{"read scope", meP, "Bearer " + broadRead, 200, func(m map[string]any) bool { return m["user"] != nil }},
 		{"unknown token", meP, "Bearer nope", 401, func(m map[string]any) bool { return m["error"] == "invalid_token" }},
 		{"empty token", meP, "Bearer ", 401, func(m map[string]any) bool { return m["error"] == "invalid_token" }},
-		{"wrong scope", meP, "Bearer tickets-only", 403, func(m map[string]any) bool { return m["error"] == "Forbidden" }},
+		{"wrong scope", meP, "Bearer " + ticketsOnly, 403, func(m map[string]any) bool {
+			return m["error"] == "Forbidden" && m["description"] == "You do not have access to this page. Please contact the account owner of this help desk for further help."
+		}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -606,8 +629,8 @@ func TestRevoke(t *testing.T) {
 		if status, m := e.token(refreshParams(str(m["refresh_token"]))); status != 400 || m["error"] != "invalid_grant" {
 			t.Errorf("refresh after revoke: %d %v", status, m)
 		}
-		if st := e.sim.Stats(); st.Revocations != 2 {
-			t.Errorf("Revocations = %d", st.Revocations)
+		if n := e.sim.Stats()[Revoke]; n != 2 {
+			t.Errorf("Stats()[Revoke] = %d, want 2", n)
 		}
 	}
 }
@@ -634,6 +657,8 @@ func TestRoutes(t *testing.T) {
 var faultNames = map[Fault]string{ServerError: "ServerError", BadGatewayHTML: "BadGatewayHTML", RateLimited: "RateLimited",
 	InvalidJSON: "InvalidJSON", Oversized: "Oversized", WrongContentType: "WrongContentType", ErrorIn2xx: "ErrorIn2xx",
 	NoAccessToken: "NoAccessToken", NoUser: "NoUser", AnonymousUser: "AnonymousUser"}
+
+const zendeskForbidden = `{"error":"Forbidden","description":"You do not have access to this page. Please contact the account owner of this help desk for further help."}`
 
 func TestFaults(t *testing.T) {
 	endpoints := []Endpoint{Exchange, Refresh, Me, Revoke}
@@ -758,8 +783,8 @@ func TestInjectTimes(t *testing.T) {
 	want(200)
 	e.sim.Inject(Exchange, ServerError, 0) // other endpoints are unaffected
 	want(200)
-	if st := e.sim.Stats(); st.MeCalls != 11 {
-		t.Errorf("MeCalls = %d, want 11", st.MeCalls)
+	if n := e.sim.Stats()[Me]; n != 11 {
+		t.Errorf("Stats()[Me] = %d, want 11", n)
 	}
 }
 
@@ -778,7 +803,7 @@ func TestHangAndClose(t *testing.T) {
 		_, err := http.Get(srv.URL + meP)
 		errc <- err
 	}()
-	for srv.Stats().MeCalls < 2 {
+	for srv.Stats()[Me] < 2 {
 		time.Sleep(time.Millisecond)
 	}
 	start := time.Now()
@@ -876,17 +901,189 @@ func TestConnections(t *testing.T) {
 	}
 }
 
-func TestStatsAuthorizePages(t *testing.T) {
+func TestStatsAuthorizeAndConsent(t *testing.T) {
 	e := newEnv(t, Options{})
-	e.do("GET", "/oauth/authorizations/new?"+authQuery().Encode(), nil)
-	e.do("GET", "/oauth/authorizations/new?"+authQuery("client_id", "x").Encode(), nil)
-	e.code(authQuery()) // POST is not a page view
-	if st := e.sim.Stats(); st.AuthorizePages != 2 {
-		t.Errorf("AuthorizePages = %d, want 2", st.AuthorizePages)
+	e.do("GET", "/oauth/authorizations/new?"+authQuery().Encode(), nil)                 // consent page
+	e.do("GET", "/oauth/authorizations/new?"+authQuery("client_id", "x").Encode(), nil) // error page
+	e.code(authQuery())                                                                 // POST: neither
+	if st := e.sim.Stats(); st[Authorize] != 2 || st[Consent] != 1 {
+		t.Errorf("Stats() = %v, want 2 authorization requests and 1 consent page", st)
+	}
+	st := e.sim.Stats()
+	st[Authorize] = 100
+	if e.sim.Stats()[Authorize] != 2 {
+		t.Error("Stats() must return a copy")
 	}
 }
 
 func isTimeout(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout() || errors.Is(err, context.DeadlineExceeded)
+}
+
+const authorizeP = "/oauth/authorizations/new"
+
+// authorize sends GET /oauth/authorizations/new with query q.
+func (e *env) authorize(q url.Values) (*http.Response, string) {
+	e.t.Helper()
+	resp, b := e.do("GET", authorizeP+"?"+q.Encode(), nil)
+	return resp, string(b)
+}
+
+// redirectedTo parses the Location of a 302 to the callback.
+func redirectedTo(t *testing.T, resp *http.Response) url.Values {
+	t.Helper()
+	loc := resp.Header.Get("Location")
+	if resp.StatusCode != http.StatusFound || !strings.HasPrefix(loc, callback+"?") {
+		t.Fatalf("got %d to %q, want 302 to %s?...", resp.StatusCode, loc, callback)
+	}
+	u, _ := url.Parse(loc)
+	return u.Query()
+}
+
+func TestAuthorizeFaults(t *testing.T) {
+	e := newEnv(t, Options{})
+	e.sim.Inject(Authorize, ServerError, 1)
+	if resp, _ := e.authorize(authQuery()); resp.StatusCode != 500 {
+		t.Errorf("faulted: %d, want 500", resp.StatusCode)
+	}
+	if resp, _ := e.authorize(authQuery()); resp.StatusCode != 200 {
+		t.Errorf("after the fault: %d, want 200", resp.StatusCode)
+	}
+	if st := e.sim.Stats(); st[Authorize] != 2 || st[Consent] != 1 {
+		t.Errorf("Stats() = %v", st)
+	}
+}
+
+func TestHandleAPI(t *testing.T) {
+	clock := newClock()
+	e := newEnv(t, Options{Now: clock.Now, AccessTokenTTL: 30 * time.Minute, User: User{ID: 7, Name: "Ann", Role: "agent"}})
+	const show, update = "GET /api/v2/tickets/{id}", "PUT /api/v2/tickets/{id}"
+	for _, pattern := range []string{show, update} {
+		e.sim.HandleAPI(pattern, "tickets", func(w http.ResponseWriter, r *http.Request, c Caller) {
+			WriteJSON(w, http.StatusOK, map[string]any{"ticket": map[string]any{"id": r.PathValue("id")}, "caller": c.User.ID, "scopes": c.Scopes})
+		})
+	}
+	token := func(scope string) string { return "Bearer " + str(e.loginWith(scope)["access_token"]) }
+	expired := token("tickets:read")
+	revoked := token("tickets:read")
+	e.do("DELETE", revokeP, nil, "Authorization", revoked)
+	clock.Advance(31 * time.Minute)
+
+	unauthenticated := `{"error":"Couldn't authenticate you"}`
+	invalidToken := `{"error":"invalid_token","error_description":"The access token provided is expired, revoked, malformed or invalid for other reasons."}`
+	cases := []struct {
+		name, method, auth string
+		status             int
+		body               string // exact; for 200, the scopes the handler saw
+	}{
+		{"no credentials", "GET", "", 401, unauthenticated},
+		{"basic auth", "GET", "Basic dXNlcjpwYXNz", 401, unauthenticated},
+		{"unknown token", "GET", "Bearer nope", 401, invalidToken},
+		{"expired token", "GET", expired, 401, invalidToken},
+		{"revoked token", "GET", revoked, 401, invalidToken},
+		{"GET with users:read", "GET", token("users:read"), 403, zendeskForbidden},
+		{"GET with tickets:write", "GET", token("tickets:write"), 403, zendeskForbidden},
+		{"GET with tickets:read", "GET", token("tickets:read"), 200, `["tickets:read"]`},
+		{"GET with read", "GET", token("read"), 200, `["read"]`},
+		{"PUT with tickets:read", "PUT", token("tickets:read"), 403, zendeskForbidden},
+		{"PUT with read", "PUT", token("read users:write"), 403, zendeskForbidden},
+		{"PUT with tickets:write", "PUT", token("tickets:write users:read"), 200, `["tickets:write","users:read"]`},
+		{"PUT with write", "PUT", token("write"), 200, `["write"]`},
+	}
+	calls := map[string]int{}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			resp, b := e.do(c.method, "/api/v2/tickets/35", nil, "Authorization", c.auth)
+			calls[c.method]++
+			want := c.body
+			if c.status == 200 {
+				want = `{"caller":7,"scopes":` + c.body + `,"ticket":{"id":"35"}}`
+			}
+			if resp.StatusCode != c.status || string(b) != want || resp.Header.Get("Content-Type") != jsonType {
+				t.Fatalf("got %d %s %s, want %d %s", resp.StatusCode, resp.Header.Get("Content-Type"), b, c.status, want)
+			}
+		})
+	}
+	if st := e.sim.Stats(); st[Endpoint(show)] != calls["GET"] || st[Endpoint(update)] != calls["PUT"] {
+		t.Errorf("Stats() = %v, want %d and %d calls", st, calls["GET"], calls["PUT"])
+	}
+
+	// Faults are injected under the pattern's name.
+	e.sim.Inject(Endpoint(show), RateLimited, 1)
+	good := token("tickets:read")
+	if resp, _ := e.do("GET", "/api/v2/tickets/35", nil, "Authorization", good); resp.StatusCode != 429 {
+		t.Errorf("faulted: %d, want 429", resp.StatusCode)
+	}
+	if resp, _ := e.do("GET", "/api/v2/tickets/35", nil, "Authorization", good); resp.StatusCode != 200 {
+		t.Errorf("after the fault: %d, want 200", resp.StatusCode)
+	}
+}
+
+func TestHandleAPIPanics(t *testing.T) {
+	e := newEnv(t, Options{})
+	h := func(http.ResponseWriter, *http.Request, Caller) {}
+	e.sim.HandleAPI("GET /api/v2/tickets.json", "tickets", h)
+	for _, c := range []struct{ pattern, resource string }{
+		{"/api/v2/groups.json", "groups"},         // no method
+		{"get /api/v2/groups.json", "groups"},     // not a method
+		{"GET /api/v2/groups.json", ""},           // no resource
+		{"GET /api/v2/tickets.json", "tickets"},   // registered already
+		{"GET /api/v2/users/me.json", "users"},    // built in
+		{"GET localhost/api/v2/x.json", "things"}, // a host: never matches the simulator's
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("HandleAPI(%q, %q) did not panic", c.pattern, c.resource)
+				}
+			}()
+			e.sim.HandleAPI(c.pattern, c.resource, h)
+		}()
+	}
+}
+
+// TestRecentTickets is the app team's first page, "my 10 most recent
+// tickets", as a test adds it: one handler, registered with one line.
+// https://developer.zendesk.com/api-reference/ticketing/tickets/tickets/#list-tickets
+func TestRecentTickets(t *testing.T) {
+	e := newEnv(t, Options{User: User{ID: 42, Name: "Ann", Role: "end-user"}})
+	var tickets []map[string]any // 12 tickets, updated one hour apart
+	for i := range 12 {
+		tickets = append(tickets, map[string]any{"id": 100 + i, "subject": fmt.Sprintf("Ticket %d", i),
+			"updated_at": time.Date(2026, 5, 1, i, 0, 0, 0, time.UTC).Format(time.RFC3339)})
+	}
+
+	e.sim.HandleAPI("GET /api/v2/users/{id}/tickets/requested.json", "tickets", func(w http.ResponseWriter, r *http.Request, c Caller) {
+		q := r.URL.Query()
+		if r.PathValue("id") != strconv.FormatInt(c.User.ID, 10) || q.Get("sort_by") != "updated_at" || q.Get("sort_order") != "desc" {
+			WriteJSON(w, http.StatusBadRequest, map[string]string{"error": "this simulated page expects the app's query"})
+			return
+		}
+		perPage, _ := strconv.Atoi(q.Get("per_page"))
+		recent := slices.Clone(tickets)
+		slices.Reverse(recent) // newest first
+		WriteJSON(w, http.StatusOK, map[string]any{"tickets": recent[:min(perPage, len(recent))], "count": len(recent)})
+	})
+
+	const page = "/api/v2/users/42/tickets/requested.json?sort_by=updated_at&sort_order=desc&per_page=10"
+	token := str(e.loginWith("users:read tickets:read")["access_token"])
+	resp, b := e.do("GET", page, nil, "Authorization", "Bearer "+token)
+	var got struct {
+		Tickets []struct {
+			ID        int    `json:"id"`
+			UpdatedAt string `json:"updated_at"`
+		} `json:"tickets"`
+	}
+	if resp.StatusCode != 200 || json.Unmarshal(b, &got) != nil || len(got.Tickets) != 10 || got.Tickets[0].ID != 111 || got.Tickets[9].ID != 102 {
+		t.Errorf("recent tickets: %d %s", resp.StatusCode, b)
+	}
+	// The sign-in's users:read alone does not cover tickets.
+	usersOnly := str(e.loginWith("users:read")["access_token"])
+	if resp, b := e.do("GET", page, nil, "Authorization", "Bearer "+usersOnly); resp.StatusCode != 403 || string(b) != zendeskForbidden {
+		t.Errorf("with users:read only: %d %s, want 403 Forbidden", resp.StatusCode, b)
+	}
+	if n := e.sim.Stats()["GET /api/v2/users/{id}/tickets/requested.json"]; n != 2 {
+		t.Errorf("%d calls counted, want 2", n)
+	}
 }

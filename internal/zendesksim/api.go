@@ -1,0 +1,107 @@
+package zendesksim
+
+import (
+	"net/http"
+	"strings"
+)
+
+// Caller is who calls an API endpoint: the signed-in user, and the scopes
+// of the access token they presented.
+type Caller struct {
+	User   User
+	Scopes []string
+	token  string
+}
+
+// HandleAPI adds an API endpoint to the simulator. pattern is a ServeMux
+// pattern with a method, e.g. "GET /api/v2/users/{id}/tickets/requested.json";
+// resource is the Zendesk scope resource that covers it, e.g. "tickets".
+// Before h runs, the request goes through what every Zendesk API endpoint
+// does: it is counted in Stats as Endpoint(pattern), takes the faults
+// injected under that name, must carry a valid bearer token (else 401), and
+// that token's scopes must cover the request (else 403 Forbidden): a GET
+// needs read or <resource>:read, other methods write or <resource>:write
+// (https://developer.zendesk.com/api-reference/ticketing/oauth/grant_type_tokens/#scope).
+// A request without a bearer token gets Zendesk's 401 "Couldn't
+// authenticate you".
+//
+// HandleAPI panics, like ServeMux.Handle, if pattern is not a method and a
+// path or conflicts with another endpoint, or if resource is empty.
+func (s *Simulator) HandleAPI(pattern, resource string, h func(w http.ResponseWriter, r *http.Request, c Caller)) {
+	method, path, _ := strings.Cut(pattern, " ")
+	if method == "" || method != strings.ToUpper(method) || !strings.HasPrefix(path, "/") {
+		panic("zendesksim: HandleAPI pattern must be a method and a path, e.g. \"GET /api/v2/...\": " + pattern)
+	}
+	if resource == "" {
+		panic("zendesksim: HandleAPI needs the scope resource of " + pattern)
+	}
+	s.handleAPI(apiEndpoint{name: Endpoint(pattern), resource: resource, serve: h}, pattern)
+}
+
+// apiEndpoint is an API endpoint as handleAPI serves it.
+type apiEndpoint struct {
+	name     Endpoint
+	resource string // "" : any valid token may call it
+	// anonymous answers a request without a bearer token; nil: 401.
+	anonymous http.HandlerFunc
+	serve     func(w http.ResponseWriter, r *http.Request, c Caller)
+}
+
+// handleAPI registers e under each pattern: one path for faults, counting,
+// the token and the scope rule, whatever the endpoint.
+func (s *Simulator) handleAPI(e apiEndpoint, patterns ...string) {
+	h := func(w http.ResponseWriter, r *http.Request) {
+		if s.misbehave(w, r, e.name, s.begin(e.name)) {
+			return
+		}
+		token, ok := bearer(r)
+		if !ok {
+			if e.anonymous != nil {
+				e.anonymous(w, r)
+				return
+			}
+			WriteJSON(w, http.StatusUnauthorized, map[string]string{"error": "Couldn't authenticate you"})
+			return
+		}
+		s.mu.Lock()
+		t := s.validLocked(token)
+		var scope string
+		if t != nil {
+			scope = t.scope
+		}
+		s.mu.Unlock()
+		if t == nil {
+			WriteJSON(w, http.StatusUnauthorized, apiError{Code: "invalid_token", Description: invalidTokenDesc})
+			return
+		}
+		c := Caller{User: s.opts.User, Scopes: strings.Fields(scope), token: token}
+		if e.resource != "" && !scopesCover(c.Scopes, e.resource, r.Method) {
+			writeForbidden(w)
+			return
+		}
+		e.serve(w, r, c)
+	}
+	for _, p := range patterns {
+		s.mux.HandleFunc(p, h)
+	}
+}
+
+// validLocked returns the access token if it exists and is neither revoked
+// nor expired, else nil. s.mu must be held.
+func (s *Simulator) validLocked(token string) *accessToken {
+	t := s.access[token]
+	if t == nil || t.revoked || (!t.expires.IsZero() && s.opts.Now().After(t.expires)) {
+		return nil
+	}
+	return t
+}
+
+// bearer returns the token of an "Authorization: Bearer" header; ok is false
+// when there is no bearer credential (no header, or another scheme).
+func bearer(r *http.Request) (token string, ok bool) {
+	scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	return strings.TrimSpace(token), true
+}

@@ -1,0 +1,96 @@
+package zendesksim
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
+	"html/template"
+	"net/http"
+)
+
+// The simulator's HTML pages: the error page and the consent page. Each
+// says loudly that it is simulated, and each is served with the same strict
+// Content-Security-Policy: no scripts, and exactly one style element,
+// allowed by its hash. The policy has no form-action: the consent form ends
+// in a redirect to the client's redirect_uri, which a form-action would
+// have to list.
+
+// pageCSS is the pages' only style.
+const pageCSS = `
+body { font-family: system-ui, sans-serif; margin: 0; background: #f5f5f5; color: #1f2937; }
+.banner { background: #b45309; color: #fff; padding: .6em 1em; font-weight: bold; text-align: center; }
+main { max-width: 32em; margin: 2em auto; background: #fff; padding: 1.5em 2em; border-radius: 8px; }
+button { font-size: 1em; padding: .5em 1.5em; margin-right: .5em; border-radius: 4px; border: 1px solid #888; cursor: pointer; }
+#allow { background: #03363d; color: #fff; }
+`
+
+// layout is every page's frame; a page defines "title" and "body".
+var layout = template.Must(template.New("layout").Parse(`<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{template "title" .}}</title>
+<style>` + pageCSS + `</style>
+</head>
+<body>
+<div class="banner">Simulated Zendesk (demo and tests only, not the real Zendesk)</div>
+<main>
+{{template "body" .}}</main>
+</body>
+</html>
+`))
+
+// page returns the layout filled with the definitions in defs.
+func page(defs string) *template.Template {
+	return template.Must(template.Must(layout.Clone()).Parse(defs))
+}
+
+var (
+	// errorPage shows a message (a string): Zendesk's page for a bad
+	// authorization request, which never redirects.
+	errorPage = page(`{{define "title"}}Invalid Authorization Request - Simulated Zendesk{{end}}
+{{define "body"}}<h1>Invalid Authorization Request</h1>
+<p>{{.}}</p>
+{{end}}`)
+
+	// consentPage asks the person to allow or deny the client (consentView).
+	consentPage = page(`{{define "title"}}Authorize {{.Client}} - Simulated Zendesk{{end}}
+{{define "body"}}<h1>Authorize {{.Client}}</h1>
+<p><strong>{{.Client}}</strong> wants to access your Zendesk account as <strong>{{.User}}</strong>.</p>
+<p>Requested scope:</p>
+<ul>{{range .Scopes}}<li><code>{{.}}</code></li>{{end}}</ul>
+<form method="post" action="{{.Action}}">
+<button name="decision" value="allow" id="allow">Allow</button>
+<button name="decision" value="deny" id="deny">Deny</button>
+</form>
+{{end}}`)
+
+	pageCSP = func() string {
+		sum := sha256.Sum256([]byte(pageCSS))
+		return "default-src 'none'; style-src 'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) +
+			"'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'"
+	}()
+)
+
+type consentView struct {
+	Client, User string
+	Scopes       []string
+	Action       string // the authorization request's path and query
+}
+
+// renderPage renders t with data into a buffer, then writes it with the
+// pages' security headers.
+func renderPage(w http.ResponseWriter, status int, t *template.Template, data any) {
+	var buf bytes.Buffer
+	if err := t.Execute(&buf, data); err != nil {
+		http.Error(w, "template error", http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Security-Policy", pageCSP)
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Cache-Control", "no-store")
+	writeRaw(w, status, "text/html; charset=utf-8", buf.Bytes())
+}

@@ -1,0 +1,56 @@
+package zendesksim
+
+import (
+	"encoding/json"
+	"net/http"
+)
+
+const jsonType = "application/json; charset=utf-8"
+
+// apiError is the RFC 6749 §5.2 error body Zendesk's OAuth and API
+// endpoints answer with; Status is the HTTP status to send it with.
+type apiError struct {
+	Status      int    `json:"-"`
+	Code        string `json:"error"`
+	Description string `json:"error_description,omitempty"`
+}
+
+// The error descriptions Zendesk is documented or observed to send.
+const (
+	invalidClientDesc = "The client identifier provided is invalid, the client failed to authenticate, the client did not include its credentials, provided multiple client credentials, or used unsupported credentials type."
+	invalidGrantDesc  = "The provided authorization grant is invalid, expired, revoked, does not match the redirection URI used in the authorization request, or was issued to another client."
+	invalidTokenDesc  = "The access token provided is expired, revoked, malformed or invalid for other reasons."
+)
+
+// forbiddenBody is Zendesk's 403 for a token that may not use an endpoint.
+// Unlike the OAuth errors it has "description", not "error_description".
+const forbiddenBody = `{"error":"Forbidden","description":"You do not have access to this page. Please contact the account owner of this help desk for further help."}`
+
+func writeForbidden(w http.ResponseWriter) {
+	writeRaw(w, http.StatusForbidden, jsonType, []byte(forbiddenBody))
+}
+
+func missing(what string) *apiError {
+	return &apiError{http.StatusBadRequest, "invalid_request", "Missing required parameter: " + what + "."}
+}
+
+func invalidGrant() *apiError {
+	return &apiError{http.StatusBadRequest, "invalid_grant", invalidGrantDesc}
+}
+
+// WriteJSON writes v as a JSON body with the given status and Zendesk's
+// Content-Type, for handlers added with HandleAPI. A v that cannot be
+// encoded becomes a 500.
+func WriteJSON(w http.ResponseWriter, status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		status, body = http.StatusInternalServerError, []byte(`{"error":"InternalError"}`)
+	}
+	writeRaw(w, status, jsonType, body)
+}
+
+func writeRaw(w http.ResponseWriter, status int, contentType string, body []byte) {
+	w.Header().Set("Content-Type", contentType)
+	w.WriteHeader(status)
+	w.Write(body)
+}

@@ -1,0 +1,294 @@
+package zendesksim
+
+import (
+	"bytes"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+)
+
+// The token endpoint, POST /oauth/tokens:
+// https://developer.zendesk.com/api-reference/ticketing/oauth/grant_type_tokens/
+
+const (
+	codeTTL           = 120 * time.Second
+	defaultRefreshTTL = 30 * 24 * time.Hour
+	maxBodyBytes      = 64 << 10
+)
+
+// authCode is an authorization code waiting to be exchanged.
+type authCode struct {
+	clientID, redirectURI, scope, challenge string
+	expires                                 time.Time
+}
+
+// accessToken is an issued access token. Rotated tokens are deleted; revoked
+// ones are kept (with revoked set) so that Revoked can report them.
+type accessToken struct {
+	clientID, scope string
+	expires         time.Time // zero: never expires
+	refresh         string    // the refresh token issued with it, "" if none
+	revoked         bool
+}
+
+// refreshToken is an unused refresh token; it is deleted when used or revoked.
+type refreshToken struct {
+	clientID, scope string
+	expires         time.Time
+	access          string // the access token issued with it
+}
+
+// tokenResponse is the body of a successful POST /oauth/tokens.
+type tokenResponse struct {
+	AccessToken           string `json:"access_token"`
+	TokenType             string `json:"token_type"`
+	Scope                 string `json:"scope"`
+	RefreshToken          string `json:"refresh_token,omitempty"`
+	ExpiresIn             *int64 `json:"expires_in"` // null: never expires
+	RefreshTokenExpiresIn *int64 `json:"refresh_token_expires_in,omitempty"`
+}
+
+// lifetimes are the lifetimes of the tokens a request gets; an access
+// lifetime of 0 means the token never expires.
+type lifetimes struct {
+	access, refresh time.Duration
+}
+
+// tokens serves POST /oauth/tokens.
+func (s *Simulator) tokens(w http.ResponseWriter, r *http.Request) {
+	p, readProblem := readTokenParams(w, r)
+	s.mu.Lock()
+	s.lastToken = p
+	s.mu.Unlock()
+
+	var ep Endpoint
+	switch p.Get("grant_type") {
+	case "authorization_code":
+		ep = Exchange
+	case "refresh_token":
+		ep = Refresh
+	}
+	if ep != "" && s.misbehave(w, r, ep, s.begin(ep)) {
+		return
+	}
+
+	var resp tokenResponse
+	var e *apiError
+	switch {
+	case readProblem != "":
+		e = &apiError{http.StatusBadRequest, "invalid_request", readProblem}
+	case !s.clientOK(p):
+		e = &apiError{http.StatusUnauthorized, "invalid_client", invalidClientDesc}
+	case p.Get("grant_type") == "":
+		e = missing("grant_type")
+	case ep == "":
+		e = &apiError{http.StatusBadRequest, "unsupported_grant_type", "The authorization grant type is not supported by the authorization server."}
+	default:
+		lt, problem := s.lifetimes(p)
+		switch {
+		case problem != "":
+			e = &apiError{http.StatusBadRequest, "invalid_request", problem}
+		case ep == Exchange:
+			resp, e = s.exchange(p, lt)
+		default:
+			resp, e = s.rotate(p, lt)
+		}
+	}
+	if e != nil {
+		WriteJSON(w, e.Status, e)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	WriteJSON(w, http.StatusCreated, resp)
+}
+
+// readTokenParams reads a token request body, JSON or form-encoded, into
+// url.Values. On failure it returns the (possibly empty) values and an
+// error_description for the client.
+func readTokenParams(w http.ResponseWriter, r *http.Request) (url.Values, string) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+	if err != nil {
+		return url.Values{}, "The request body is too large or could not be read."
+	}
+	mediaType, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	switch mediaType {
+	case "application/json":
+		return decodeJSONParams(body)
+	case "application/x-www-form-urlencoded", "":
+		v, err := url.ParseQuery(string(body))
+		if err != nil {
+			return v, "The request body is not valid form data."
+		}
+		return v, ""
+	}
+	return url.Values{}, "Unsupported Content-Type: send application/json or application/x-www-form-urlencoded."
+}
+
+// decodeJSONParams turns a JSON object into url.Values: strings as they are,
+// numbers in decimal, other values as their JSON text; null means absent.
+func decodeJSONParams(body []byte) (url.Values, string) {
+	v := url.Values{}
+	var m map[string]any
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	if err := dec.Decode(&m); err != nil {
+		return v, "The request body is not a JSON object."
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return v, "The request body has data after the JSON object."
+	}
+	for key, val := range m {
+		switch val := val.(type) {
+		case nil:
+		case string:
+			v.Set(key, val)
+		case json.Number:
+			if i, err := val.Int64(); err == nil {
+				v.Set(key, strconv.FormatInt(i, 10))
+			} else if f, err := val.Float64(); err == nil {
+				v.Set(key, strconv.FormatFloat(f, 'f', -1, 64))
+			} else {
+				v.Set(key, val.String())
+			}
+		default:
+			b, _ := json.Marshal(val)
+			v.Set(key, string(b))
+		}
+	}
+	return v, ""
+}
+
+// clientOK checks client_id and, for a confidential client, client_secret.
+func (s *Simulator) clientOK(p url.Values) bool {
+	if p.Get("client_id") != s.opts.ClientID {
+		return false
+	}
+	return s.opts.ClientSecret == "" ||
+		subtle.ConstantTimeCompare([]byte(p.Get("client_secret")), []byte(s.opts.ClientSecret)) == 1
+}
+
+// lifetimes returns the token lifetimes for a token request, or an
+// error_description when the request's values are out of Zendesk's ranges.
+func (s *Simulator) lifetimes(p url.Values) (lifetimes, string) {
+	lt := lifetimes{refresh: defaultRefreshTTL}
+	// The two ranges do not overlap, so expires_in < refresh_token_expires_in
+	// always holds once both are in range.
+	if v := p.Get("expires_in"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n <= 300 || n >= 172800 {
+			return lt, "expires_in must be an integer more than 300 and less than 172800."
+		}
+		lt.access = time.Duration(n) * time.Second
+	}
+	if v := p.Get("refresh_token_expires_in"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n <= 604800 || n >= 7776000 {
+			return lt, "refresh_token_expires_in must be an integer more than 604800 and less than 7776000."
+		}
+		lt.refresh = time.Duration(n) * time.Second
+	}
+	if s.opts.AccessTokenTTL != 0 {
+		lt.access = s.opts.AccessTokenTTL
+	}
+	if s.opts.RefreshTokenTTL != 0 {
+		lt.refresh = s.opts.RefreshTokenTTL
+	}
+	return lt, ""
+}
+
+// exchange handles grant_type=authorization_code.
+func (s *Simulator) exchange(p url.Values, lt lifetimes) (tokenResponse, *apiError) {
+	code, redirectURI := p.Get("code"), p.Get("redirect_uri")
+	if code == "" || redirectURI == "" {
+		return tokenResponse{}, missing("code and redirect_uri")
+	}
+	now := s.opts.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.codes[code]
+	if c == nil {
+		return tokenResponse{}, invalidGrant()
+	}
+	delete(s.codes, code) // single use: consumed even if a check below fails
+	if now.After(c.expires) || c.clientID != p.Get("client_id") || c.redirectURI != redirectURI ||
+		!pkceOK(c.challenge, p.Get("code_verifier")) {
+		return tokenResponse{}, invalidGrant()
+	}
+	return s.issueLocked(c.clientID, c.scope, lt, now), nil
+}
+
+// pkceOK checks an RFC 7636 S256 code_verifier against the code's challenge.
+// A code issued without a challenge needs no verifier.
+func pkceOK(challenge, verifier string) bool {
+	if challenge == "" {
+		return true
+	}
+	if len(verifier) < 43 || len(verifier) > 128 {
+		return false
+	}
+	sum := sha256.Sum256([]byte(verifier))
+	got := base64.RawURLEncoding.EncodeToString(sum[:])
+	return subtle.ConstantTimeCompare([]byte(got), []byte(challenge)) == 1
+}
+
+// rotate handles grant_type=refresh_token: the refresh token and the access
+// token issued with it stop working and a new pair is issued.
+func (s *Simulator) rotate(p url.Values, lt lifetimes) (tokenResponse, *apiError) {
+	old := p.Get("refresh_token")
+	if old == "" {
+		return tokenResponse{}, missing("refresh_token")
+	}
+	now := s.opts.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rt := s.refresh[old]
+	if rt == nil {
+		return tokenResponse{}, invalidGrant()
+	}
+	delete(s.refresh, old)
+	delete(s.access, rt.access)
+	if now.After(rt.expires) {
+		return tokenResponse{}, invalidGrant()
+	}
+	return s.issueLocked(rt.clientID, rt.scope, lt, now), nil
+}
+
+// issueLocked creates a new access token (and refresh token unless
+// NoRefreshToken). s.mu must be held.
+func (s *Simulator) issueLocked(clientID, scope string, lt lifetimes, now time.Time) tokenResponse {
+	resp := tokenResponse{AccessToken: randomToken(), TokenType: "bearer", Scope: scope}
+	at := &accessToken{clientID: clientID, scope: scope}
+	if lt.access != 0 {
+		at.expires = now.Add(lt.access)
+		resp.ExpiresIn = seconds(lt.access)
+	}
+	if !s.opts.NoRefreshToken {
+		at.refresh = randomToken()
+		s.refresh[at.refresh] = &refreshToken{clientID: clientID, scope: scope, expires: now.Add(lt.refresh), access: resp.AccessToken}
+		resp.RefreshToken = at.refresh
+		resp.RefreshTokenExpiresIn = seconds(lt.refresh)
+	}
+	s.access[resp.AccessToken] = at
+	return resp
+}
+
+// seconds converts a lifetime to whole seconds for expires_in, rounding up.
+func seconds(d time.Duration) *int64 {
+	n := int64((d + time.Second - 1) / time.Second)
+	return &n
+}
+
+// randomToken returns 32 random bytes, base64url-encoded without padding.
+func randomToken() string {
+	b := make([]byte, 32)
+	rand.Read(b) // never fails (Go 1.24+ crashes the program instead)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
