@@ -90,7 +90,7 @@ func (s *Simulator) handleAPI(e apiEndpoint, patterns ...string) {
 // nor expired, else nil. s.mu must be held.
 func (s *Simulator) validLocked(token string) *accessToken {
 	t := s.access[token]
-	if t == nil || t.revoked || (!t.expires.IsZero() && s.opts.Now().After(t.expires)) {
+	if t == nil || t.revoked || s.opts.Now().After(t.expires) {
 		return nil
 	}
 	return t

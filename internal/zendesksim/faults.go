@@ -116,7 +116,7 @@ func (s *Simulator) misbehave(w http.ResponseWriter, r *http.Request, e Endpoint
 		var v any = map[string]any{}
 		if tokenEndpoint {
 			v = tokenResponse{AccessToken: randomToken(), TokenType: "bearer", Scope: "users:read",
-				RefreshToken: randomToken(), ExpiresIn: seconds(30 * time.Minute), RefreshTokenExpiresIn: seconds(defaultRefreshTTL)}
+				RefreshToken: randomToken(), ExpiresIn: seconds(defaultAccessTTL), RefreshTokenExpiresIn: seconds(defaultRefreshTTL)}
 		} else if e == Me {
 			v = s.userBody()
 		}

@@ -2,7 +2,6 @@ package zendesksim
 
 import (
 	"bytes"
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
@@ -19,7 +18,10 @@ import (
 // https://developer.zendesk.com/api-reference/ticketing/oauth/grant_type_tokens/
 
 const (
-	codeTTL           = 120 * time.Second
+	codeTTL = 120 * time.Second
+	// Zendesk's default lifetimes, enforced for new clients since 2026:
+	// https://support.zendesk.com/hc/en-us/articles/9182123625370
+	defaultAccessTTL  = 30 * time.Minute
 	defaultRefreshTTL = 30 * 24 * time.Hour
 	maxBodyBytes      = 64 << 10
 )
@@ -34,8 +36,8 @@ type authCode struct {
 // ones are kept (with revoked set) so that Revoked can report them.
 type accessToken struct {
 	clientID, scope string
-	expires         time.Time // zero: never expires
-	refresh         string    // the refresh token issued with it, "" if none
+	expires         time.Time
+	refresh         string // the refresh token issued with it, "" if none
 	revoked         bool
 }
 
@@ -52,14 +54,16 @@ type tokenResponse struct {
 	TokenType             string `json:"token_type"`
 	Scope                 string `json:"scope"`
 	RefreshToken          string `json:"refresh_token,omitempty"`
-	ExpiresIn             *int64 `json:"expires_in"` // null: never expires
+	ExpiresIn             *int64 `json:"expires_in,omitempty"`
 	RefreshTokenExpiresIn *int64 `json:"refresh_token_expires_in,omitempty"`
 }
 
-// lifetimes are the lifetimes of the tokens a request gets; an access
-// lifetime of 0 means the token never expires.
+// lifetimes are the lifetimes of the tokens a request gets. Zendesk's reply
+// has a top-level expires_in only when the request sent one, though the
+// token expires all the same: https://github.com/NangoHQ/nango/issues/6775
 type lifetimes struct {
 	access, refresh time.Duration
+	sayExpiresIn    bool
 }
 
 // tokens serves POST /oauth/tokens.
@@ -97,9 +101,9 @@ func (s *Simulator) tokens(w http.ResponseWriter, r *http.Request) {
 		case problem != "":
 			e = &apiError{http.StatusBadRequest, "invalid_request", problem}
 		case ep == Exchange:
-			resp, e = s.exchange(p, lt)
+			resp, e = s.exchange(p, lt, origin(r))
 		default:
-			resp, e = s.rotate(p, lt)
+			resp, e = s.rotate(p, lt, origin(r))
 		}
 	}
 	if e != nil {
@@ -178,7 +182,7 @@ func (s *Simulator) clientOK(p url.Values) bool {
 // lifetimes returns the token lifetimes for a token request, or an
 // error_description when the request's values are out of Zendesk's ranges.
 func (s *Simulator) lifetimes(p url.Values) (lifetimes, string) {
-	lt := lifetimes{refresh: defaultRefreshTTL}
+	lt := lifetimes{access: defaultAccessTTL, refresh: defaultRefreshTTL}
 	// The two ranges do not overlap, so expires_in < refresh_token_expires_in
 	// always holds once both are in range.
 	if v := p.Get("expires_in"); v != "" {
@@ -186,7 +190,7 @@ func (s *Simulator) lifetimes(p url.Values) (lifetimes, string) {
 		if err != nil || n <= 300 || n >= 172800 {
 			return lt, "expires_in must be an integer more than 300 and less than 172800."
 		}
-		lt.access = time.Duration(n) * time.Second
+		lt.access, lt.sayExpiresIn = time.Duration(n)*time.Second, true
 	}
 	if v := p.Get("refresh_token_expires_in"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
@@ -205,7 +209,7 @@ func (s *Simulator) lifetimes(p url.Values) (lifetimes, string) {
 }
 
 // exchange handles grant_type=authorization_code.
-func (s *Simulator) exchange(p url.Values, lt lifetimes) (tokenResponse, *apiError) {
+func (s *Simulator) exchange(p url.Values, lt lifetimes, issuer string) (tokenResponse, *apiError) {
 	code, redirectURI := p.Get("code"), p.Get("redirect_uri")
 	if code == "" || redirectURI == "" {
 		return tokenResponse{}, missing("code and redirect_uri")
@@ -222,7 +226,7 @@ func (s *Simulator) exchange(p url.Values, lt lifetimes) (tokenResponse, *apiErr
 		!pkceOK(c.challenge, p.Get("code_verifier")) {
 		return tokenResponse{}, invalidGrant()
 	}
-	return s.issueLocked(c.clientID, c.scope, lt, now), nil
+	return s.issueLocked(issuer, c.clientID, c.scope, lt, now), nil
 }
 
 // pkceOK checks an RFC 7636 S256 code_verifier against the code's challenge.
@@ -241,7 +245,7 @@ func pkceOK(challenge, verifier string) bool {
 
 // rotate handles grant_type=refresh_token: the refresh token and the access
 // token issued with it stop working and a new pair is issued.
-func (s *Simulator) rotate(p url.Values, lt lifetimes) (tokenResponse, *apiError) {
+func (s *Simulator) rotate(p url.Values, lt lifetimes, issuer string) (tokenResponse, *apiError) {
 	old := p.Get("refresh_token")
 	if old == "" {
 		return tokenResponse{}, missing("refresh_token")
@@ -258,20 +262,23 @@ func (s *Simulator) rotate(p url.Values, lt lifetimes) (tokenResponse, *apiError
 	if now.After(rt.expires) {
 		return tokenResponse{}, invalidGrant()
 	}
-	return s.issueLocked(rt.clientID, rt.scope, lt, now), nil
+	return s.issueLocked(issuer, rt.clientID, rt.scope, lt, now), nil
 }
 
 // issueLocked creates a new access token (and refresh token unless
 // NoRefreshToken). s.mu must be held.
-func (s *Simulator) issueLocked(clientID, scope string, lt lifetimes, now time.Time) tokenResponse {
-	resp := tokenResponse{AccessToken: randomToken(), TokenType: "bearer", Scope: scope}
-	at := &accessToken{clientID: clientID, scope: scope}
-	if lt.access != 0 {
-		at.expires = now.Add(lt.access)
+func (s *Simulator) issueLocked(issuer, clientID, scope string, lt lifetimes, now time.Time) tokenResponse {
+	at := &accessToken{clientID: clientID, scope: scope, expires: now.Add(lt.access)}
+	resp := tokenResponse{
+		AccessToken: newAccessToken(issuer, s.opts.User.ID, clientID, scope, now, at.expires, s.opts.TokenBytes),
+		TokenType:   "bearer",
+		Scope:       scope,
+	}
+	if lt.sayExpiresIn {
 		resp.ExpiresIn = seconds(lt.access)
 	}
 	if !s.opts.NoRefreshToken {
-		at.refresh = randomToken()
+		at.refresh = newRefreshToken(len(resp.AccessToken))
 		s.refresh[at.refresh] = &refreshToken{clientID: clientID, scope: scope, expires: now.Add(lt.refresh), access: resp.AccessToken}
 		resp.RefreshToken = at.refresh
 		resp.RefreshTokenExpiresIn = seconds(lt.refresh)
@@ -286,9 +293,11 @@ func seconds(d time.Duration) *int64 {
 	return &n
 }
 
-// randomToken returns 32 random bytes, base64url-encoded without padding.
-func randomToken() string {
-	b := make([]byte, 32)
-	rand.Read(b) // never fails (Go 1.24+ crashes the program instead)
-	return base64.RawURLEncoding.EncodeToString(b)
+// origin is the scheme and host the request reached the simulator at,
+// e.g. "http://127.0.0.1:8081": the account's URL, as tokens name it.
+func origin(r *http.Request) string {
+	if r.TLS != nil {
+		return "https://" + r.Host
+	}
+	return "http://" + r.Host
 }

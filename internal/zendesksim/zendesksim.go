@@ -19,9 +19,14 @@
 //     public client (no secret). A bad client or redirect_uri gets an error
 //     page, never a redirect.
 //     https://support.zendesk.com/hc/en-us/articles/4408845965210
-//   - Token responses are 201 Created. Refreshing rotates both tokens; an
-//     old refresh token gets invalid_grant.
+//   - Token responses are 201 Created. Access tokens are RS256 JWTs of about
+//     a kilobyte, refresh tokens opaque strings as long (Options.TokenBytes).
+//     Expiry is enforced: an access token lives 30 minutes unless the
+//     request asks otherwise, and the reply has a top-level expires_in only
+//     when the request sent one. Refreshing rotates both tokens; an old
+//     refresh token gets invalid_grant.
 //     https://developer.zendesk.com/api-reference/ticketing/oauth/grant_type_tokens/
+//     https://github.com/NangoHQ/nango/issues/6775
 //   - API calls need a bearer token whose scopes cover the endpoint (read
 //     or <resource>:read for GET, write or <resource>:write otherwise), else
 //     403 Forbidden; a bad, expired or revoked token gets 401 invalid_token.
@@ -70,11 +75,15 @@ type Options struct {
 	// honour the expires_in / refresh_token_expires_in the client sent
 	// (validated like Zendesk: 300 < expires_in < 172800 and
 	// 604800 < refresh_token_expires_in < 7776000, else 400 invalid_request)
-	// if the client sent none, the access token never expires (expires_in:
-	// null) and the refresh token lasts 30 days. Non-zero means this
-	// lifetime is used whatever the client asked (the client's values are
-	// still validated), which lets tests pick short lifetimes.
+	// or, if it sent none, Zendesk's enforced defaults: 30 minutes and 30
+	// days. Non-zero means this lifetime is used whatever the client asked
+	// (the client's values are still validated), which lets tests pick
+	// short lifetimes.
 	AccessTokenTTL, RefreshTokenTTL time.Duration
+	// TokenBytes is the length of every access and refresh token; 0 means
+	// 1,024. Access tokens are JWTs, which cannot be shorter than their
+	// claims: below about 700 bytes they come out longer than asked.
+	TokenBytes int
 	// NoRefreshToken makes token responses carry no refresh_token, like some
 	// legacy clients.
 	NoRefreshToken bool
@@ -119,6 +128,9 @@ func New(opts Options) *Simulator {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.TokenBytes <= 0 {
+		opts.TokenBytes = defaultTokenBytes
 	}
 	opts.RedirectURIs = slices.Clone(opts.RedirectURIs)
 	s := &Simulator{

@@ -320,7 +320,7 @@ func TestExchange(t *testing.T) {
 		body          func(code string) any
 		wantExpiresIn any
 	}{
-		{"form, no lifetimes", func(code string) any { return exchangeParams(code) }, nil},
+		{"form, no lifetimes: no expires_in", func(code string) any { return exchangeParams(code) }, nil},
 		{"form with lifetimes", func(code string) any {
 			p := exchangeParams(code)
 			p.Set("expires_in", "1800")
@@ -339,11 +339,11 @@ func TestExchange(t *testing.T) {
 			if status != http.StatusCreated {
 				t.Fatalf("status %d: %v", status, m)
 			}
-			if m["token_type"] != "bearer" || m["scope"] != "users:read" || len(str(m["access_token"])) < 43 ||
-				len(str(m["refresh_token"])) < 43 || m["refresh_token_expires_in"] != 2592000.0 {
+			if m["token_type"] != "bearer" || m["scope"] != "users:read" || len(str(m["access_token"])) != 1024 ||
+				len(str(m["refresh_token"])) != 1024 || m["refresh_token_expires_in"] != 2592000.0 {
 				t.Errorf("bad token response %v", m)
 			}
-			if v, ok := m["expires_in"]; !ok || v != c.wantExpiresIn {
+			if v, ok := m["expires_in"]; ok != (c.wantExpiresIn != nil) || v != c.wantExpiresIn {
 				t.Errorf("expires_in = %v (present %v), want %v", v, ok, c.wantExpiresIn)
 			}
 			if last := e.sim.LastTokenRequest(); last.Get("code_verifier") != verifier ||
@@ -536,8 +536,8 @@ func TestTokenExpiry(t *testing.T) {
 	clock := newClock()
 	e := newEnv(t, Options{Now: clock.Now, AccessTokenTTL: 10 * time.Minute, RefreshTokenTTL: time.Hour})
 	m := e.login()
-	if m["expires_in"] != 600.0 || m["refresh_token_expires_in"] != 3600.0 {
-		t.Fatalf("lifetimes %v", m)
+	if _, ok := m["expires_in"]; ok || m["refresh_token_expires_in"] != 3600.0 {
+		t.Fatalf("lifetimes %v, want no expires_in (none was asked for) and refresh_token_expires_in 3600", m)
 	}
 	at := str(m["access_token"])
 	if status, _ := e.me(at); status != 200 {
@@ -941,6 +941,122 @@ func redirectedTo(t *testing.T, resp *http.Response) url.Values {
 	return u.Query()
 }
 
+// jwtParts decodes an access token's three segments.
+func jwtParts(t *testing.T, token string) (header, claims map[string]any, signature []byte) {
+	t.Helper()
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		t.Fatalf("access token has %d segments, want 3: %.60q...", len(parts), token)
+	}
+	decode := func(seg string, into *map[string]any) {
+		b, err := base64.RawURLEncoding.DecodeString(seg)
+		if err != nil || json.Unmarshal(b, into) != nil {
+			t.Fatalf("segment %.40q... is not base64url JSON: %v", seg, err)
+		}
+	}
+	decode(parts[0], &header)
+	decode(parts[1], &claims)
+	signature, err := base64.RawURLEncoding.DecodeString(parts[2])
+	if err != nil {
+		t.Fatalf("signature: %v", err)
+	}
+	return header, claims, signature
+}
+
+var base64url = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+
+func TestTokenFormat(t *testing.T) {
+	clock := newClock()
+	e := newEnv(t, Options{Now: clock.Now, User: User{ID: 42, Name: "A", Role: "agent"}})
+	m := e.login()
+	at, rt := str(m["access_token"]), str(m["refresh_token"])
+	if len(at) != 1024 || len(rt) != 1024 {
+		t.Errorf("token lengths %d and %d, want 1024 each", len(at), len(rt))
+	}
+	header, claims, signature := jwtParts(t, at)
+	if header["alg"] != "RS256" || header["typ"] != "at+jwt" || str(header["kid"]) == "" || len(header) != 3 {
+		t.Errorf("header %v", header)
+	}
+	now := float64(clock.Now().Unix())
+	if claims["iss"] != e.url || claims["aud"] != e.url || claims["sub"] != "42" || claims["client_id"] != "demo-client" ||
+		claims["scope"] != "users:read" || claims["iat"] != now || claims["exp"] != now+1800 || len(str(claims["jti"])) < 22 {
+		t.Errorf("claims %v", claims)
+	}
+	if len(signature) != 256 {
+		t.Errorf("signature of %d bytes, want 256 (RS256 with a 2048-bit key)", len(signature))
+	}
+	if !base64url.MatchString(rt) {
+		t.Errorf("refresh token %.60q... is not an opaque base64url string", rt)
+	}
+	if again := e.login(); again["access_token"] == at || again["refresh_token"] == rt {
+		t.Error("two sign-ins got the same token")
+	}
+}
+
+func TestTokenBytes(t *testing.T) {
+	for _, size := range []int{1023, 1024, 1025, 1026, 2000, 4095, 4096, 4097, 8192} {
+		e := newEnv(t, Options{TokenBytes: size})
+		m := e.login()
+		for i := range 2 { // the exchange's tokens, then the refresh's
+			at, rt := str(m["access_token"]), str(m["refresh_token"])
+			if len(at) != size || len(rt) != size {
+				t.Errorf("TokenBytes %d: tokens of %d and %d bytes", size, len(at), len(rt))
+			}
+			jwtParts(t, at)
+			if status, _ := e.me(at); status != 200 {
+				t.Errorf("TokenBytes %d: users/me with the token: %d", size, status)
+			}
+			if i == 0 {
+				var status int
+				if status, m = e.token(refreshParams(rt)); status != 201 {
+					t.Fatalf("TokenBytes %d: refresh: %d %v", size, status, m)
+				}
+			}
+		}
+	}
+
+	// Below what the claims need: the shortest JWT, and a refresh token as long.
+	e := newEnv(t, Options{TokenBytes: 100})
+	m := e.login()
+	at, rt := str(m["access_token"]), str(m["refresh_token"])
+	if _, claims, _ := jwtParts(t, at); len(at) <= 100 || len(rt) != len(at) || claims["pad"] != "" {
+		t.Errorf("TokenBytes 100: tokens of %d and %d bytes, pad %q", len(at), len(rt), claims["pad"])
+	}
+}
+
+// TestAccessTokenLength checks every length from the shortest JWT up: the
+// size is exact whatever its remainder modulo 4.
+func TestAccessTokenLength(t *testing.T) {
+	now := time.Now()
+	shortest := len(newAccessToken("http://127.0.0.1:12345", 1, "demo-client", "users:read", now, now, 0))
+	for size := shortest; size <= 4200; size++ {
+		if got := len(newAccessToken("http://127.0.0.1:12345", 1, "demo-client", "users:read", now, now, size)); got != size {
+			t.Fatalf("asked for %d bytes, got %d", size, got)
+		}
+	}
+	if shortest > 700 {
+		t.Errorf("the shortest JWT is %d bytes; Options.TokenBytes says about 700", shortest)
+	}
+}
+
+func TestDefaultExpiryIsEnforced(t *testing.T) {
+	clock := newClock()
+	e := newEnv(t, Options{Now: clock.Now})
+	m := e.login() // no expires_in asked for
+	if v, ok := m["expires_in"]; ok {
+		t.Errorf("expires_in = %v, want none: the request sent none", v)
+	}
+	at := str(m["access_token"])
+	clock.Advance(30 * time.Minute)
+	if status, _ := e.me(at); status != 200 {
+		t.Errorf("after 30 minutes: %d, want 200", status)
+	}
+	clock.Advance(time.Second)
+	if status, body := e.me(at); status != 401 || body["error"] != "invalid_token" {
+		t.Errorf("after 30 minutes and 1 second: %d %v, want 401 invalid_token", status, body)
+	}
+}
+
 func TestAuthorizeFaults(t *testing.T) {
 	e := newEnv(t, Options{})
 	e.sim.Inject(Authorize, ServerError, 1)
@@ -957,7 +1073,7 @@ func TestAuthorizeFaults(t *testing.T) {
 
 func TestHandleAPI(t *testing.T) {
 	clock := newClock()
-	e := newEnv(t, Options{Now: clock.Now, AccessTokenTTL: 30 * time.Minute, User: User{ID: 7, Name: "Ann", Role: "agent"}})
+	e := newEnv(t, Options{Now: clock.Now, User: User{ID: 7, Name: "Ann", Role: "agent"}})
 	const show, update = "GET /api/v2/tickets/{id}", "PUT /api/v2/tickets/{id}"
 	for _, pattern := range []string{show, update} {
 		e.sim.HandleAPI(pattern, "tickets", func(w http.ResponseWriter, r *http.Request, c Caller) {
