@@ -18,7 +18,7 @@ const (
 	NoFault          Fault = iota
 	ServerError            // 500 {"error":"InternalError"}
 	BadGatewayHTML         // 502 with an HTML page
-	RateLimited            // 429, Retry-After: 30, {"error":"TooManyRequests"}
+	RateLimited            // 429, Retry-After: 30, text/plain "Too Many Requests"
 	Slow                   // answers normally after SlowDelay, or not at all if the request is cancelled first
 	Hang                   // never answers: blocks until the request is cancelled or the server closes
 	Reset                  // closes the connection with a TCP RST and no response (HTTP/2: aborts the stream)
@@ -29,6 +29,7 @@ const (
 	NoAccessToken          // token endpoints: 201 {"token_type":"bearer","scope":"users:read"}
 	NoUser                 // users/me: 200 {}
 	AnonymousUser          // users/me: 200 {"user":{"id":null,"name":"Anonymous user","role":"end-user"}}
+	Forbidden              // 403 with Zendesk's Forbidden body, the one a token without the needed scope gets
 )
 
 // SlowDelay is how long a Slow fault waits before answering. Change it only
@@ -106,8 +107,12 @@ func (s *Simulator) misbehave(w http.ResponseWriter, r *http.Request, e Endpoint
 		writeRaw(w, http.StatusBadGateway, "text/html; charset=utf-8",
 			[]byte("<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>\n"))
 	case f == RateLimited:
+		// Zendesk's 429 may come with a plain-text body, not JSON:
+		// https://developer.zendesk.com/api-reference/introduction/rate-limits/
 		w.Header().Set("Retry-After", "30")
-		WriteJSON(w, http.StatusTooManyRequests, apiError{Code: "TooManyRequests"})
+		writeRaw(w, http.StatusTooManyRequests, "text/plain; charset=utf-8", []byte("Too Many Requests"))
+	case f == Forbidden:
+		writeForbidden(w)
 	case f == InvalidJSON:
 		writeRaw(w, ok, jsonType, []byte(`{"access_token": "abc`))
 	case f == Oversized:

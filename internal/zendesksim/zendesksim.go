@@ -39,7 +39,8 @@
 //     https://developer.zendesk.com/documentation/api-basics/authentication/revoking-oauth-token/
 //
 // For tests: Stats counts the requests per Endpoint; Inject makes an
-// endpoint fail (500s, 429s, hangs, TCP resets, broken JSON, ...); LastTokenRequest shows what the client sent; Revoked and
+// endpoint fail (500s, a text/plain 429, 403s, hangs, TCP resets, broken
+// JSON, ...); LastTokenRequest shows what the client sent; Revoked and
 // ExpireAccessTokens look at and move the tokens' state.
 //
 // The simulator has one OAuth client and one user, keeps everything in

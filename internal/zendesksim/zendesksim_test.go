@@ -656,7 +656,7 @@ func TestRoutes(t *testing.T) {
 
 var faultNames = map[Fault]string{ServerError: "ServerError", BadGatewayHTML: "BadGatewayHTML", RateLimited: "RateLimited",
 	InvalidJSON: "InvalidJSON", Oversized: "Oversized", WrongContentType: "WrongContentType", ErrorIn2xx: "ErrorIn2xx",
-	NoAccessToken: "NoAccessToken", NoUser: "NoUser", AnonymousUser: "AnonymousUser"}
+	NoAccessToken: "NoAccessToken", NoUser: "NoUser", AnonymousUser: "AnonymousUser", Forbidden: "Forbidden"}
 
 const zendeskForbidden = `{"error":"Forbidden","description":"You do not have access to this page. Please contact the account owner of this help desk for further help."}`
 
@@ -693,9 +693,15 @@ func TestFaults(t *testing.T) {
 		{ServerError, is(500, "application/json", "InternalError")},
 		{BadGatewayHTML, is(502, "text/html", "")},
 		{RateLimited, func(t *testing.T, e Endpoint, resp *http.Response, b []byte) {
-			is(429, "application/json", "TooManyRequests")(t, e, resp, b)
-			if resp.Header.Get("Retry-After") != "30" {
-				t.Error("Retry-After missing")
+			is(429, "text/plain", "")(t, e, resp, b)
+			if resp.Header.Get("Retry-After") != "30" || string(b) != "Too Many Requests" {
+				t.Errorf("Retry-After %q, body %q", resp.Header.Get("Retry-After"), b)
+			}
+		}},
+		{Forbidden, func(t *testing.T, e Endpoint, resp *http.Response, b []byte) {
+			is(403, "application/json", "Forbidden")(t, e, resp, b)
+			if string(b) != zendeskForbidden {
+				t.Errorf("body %s", b)
 			}
 		}},
 		{InvalidJSON, func(t *testing.T, e Endpoint, resp *http.Response, b []byte) {
@@ -768,8 +774,8 @@ func TestInjectTimes(t *testing.T) {
 	want := func(statuses ...int) {
 		t.Helper()
 		for i, w := range statuses {
-			if got, _ := e.me(""); got != w {
-				t.Fatalf("request %d: %d, want %d", i, got, w)
+			if resp, _ := e.do("GET", meP, nil); resp.StatusCode != w {
+				t.Fatalf("request %d: %d, want %d", i, resp.StatusCode, w)
 			}
 		}
 	}
