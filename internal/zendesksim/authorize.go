@@ -48,8 +48,9 @@ func validChallenge(c string) bool {
 	return err == nil && len(b) == sha256.Size
 }
 
-// authorize serves GET /oauth/authorizations/new: the consent page, or an
-// error page for a malformed request.
+// authorize serves GET /oauth/authorizations/new. In order: a malformed
+// request gets an error page; a scope outside the allowed ones goes back
+// with invalid_scope; anything else gets the consent page.
 func (s *Simulator) authorize(w http.ResponseWriter, r *http.Request) {
 	if s.misbehave(w, r, Authorize, s.begin(Authorize)) {
 		return
@@ -58,6 +59,8 @@ func (s *Simulator) authorize(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case problem != "":
 		renderPage(w, http.StatusBadRequest, errorPage, problem)
+	case !s.scopesAllowed(a.scope):
+		redirectBack(w, r, a, invalidScope())
 	default:
 		s.count(Consent)
 		renderPage(w, http.StatusOK, consentPage, consentView{
@@ -85,6 +88,10 @@ func (s *Simulator) decide(w http.ResponseWriter, r *http.Request) {
 	}
 	switch r.PostForm.Get("decision") {
 	case "allow":
+		if !s.scopesAllowed(a.scope) {
+			redirectBack(w, r, a, invalidScope())
+			return
+		}
 		redirectBack(w, r, a, url.Values{"code": {s.issueCode(a)}})
 	case "deny":
 		redirectBack(w, r, a, url.Values{
@@ -94,6 +101,12 @@ func (s *Simulator) decide(w http.ResponseWriter, r *http.Request) {
 	default:
 		renderPage(w, http.StatusBadRequest, errorPage, "decision must be allow or deny.")
 	}
+}
+
+// invalidScope is the answer to a request for a scope the client may not
+// have (RFC 6749 §4.1.2.1).
+func invalidScope() url.Values {
+	return url.Values{"error": {"invalid_scope"}, "error_description": {invalidScopeDesc}}
 }
 
 // redirectBack sends the browser to the request's registered redirect_uri

@@ -20,6 +20,9 @@ const (
 	invalidClientDesc = "The client identifier provided is invalid, the client failed to authenticate, the client did not include its credentials, provided multiple client credentials, or used unsupported credentials type."
 	invalidGrantDesc  = "The provided authorization grant is invalid, expired, revoked, does not match the redirection URI used in the authorization request, or was issued to another client."
 	invalidTokenDesc  = "The access token provided is expired, revoked, malformed or invalid for other reasons."
+	// invalidScopeDesc is RFC 6749 §5.2's wording: Zendesk documents the
+	// invalid_scope error but not its description.
+	invalidScopeDesc = "The requested scope is invalid, unknown, or malformed."
 )
 
 // forbiddenBody is Zendesk's 403 for a token that may not use an endpoint.

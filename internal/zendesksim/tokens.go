@@ -95,6 +95,8 @@ func (s *Simulator) tokens(w http.ResponseWriter, r *http.Request) {
 		e = missing("grant_type")
 	case ep == "":
 		e = &apiError{http.StatusBadRequest, "unsupported_grant_type", "The authorization grant type is not supported by the authorization server."}
+	case !s.scopesAllowed(p.Get("scope")):
+		e = &apiError{http.StatusBadRequest, "invalid_scope", invalidScopeDesc}
 	default:
 		lt, problem := s.lifetimes(p)
 		switch {

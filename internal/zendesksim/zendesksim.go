@@ -27,6 +27,9 @@
 //     refresh token gets invalid_grant.
 //     https://developer.zendesk.com/api-reference/ticketing/oauth/grant_type_tokens/
 //     https://github.com/NangoHQ/nango/issues/6775
+//   - A client may be limited to allowed scopes (Options.AllowedScopes):
+//     asking for another is invalid_scope.
+//     https://support.zendesk.com/hc/en-us/articles/11093380955674
 //   - API calls need a bearer token whose scopes cover the endpoint (read
 //     or <resource>:read for GET, write or <resource>:write otherwise), else
 //     403 Forbidden; a bad, expired or revoked token gets 401 invalid_token.
@@ -69,6 +72,11 @@ type Options struct {
 	// RedirectURIs are the registered redirect URLs, compared byte for byte
 	// with redirect_uri.
 	RedirectURIs []string
+	// AllowedScopes are the scopes the client may ask for; nil means any,
+	// an empty slice none. An authorization request asking for another
+	// scope is sent back to redirect_uri with error=invalid_scope; a token
+	// request gets 400 invalid_scope.
+	AllowedScopes []string
 	// User is who signs in; the zero value means
 	// User{ID: 1, Name: "John Doe", Email: "john@example.com", Role: "admin"}.
 	User User
@@ -134,6 +142,7 @@ func New(opts Options) *Simulator {
 		opts.TokenBytes = defaultTokenBytes
 	}
 	opts.RedirectURIs = slices.Clone(opts.RedirectURIs)
+	opts.AllowedScopes = slices.Clone(opts.AllowedScopes)
 	s := &Simulator{
 		opts:    opts,
 		mux:     http.NewServeMux(),

@@ -1063,6 +1063,45 @@ func TestDefaultExpiryIsEnforced(t *testing.T) {
 	}
 }
 
+func TestAllowedScopes(t *testing.T) {
+	e := newEnv(t, Options{AllowedScopes: []string{"users:read", "tickets:read"}})
+	if resp, body := e.authorize(authQuery("scope", "tickets:read users:read")); resp.StatusCode != 200 || !strings.Contains(body, "tickets:read") {
+		t.Errorf("allowed scopes: %d, want the consent page", resp.StatusCode)
+	}
+	wantInvalidScope := func(resp *http.Response) {
+		t.Helper()
+		q := redirectedTo(t, resp)
+		if q.Get("error") != "invalid_scope" || q.Get("error_description") == "" || q.Get("state") != "st&ate" || q.Has("code") {
+			t.Errorf("redirect query %v, want invalid_scope with a description and the state", q)
+		}
+	}
+	resp, _ := e.authorize(authQuery("scope", "users:read write"))
+	wantInvalidScope(resp)
+	wantInvalidScope(e.decide(authQuery("scope", "users:read write"), "allow"))
+
+	// The token endpoint refuses a scope parameter asking for more.
+	code := e.code(authQuery())
+	p := exchangeParams(code)
+	p.Set("scope", "users:read write")
+	if status, m := e.token(p); status != 400 || m["error"] != "invalid_scope" || str(m["error_description"]) == "" {
+		t.Errorf("exchange asking for write: %d %v", status, m)
+	}
+	rt := str(e.login()["refresh_token"])
+	p = refreshParams(rt)
+	p.Set("scope", "tickets:write")
+	if status, m := e.token(p); status != 400 || m["error"] != "invalid_scope" {
+		t.Errorf("refresh asking for tickets:write: %d %v", status, m)
+	}
+	if status, m := e.token(refreshParams(rt)); status != 201 {
+		t.Errorf("refresh within the allowed scopes: %d %v", status, m)
+	}
+
+	// An empty list allows nothing.
+	none := newEnv(t, Options{AllowedScopes: []string{}})
+	resp, _ = none.authorize(authQuery())
+	wantInvalidScope(resp)
+}
+
 func TestAuthorizeFaults(t *testing.T) {
 	e := newEnv(t, Options{})
 	e.sim.Inject(Authorize, ServerError, 1)
