@@ -50,7 +50,8 @@ func validChallenge(c string) bool {
 
 // authorize serves GET /oauth/authorizations/new. In order: a malformed
 // request gets an error page; a scope outside the allowed ones goes back
-// with invalid_scope; anything else gets the consent page.
+// with invalid_scope; a remembered grant goes back with a code; anything else
+// gets the consent page.
 func (s *Simulator) authorize(w http.ResponseWriter, r *http.Request) {
 	if s.misbehave(w, r, Authorize, s.begin(Authorize)) {
 		return
@@ -61,6 +62,8 @@ func (s *Simulator) authorize(w http.ResponseWriter, r *http.Request) {
 		renderPage(w, http.StatusBadRequest, errorPage, problem)
 	case !s.scopesAllowed(a.scope):
 		redirectBack(w, r, a, invalidScope())
+	case s.granted(grantOf(a.clientID, a.scope)):
+		redirectBack(w, r, a, url.Values{"code": {s.issueCode(a)}})
 	default:
 		s.count(Consent)
 		renderPage(w, http.StatusOK, consentPage, consentView{
@@ -74,7 +77,7 @@ func (s *Simulator) authorize(w http.ResponseWriter, r *http.Request) {
 
 // decide serves POST /oauth/authorizations/new with decision=allow|deny,
 // the consent page's buttons: it redirects to redirect_uri with a code or
-// an error.
+// an error, and Allow remembers the grant.
 func (s *Simulator) decide(w http.ResponseWriter, r *http.Request) {
 	a, problem := s.parseAuthRequest(r.URL.Query())
 	if problem != "" {
@@ -92,6 +95,7 @@ func (s *Simulator) decide(w http.ResponseWriter, r *http.Request) {
 			redirectBack(w, r, a, invalidScope())
 			return
 		}
+		s.remember(grantOf(a.clientID, a.scope))
 		redirectBack(w, r, a, url.Values{"code": {s.issueCode(a)}})
 	case "deny":
 		redirectBack(w, r, a, url.Values{

@@ -6,7 +6,8 @@
 //
 // Endpoints:
 //
-//	GET    /oauth/authorizations/new            authorization request (code + PKCE): consent page
+//	GET    /oauth/authorizations/new            authorization request (code + PKCE): consent page,
+//	                                            or straight back to redirect_uri for a remembered grant
 //	POST   /oauth/authorizations/new            the consent page's Allow or Deny
 //	POST   /oauth/tokens                        authorization_code and refresh_token grants
 //	GET    /api/v2/users/me(.json)              Show Self
@@ -30,6 +31,10 @@
 //   - A client may be limited to allowed scopes (Options.AllowedScopes):
 //     asking for another is invalid_scope.
 //     https://support.zendesk.com/hc/en-us/articles/11093380955674
+//   - A person who already allowed a client the same scopes is sent back
+//     without a consent page; a real revocation forgets that grant
+//     (Simulator.ForgetGrants forgets them all).
+//     https://developer.zendesk.com/documentation/ticketing/working-with-oauth/using-oauth-to-authenticate-zendesk-api-requests-in-a-web-app/
 //   - API calls need a bearer token whose scopes cover the endpoint (read
 //     or <resource>:read for GET, write or <resource>:write otherwise), else
 //     403 Forbidden; a bad, expired or revoked token gets 401 invalid_token.
@@ -120,6 +125,7 @@ type Simulator struct {
 	codes     map[string]*authCode
 	access    map[string]*accessToken
 	refresh   map[string]*refreshToken
+	grants    map[grant]bool
 	faults    map[Endpoint]*injected
 	stats     Stats
 	lastToken url.Values
@@ -150,6 +156,7 @@ func New(opts Options) *Simulator {
 		codes:   map[string]*authCode{},
 		access:  map[string]*accessToken{},
 		refresh: map[string]*refreshToken{},
+		grants:  map[grant]bool{},
 		faults:  map[Endpoint]*injected{},
 		stats:   Stats{},
 	}
@@ -204,6 +211,14 @@ func (s *Simulator) ExpireAccessTokens() {
 	for _, t := range s.access {
 		t.expires = past
 	}
+}
+
+// ForgetGrants forgets every grant the user has allowed, so that the next
+// authorization request shows the consent page again.
+func (s *Simulator) ForgetGrants() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	clear(s.grants)
 }
 
 // LastTokenRequest returns the decoded parameters of the most recent

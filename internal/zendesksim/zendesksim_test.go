@@ -912,12 +912,13 @@ func TestStatsAuthorizeAndConsent(t *testing.T) {
 	e.do("GET", "/oauth/authorizations/new?"+authQuery().Encode(), nil)                 // consent page
 	e.do("GET", "/oauth/authorizations/new?"+authQuery("client_id", "x").Encode(), nil) // error page
 	e.code(authQuery())                                                                 // POST: neither
-	if st := e.sim.Stats(); st[Authorize] != 2 || st[Consent] != 1 {
-		t.Errorf("Stats() = %v, want 2 authorization requests and 1 consent page", st)
+	e.do("GET", "/oauth/authorizations/new?"+authQuery().Encode(), nil)                 // remembered grant: straight back
+	if st := e.sim.Stats(); st[Authorize] != 3 || st[Consent] != 1 {
+		t.Errorf("Stats() = %v, want 3 authorization requests and 1 consent page", st)
 	}
 	st := e.sim.Stats()
 	st[Authorize] = 100
-	if e.sim.Stats()[Authorize] != 2 {
+	if e.sim.Stats()[Authorize] != 3 {
 		t.Error("Stats() must return a copy")
 	}
 }
@@ -1100,6 +1101,55 @@ func TestAllowedScopes(t *testing.T) {
 	none := newEnv(t, Options{AllowedScopes: []string{}})
 	resp, _ = none.authorize(authQuery())
 	wantInvalidScope(resp)
+}
+
+func TestRememberedGrants(t *testing.T) {
+	e := newEnv(t, Options{})
+	const scopes = "users:read tickets:read"
+	if resp, _ := e.authorize(authQuery("scope", scopes)); resp.StatusCode != 200 {
+		t.Fatalf("first request: %d, want the consent page", resp.StatusCode)
+	}
+	e.code(authQuery("scope", scopes)) // Allow
+
+	// The same scopes as a set: straight back with a code and the state.
+	resp, _ := e.authorize(authQuery("scope", "tickets:read users:read tickets:read", "state", "second"))
+	q := redirectedTo(t, resp)
+	if q.Get("code") == "" || q.Get("state") != "second" {
+		t.Fatalf("remembered grant: redirect query %v", q)
+	}
+	if status, m := e.token(exchangeParams(q.Get("code"))); status != 201 {
+		t.Errorf("the remembered grant's code: %d %v", status, m)
+	}
+	// Other scopes, fewer included, prompt again; so does a forgotten grant.
+	if resp, _ := e.authorize(authQuery("scope", "users:read")); resp.StatusCode != 200 {
+		t.Errorf("other scopes: %d, want the consent page", resp.StatusCode)
+	}
+	e.sim.ForgetGrants()
+	if resp, _ := e.authorize(authQuery("scope", scopes)); resp.StatusCode != 200 {
+		t.Errorf("after ForgetGrants: %d, want the consent page", resp.StatusCode)
+	}
+	if st := e.sim.Stats(); st[Authorize] != 4 || st[Consent] != 3 {
+		t.Errorf("Stats() = %v, want 4 authorization requests, 3 consent pages", st)
+	}
+
+	// Deny remembers nothing.
+	denied := newEnv(t, Options{})
+	denied.decide(authQuery(), "deny")
+	if resp, _ := denied.authorize(authQuery()); resp.StatusCode != 200 {
+		t.Errorf("after Deny: %d, want the consent page", resp.StatusCode)
+	}
+}
+
+func TestRevocationForgetsTheGrant(t *testing.T) {
+	e := newEnv(t, Options{})
+	at := str(e.login()["access_token"]) // Allow remembers users:read
+	if resp, _ := e.authorize(authQuery()); resp.StatusCode != http.StatusFound {
+		t.Fatalf("before revocation: %d, want 302", resp.StatusCode)
+	}
+	e.do("DELETE", revokeP, nil, "Authorization", "Bearer "+at)
+	if resp, _ := e.authorize(authQuery()); resp.StatusCode != http.StatusOK {
+		t.Errorf("after revocation: %d, want the consent page", resp.StatusCode)
+	}
 }
 
 func TestAuthorizeFaults(t *testing.T) {
