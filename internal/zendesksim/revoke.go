@@ -5,10 +5,26 @@ import "net/http"
 // Revocation, DELETE /api/v2/oauth/tokens/current(.json): any valid token
 // may revoke itself, whatever its scopes.
 // https://developer.zendesk.com/documentation/api-basics/authentication/revoking-oauth-token/
+//
+// Zendesk documents 204 and a dead token. Community posts report a 204
+// after which the token kept working, and a Zendesk advocate asking
+// whether the token had write scope; Options.Revocation lets a test meet
+// each answer:
+// https://support.zendesk.com/hc/en-us/community/posts/4627188332186
+// https://support.zendesk.com/hc/en-us/community/posts/5537132288282
 
-// revoke revokes the caller's access token and the refresh token issued
-// with it, and forgets the grant they came from.
+// revoke answers a caller with a valid token as Options.Revocation says. A
+// real revocation also kills the refresh token issued with the access
+// token and forgets the grant they came from.
 func (s *Simulator) revoke(w http.ResponseWriter, _ *http.Request, c Caller) {
+	switch s.opts.Revocation {
+	case RefusesRevocation:
+		writeForbidden(w)
+		return
+	case PretendsToRevoke:
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
 	s.mu.Lock()
 	if t := s.access[c.token]; t != nil {
 		t.revoked = true

@@ -43,7 +43,8 @@
 //     https://developer.zendesk.com/api-reference/ticketing/oauth/grant_type_tokens/#scope
 //     https://developer.zendesk.com/api-reference/ticketing/users/users/#show-self
 //   - Revocation answers 204 and the token and its refresh token stop
-//     working.
+//     working, or, as a test chooses (Options.Revocation), 403, or 204
+//     while the token keeps working, as community posts report.
 //     https://developer.zendesk.com/documentation/api-basics/authentication/revoking-oauth-token/
 //
 // For tests: Stats counts the requests per Endpoint; Inject makes an
@@ -101,6 +102,9 @@ type Options struct {
 	// NoRefreshToken makes token responses carry no refresh_token, like some
 	// legacy clients.
 	NoRefreshToken bool
+	// Revocation is what DELETE /api/v2/oauth/tokens/current.json does with
+	// a valid token; the zero value revokes it.
+	Revocation Revocation
 	// Now is the clock; nil means time.Now. Tests inject a fake clock to
 	// expire codes and tokens.
 	Now func() time.Time
@@ -113,6 +117,22 @@ type User struct {
 	Email string
 	Role  string // "end-user", "agent" or "admin"
 }
+
+// Revocation is how the simulator answers a request to revoke a valid
+// access token.
+type Revocation int
+
+const (
+	// Revokes answers 204; the token and its refresh token stop working and
+	// the grant they came from is forgotten, as Zendesk documents.
+	Revokes Revocation = iota
+	// RefusesRevocation answers 403 Forbidden; the token keeps working.
+	RefusesRevocation
+	// PretendsToRevoke answers 204 but the token keeps working, as
+	// community posts report of the real Zendesk:
+	// https://support.zendesk.com/hc/en-us/community/posts/4627188332186
+	PretendsToRevoke
+)
 
 // Simulator is an http.Handler serving the simulated Zendesk endpoints.
 // Create it with New. Its methods are safe for concurrent use.
@@ -191,8 +211,9 @@ func (s *Simulator) Stats() Stats {
 	return maps.Clone(s.stats)
 }
 
-// Revoked reports whether accessToken was revoked via
-// DELETE /api/v2/oauth/tokens/current.json.
+// Revoked reports whether accessToken was really revoked via
+// DELETE /api/v2/oauth/tokens/current.json: never under RefusesRevocation
+// or PretendsToRevoke.
 func (s *Simulator) Revoked(accessToken string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -1141,14 +1141,68 @@ func TestRememberedGrants(t *testing.T) {
 }
 
 func TestRevocationForgetsTheGrant(t *testing.T) {
-	e := newEnv(t, Options{})
-	at := str(e.login()["access_token"]) // Allow remembers users:read
-	if resp, _ := e.authorize(authQuery()); resp.StatusCode != http.StatusFound {
-		t.Fatalf("before revocation: %d, want 302", resp.StatusCode)
+	for _, c := range []struct {
+		mode       Revocation
+		remembered bool
+	}{{Revokes, false}, {RefusesRevocation, true}, {PretendsToRevoke, true}} {
+		e := newEnv(t, Options{Revocation: c.mode})
+		at := str(e.login()["access_token"]) // Allow remembers users:read
+		if resp, _ := e.authorize(authQuery()); resp.StatusCode != http.StatusFound {
+			t.Fatalf("mode %d: before revocation: %d, want 302", c.mode, resp.StatusCode)
+		}
+		e.do("DELETE", revokeP, nil, "Authorization", "Bearer "+at)
+		resp, _ := e.authorize(authQuery())
+		if got := resp.StatusCode == http.StatusFound; got != c.remembered {
+			t.Errorf("mode %d: after revocation: %d, want remembered=%v", c.mode, resp.StatusCode, c.remembered)
+		}
 	}
-	e.do("DELETE", revokeP, nil, "Authorization", "Bearer "+at)
-	if resp, _ := e.authorize(authQuery()); resp.StatusCode != http.StatusOK {
-		t.Errorf("after revocation: %d, want the consent page", resp.StatusCode)
+}
+
+func TestRevocationModes(t *testing.T) {
+	cases := []struct {
+		name    string
+		mode    Revocation
+		status  int
+		body    string
+		revoked bool
+	}{
+		{"Revokes", Revokes, 204, "", true},
+		{"RefusesRevocation", RefusesRevocation, 403, zendeskForbidden, false},
+		{"PretendsToRevoke", PretendsToRevoke, 204, "", false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e := newEnv(t, Options{Revocation: c.mode})
+			m := e.loginWith("tickets:read") // any valid token may revoke itself, whatever its scopes
+			at, rt := str(m["access_token"]), str(m["refresh_token"])
+			resp, b := e.do("DELETE", revokeP, nil, "Authorization", "Bearer "+at)
+			if resp.StatusCode != c.status || string(b) != c.body {
+				t.Fatalf("revoke: %d %s, want %d %s", resp.StatusCode, b, c.status, c.body)
+			}
+			if e.sim.Revoked(at) != c.revoked {
+				t.Errorf("Revoked() = %v, want %v", !c.revoked, c.revoked)
+			}
+			// The token still works unless really revoked: Show Self answers
+			// 403 for its scope, not 401.
+			wantMe, wantRefresh := 403, 201
+			if c.revoked {
+				wantMe, wantRefresh = 401, 400
+			}
+			if resp, _ := e.do("GET", meP, nil, "Authorization", "Bearer "+at); resp.StatusCode != wantMe {
+				t.Errorf("users/me after revoking: %d, want %d", resp.StatusCode, wantMe)
+			}
+			if status, m := e.token(refreshParams(rt)); status != wantRefresh {
+				t.Errorf("refresh after revoking: %d %v, want %d", status, m, wantRefresh)
+			}
+		})
+	}
+
+	e := newEnv(t, Options{})
+	for _, auth := range []string{"", "Bearer nope"} {
+		resp, b := e.do("DELETE", revokeP, nil, "Authorization", auth)
+		if resp.StatusCode != 401 || !json.Valid(b) {
+			t.Errorf("revoke with %q: %d %s, want 401", auth, resp.StatusCode, b)
+		}
 	}
 }
 
