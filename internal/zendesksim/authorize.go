@@ -49,8 +49,9 @@ func validChallenge(c string) bool {
 }
 
 // authorize serves GET /oauth/authorizations/new. In order: a malformed
-// request gets an error page; a scope outside the allowed ones goes back
-// with invalid_scope; a remembered grant goes back with a code; anything else
+// request gets an error page; a person not signed in to Zendesk goes to
+// the identity provider; a scope outside the allowed ones goes back with
+// invalid_scope; a remembered grant goes back with a code; anything else
 // gets the consent page.
 func (s *Simulator) authorize(w http.ResponseWriter, r *http.Request) {
 	if s.misbehave(w, r, Authorize, s.begin(Authorize)) {
@@ -60,6 +61,8 @@ func (s *Simulator) authorize(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case problem != "":
 		renderPage(w, http.StatusBadRequest, errorPage, problem)
+	case !s.signedIn(r):
+		s.toIdentityProvider(w, r, http.StatusFound)
 	case !s.scopesAllowed(a.scope):
 		redirectBack(w, r, a, invalidScope())
 	case s.granted(grantOf(a.clientID, a.scope)):
@@ -82,6 +85,10 @@ func (s *Simulator) decide(w http.ResponseWriter, r *http.Request) {
 	a, problem := s.parseAuthRequest(r.URL.Query())
 	if problem != "" {
 		renderPage(w, http.StatusBadRequest, errorPage, problem)
+		return
+	}
+	if !s.signedIn(r) {
+		s.toIdentityProvider(w, r, http.StatusSeeOther)
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)

@@ -8,23 +8,25 @@ import (
 	"net/http"
 )
 
-// The simulator's HTML pages: the error page and the consent page. Each
-// says loudly that it is simulated, and each is served with the same strict
-// Content-Security-Policy: no scripts, and exactly one style element,
-// allowed by its hash. The policy has no form-action: the consent form ends
-// in a redirect to the client's redirect_uri, which a form-action would
-// have to list.
+// The simulator's HTML pages: the error page, the consent page and the
+// identity provider's sign-in page. Each says loudly that it is simulated,
+// and each is served with the same strict Content-Security-Policy: no
+// scripts, and exactly one style element, allowed by its hash. The policy
+// has no form-action: the consent and sign-in forms end in redirects to
+// other origins, which a form-action would have to list.
 
 // pageCSS is the pages' only style.
 const pageCSS = `
 body { font-family: system-ui, sans-serif; margin: 0; background: #f5f5f5; color: #1f2937; }
 .banner { background: #b45309; color: #fff; padding: .6em 1em; font-weight: bold; text-align: center; }
+.idp .banner { background: #4338ca; }
 main { max-width: 32em; margin: 2em auto; background: #fff; padding: 1.5em 2em; border-radius: 8px; }
 button { font-size: 1em; padding: .5em 1.5em; margin-right: .5em; border-radius: 4px; border: 1px solid #888; cursor: pointer; }
-#allow { background: #03363d; color: #fff; }
+#allow, #sign-in { background: #03363d; color: #fff; }
 `
 
-// layout is every page's frame; a page defines "title" and "body".
+// layout is every page's frame; a page defines "title" and "body", and
+// may redefine "class" and "banner".
 var layout = template.Must(template.New("layout").Parse(`<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -33,17 +35,20 @@ var layout = template.Must(template.New("layout").Parse(`<!DOCTYPE html>
 <title>{{template "title" .}}</title>
 <style>` + pageCSS + `</style>
 </head>
-<body>
-<div class="banner">Simulated Zendesk (demo and tests only, not the real Zendesk)</div>
+<body class="{{template "class" .}}">
+<div class="banner">{{template "banner" .}}</div>
 <main>
 {{template "body" .}}</main>
 </body>
 </html>
 `))
 
-// page returns the layout filled with the definitions in defs.
+// page returns the layout filled with the definitions in defs. Pages of
+// the simulated Zendesk get its banner unless they define their own.
 func page(defs string) *template.Template {
-	return template.Must(template.Must(layout.Clone()).Parse(defs))
+	t := template.Must(layout.Clone())
+	template.Must(t.Parse(`{{define "class"}}zendesk{{end}}{{define "banner"}}Simulated Zendesk (demo and tests only, not the real Zendesk){{end}}`))
+	return template.Must(t.Parse(defs))
 }
 
 var (
@@ -66,6 +71,18 @@ var (
 </form>
 {{end}}`)
 
+	// idpSignInPage is the identity provider's sign-in page (idpView).
+	idpSignInPage = page(`{{define "title"}}Sign in - Simulated identity provider{{end}}
+{{define "class"}}idp{{end}}
+{{define "banner"}}Simulated identity provider (demo and tests only){{end}}
+{{define "body"}}<h1>Simulated identity provider</h1>
+<p>This account signs in to Zendesk through single sign-on. Sign in here to continue to Zendesk.</p>
+<form method="post" action="{{.Action}}">
+<input type="hidden" name="return_to" value="{{.ReturnTo}}">
+<button id="sign-in">Sign in</button>
+</form>
+{{end}}`)
+
 	pageCSP = func() string {
 		sum := sha256.Sum256([]byte(pageCSS))
 		return "default-src 'none'; style-src 'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) +
@@ -77,6 +94,10 @@ type consentView struct {
 	Client, User string
 	Scopes       []string
 	Action       string // the authorization request's path and query
+}
+
+type idpView struct {
+	Action, ReturnTo string
 }
 
 // renderPage renders t with data into a buffer, then writes it with the

@@ -97,7 +97,7 @@ func randomString(n int) string {
 }
 
 // randomToken returns 32 random bytes, base64url-encoded without padding
-// (43 characters): codes and authenticity tokens.
+// (43 characters): codes, session cookies, sign-in tickets.
 func randomToken() string {
 	return b64(randomBytes(32))
 }

@@ -12,6 +12,10 @@
 //	POST   /oauth/tokens                        authorization_code and refresh_token grants
 //	GET    /api/v2/users/me(.json)              Show Self
 //	DELETE /api/v2/oauth/tokens/current(.json)  revoke the presented access token
+//	GET    /simulated-idp/login                 Options.IdentityProvider only: the identity provider's
+//	POST   /simulated-idp/login                 sign-in page and its Sign in button, on the other loopback name
+//	GET    /access/jwt                          Options.IdentityProvider only: back from the identity
+//	                                            provider, sets the Zendesk session cookie
 //
 // Tests add API endpoints with Simulator.HandleAPI, one line each.
 //
@@ -46,6 +50,10 @@
 //     working, or, as a test chooses (Options.Revocation), 403, or 204
 //     while the token keeps working, as community posts report.
 //     https://developer.zendesk.com/documentation/api-basics/authentication/revoking-oauth-token/
+//   - With Options.IdentityProvider, a person not signed in to Zendesk is
+//     sent from the authorization request to a single sign-on page on
+//     another origin, and back.
+//     https://support.zendesk.com/hc/en-us/articles/4408845838874
 //
 // For tests: Stats counts the requests per Endpoint; Inject makes an
 // endpoint fail (500s, a text/plain 429, 403s, hangs, TCP resets, broken
@@ -105,6 +113,12 @@ type Options struct {
 	// Revocation is what DELETE /api/v2/oauth/tokens/current.json does with
 	// a valid token; the zero value revokes it.
 	Revocation Revocation
+	// IdentityProvider makes the account use single sign-on: a person who
+	// is not signed in to Zendesk (no session cookie on the simulator's
+	// origin) is sent from the authorization request to an identity
+	// provider's page on another origin, then back. Without it the person
+	// counts as signed in.
+	IdentityProvider bool
 	// Now is the clock; nil means time.Now. Tests inject a fake clock to
 	// expire codes and tokens.
 	Now func() time.Time
@@ -146,6 +160,8 @@ type Simulator struct {
 	access    map[string]*accessToken
 	refresh   map[string]*refreshToken
 	grants    map[grant]bool
+	sessions  map[string]bool      // Zendesk session cookie values
+	tickets   map[string]time.Time // identity provider sign-ins not yet redeemed, by expiry
 	faults    map[Endpoint]*injected
 	stats     Stats
 	lastToken url.Values
@@ -170,15 +186,17 @@ func New(opts Options) *Simulator {
 	opts.RedirectURIs = slices.Clone(opts.RedirectURIs)
 	opts.AllowedScopes = slices.Clone(opts.AllowedScopes)
 	s := &Simulator{
-		opts:    opts,
-		mux:     http.NewServeMux(),
-		done:    make(chan struct{}),
-		codes:   map[string]*authCode{},
-		access:  map[string]*accessToken{},
-		refresh: map[string]*refreshToken{},
-		grants:  map[grant]bool{},
-		faults:  map[Endpoint]*injected{},
-		stats:   Stats{},
+		opts:     opts,
+		mux:      http.NewServeMux(),
+		done:     make(chan struct{}),
+		codes:    map[string]*authCode{},
+		access:   map[string]*accessToken{},
+		refresh:  map[string]*refreshToken{},
+		grants:   map[grant]bool{},
+		sessions: map[string]bool{},
+		tickets:  map[string]time.Time{},
+		faults:   map[Endpoint]*injected{},
+		stats:    Stats{},
 	}
 
 	// Every route. API endpoints go through handleAPI, which checks the
@@ -190,6 +208,11 @@ func New(opts Options) *Simulator {
 		"GET /api/v2/users/me", "GET /api/v2/users/me.json")
 	s.handleAPI(apiEndpoint{name: Revoke, serve: s.revoke},
 		"DELETE /api/v2/oauth/tokens/current", "DELETE /api/v2/oauth/tokens/current.json")
+	if opts.IdentityProvider {
+		s.mux.HandleFunc("GET "+idpPath, s.idpPage)
+		s.mux.HandleFunc("POST "+idpPath, s.idpSignIn)
+		s.mux.HandleFunc("GET "+ssoReturnPath, s.ssoReturn)
+	}
 	s.mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, _ *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
 	})

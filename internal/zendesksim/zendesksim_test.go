@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -12,6 +13,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"regexp"
@@ -646,6 +648,8 @@ func TestRoutes(t *testing.T) {
 		{"GET", tokensP, 404},
 		{"PUT", meP, 404},
 		{"GET", "/api/v2/tickets.json", 404},
+		{"GET", "/simulated-idp/login?return_to=/", 404}, // without IdentityProvider
+		{"GET", "/access/jwt", 404},
 	} {
 		resp, b := e.do(c.method, c.path, nil)
 		if resp.StatusCode != c.status || (c.status == 404 && jsonMap(t, b)["error"] != "InvalidEndpoint") {
@@ -1217,6 +1221,180 @@ func TestAuthorizeFaults(t *testing.T) {
 	}
 	if st := e.sim.Stats(); st[Authorize] != 2 || st[Consent] != 1 {
 		t.Errorf("Stats() = %v", st)
+	}
+}
+
+// idpBrowser is a client with a cookie jar that shows every redirect, for
+// a simulator on its real loopback address.
+func idpBrowser() *http.Client {
+	jar, _ := cookiejar.New(nil)
+	return &http.Client{
+		Jar:           jar,
+		Timeout:       5 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+// fetch sends a request (a form POST when form is not nil) and returns the
+// response and its body.
+func fetch(t *testing.T, c *http.Client, method, target string, form url.Values) (*http.Response, string) {
+	t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequest(method, target, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, target, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, string(b)
+}
+
+func TestIdentityProvider(t *testing.T) {
+	clock := newClock()
+	srv := NewServer(Options{IdentityProvider: true, RedirectURIs: []string{callback}, Now: clock.Now})
+	defer srv.Close()
+	port := strings.TrimPrefix(srv.URL, "http://127.0.0.1:")
+	requestURI := authorizeP + "?" + authQuery().Encode()
+	b := idpBrowser()
+
+	// Signed out: the authorization request goes to the identity provider,
+	// on the other loopback name of the same port.
+	resp, _ := fetch(t, b, "GET", srv.URL+requestURI, nil)
+	idpURL := "http://localhost:" + port + "/simulated-idp/login?" + url.Values{"return_to": {requestURI}}.Encode()
+	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusFound || loc != idpURL {
+		t.Fatalf("signed out: %d to %q, want 302 to %q", resp.StatusCode, loc, idpURL)
+	}
+	resp, page := fetch(t, b, "GET", idpURL, nil)
+	if resp.StatusCode != 200 {
+		t.Fatalf("identity provider page: %d\n%s", resp.StatusCode, page)
+	}
+	checkPage(t, resp, page, "Simulated identity provider")
+	for _, want := range []string{"<h1>Simulated identity provider</h1>", `<form method="post" action="/simulated-idp/login">`,
+		`<input type="hidden" name="return_to" value="` + html.EscapeString(requestURI) + `">`, `<button id="sign-in">Sign in</button>`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("identity provider page lacks %s:\n%s", want, page)
+		}
+	}
+
+	// Sign in: back to the simulator's origin with a one-time ticket.
+	resp, _ = fetch(t, b, "POST", "http://localhost:"+port+"/simulated-idp/login", url.Values{"return_to": {requestURI}})
+	back, err := url.Parse(resp.Header.Get("Location"))
+	if resp.StatusCode != http.StatusSeeOther || err != nil || back.Scheme+"://"+back.Host+back.Path != srv.URL+"/access/jwt" ||
+		back.Query().Get("return_to") != requestURI || back.Query().Get("jwt") == "" {
+		t.Fatalf("sign in: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	resp, _ = fetch(t, b, "GET", back.String(), nil)
+	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusFound || loc != requestURI {
+		t.Fatalf("/access/jwt: %d to %q, want 302 to %q", resp.StatusCode, loc, requestURI)
+	}
+	var session *http.Cookie
+	for _, c := range resp.Cookies() {
+		if c.Name == "_zendesk_session" {
+			session = c
+		}
+	}
+	if session == nil || !session.HttpOnly || session.SameSite != http.SameSiteLaxMode || session.Path != "/" {
+		t.Fatalf("session cookie %+v, want HttpOnly, SameSite=Lax, Path=/", session)
+	}
+
+	// Signed in: the consent page, and Allow works.
+	if resp, page := fetch(t, b, "GET", srv.URL+requestURI, nil); resp.StatusCode != 200 || !strings.Contains(page, `id="allow"`) {
+		t.Fatalf("signed in: %d, want the consent page\n%s", resp.StatusCode, page)
+	}
+	resp, _ = fetch(t, b, "POST", srv.URL+requestURI, url.Values{"decision": {"allow"}})
+	if q := redirectedTo(t, resp); q.Get("code") == "" {
+		t.Errorf("Allow: %v", q)
+	}
+	if st := srv.Stats(); st[Authorize] != 2 || st[Consent] != 1 {
+		t.Errorf("Stats() = %v, want 2 authorization requests and 1 consent page", st)
+	}
+
+	// A ticket works once, and only for a while.
+	if resp, _ := fetch(t, idpBrowser(), "GET", back.String(), nil); resp.StatusCode != 400 {
+		t.Errorf("ticket used twice: %d, want 400", resp.StatusCode)
+	}
+	resp, _ = fetch(t, idpBrowser(), "POST", "http://localhost:"+port+"/simulated-idp/login", url.Values{"return_to": {requestURI}})
+	clock.Advance(2*time.Minute + time.Second)
+	if resp, _ := fetch(t, idpBrowser(), "GET", resp.Header.Get("Location"), nil); resp.StatusCode != 400 {
+		t.Errorf("expired ticket: %d, want 400", resp.StatusCode)
+	}
+
+	// Signed out, and a made-up session cookie is no session: the consent
+	// form's POST goes to the identity provider too.
+	forged := idpBrowser()
+	u, _ := url.Parse(srv.URL)
+	forged.Jar.SetCookies(u, []*http.Cookie{{Name: "_zendesk_session", Value: session.Value + "x"}})
+	resp, _ = fetch(t, forged, "POST", srv.URL+requestURI, url.Values{"decision": {"allow"}})
+	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || loc != idpURL {
+		t.Errorf("Allow while signed out: %d to %q, want 303 to %q", resp.StatusCode, loc, idpURL)
+	}
+}
+
+func TestIdentityProviderReturnTo(t *testing.T) {
+	srv := NewServer(Options{IdentityProvider: true, RedirectURIs: []string{callback}})
+	defer srv.Close()
+	idp := "http://localhost:" + strings.TrimPrefix(srv.URL, "http://127.0.0.1:") + "/simulated-idp/login"
+	// A valid ticket, to show that /access/jwt checks return_to too.
+	resp, _ := fetch(t, idpBrowser(), "POST", idp, url.Values{"return_to": {"/"}})
+	back, _ := url.Parse(resp.Header.Get("Location"))
+	for _, bad := range []string{"", "oauth", "https://evil.example/", "//evil.example/", "/\\evil.example", "javascript:alert(1)",
+		"/ok\r\nSet-Cookie: a=b", "http:/evil.example"} {
+		if resp, _ := fetch(t, idpBrowser(), "GET", idp+"?"+url.Values{"return_to": {bad}}.Encode(), nil); resp.StatusCode != 400 {
+			t.Errorf("identity provider page, return_to %q: %d, want 400", bad, resp.StatusCode)
+		}
+		if resp, _ := fetch(t, idpBrowser(), "POST", idp, url.Values{"return_to": {bad}}); resp.StatusCode != 400 {
+			t.Errorf("sign in, return_to %q: %d, want 400", bad, resp.StatusCode)
+		}
+		q := back.Query()
+		q.Set("return_to", bad)
+		if resp, _ := fetch(t, idpBrowser(), "GET", srv.URL+"/access/jwt?"+q.Encode(), nil); resp.StatusCode != 400 || resp.Header.Get("Set-Cookie") != "" {
+			t.Errorf("/access/jwt, return_to %q: %d, want 400 and no cookie", bad, resp.StatusCode)
+		}
+	}
+}
+
+func TestOtherOrigin(t *testing.T) {
+	for _, c := range []struct {
+		host, want string
+		tls        bool
+	}{
+		{"127.0.0.1:8080", "http://localhost:8080", false},
+		{"localhost:8080", "http://127.0.0.1:8080", false},
+		{"LocalHost:8080", "http://127.0.0.1:8080", false},
+		{"localhost", "http://127.0.0.1", false},
+		{"[::1]:8080", "http://localhost:8080", false},
+		{"127.0.0.1:8443", "https://localhost:8443", true},
+		{"example.com:8080", "", false},
+		{"acme.zendesk.com", "", false},
+	} {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.Host = c.host
+		if c.tls {
+			r.TLS = &tls.ConnectionState{}
+		}
+		if got, ok := otherOrigin(r); got != c.want || ok != (c.want != "") {
+			t.Errorf("otherOrigin(%q) = %q, %v; want %q", c.host, got, ok, c.want)
+		}
+	}
+	// Reached under another name, the simulator cannot send anyone to its
+	// identity provider, and says so.
+	e := newEnv(t, Options{IdentityProvider: true})
+	resp, b := e.do("GET", authorizeP+"?"+authQuery().Encode(), nil, "Host", "zendesk.example")
+	if resp.StatusCode != 400 || !strings.Contains(string(b), "127.0.0.1 or localhost") {
+		t.Errorf("Host zendesk.example: %d %s", resp.StatusCode, b)
 	}
 }
 
