@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"zendesk-oauth-app/internal/zendesksim"
 )
 
 // A value too large for one cookie is split over several, each within
@@ -100,7 +101,7 @@ func TestCookiesAreBoundToTheInstance(t *testing.T) {
 	if n := strings.Count(e.logs.String(), "session cookie refused"); n != 3 {
 		t.Errorf("%d log lines about refused session cookies, want 3", n)
 	}
-	if st := e.sim.Stats(); st.Exchanges+st.MeCalls != 0 {
+	if st := e.sim.Stats(); st[zendesksim.Exchange]+st[zendesksim.Me] != 0 {
 		t.Errorf("a foreign cookie made the app call Zendesk: %+v", st)
 	}
 }

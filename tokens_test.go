@@ -124,7 +124,7 @@ func TestConcurrentRefreshIsShared(t *testing.T) {
 	if resp := stale.get("/"); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/zendesk/auth" {
 		t.Errorf("the old cookie after %v: status %d to %q, want 303 to /zendesk/auth", rememberRefresh, resp.StatusCode, resp.Header.Get("Location"))
 	}
-	if n := e.sim.Stats().Refreshes; n != 2 {
+	if n := e.sim.Stats()[zendesksim.Refresh]; n != 2 {
 		t.Errorf("%d refresh requests, want 2 (the old token's, refused)", n)
 	}
 }
