@@ -14,22 +14,31 @@ import (
 	"time"
 )
 
-// routes lists every URL the app answers, and wraps them in the middleware.
-// A path answered for some methods gets 405 with Allow for the others.
-func (a *app) routes() http.Handler {
+// route is one URL the app answers, for one method.
+type route struct {
+	method, path string
+	handler      http.HandlerFunc
+}
+
+// routes lists every URL the app answers (and extra ones, for a test that
+// mounts a page of its own), and wraps them in the middleware. A path
+// answered for some methods gets 405 with Allow for the others.
+func (a *app) routes(extra ...route) http.Handler {
+	all := append([]route{
+		{"GET", "/{$}", a.handleIndex},
+		{"GET", "/zendesk/auth", a.handleAuth},
+		{"GET", "/zendesk/oauth/callback", a.handleCallback},
+		{"POST", "/zendesk/logout", a.handleLogout},
+		{"GET", "/healthz", handleHealthz},
+		{"GET", "/static/style.css", handleStylesheet},
+		{"GET", "/favicon.ico", handleFavicon},
+	}, extra...)
 	mux := http.NewServeMux()
 	methods := map[string][]string{} // path → its methods
-	handle := func(method, path string, h http.HandlerFunc) {
-		mux.HandleFunc(method+" "+path, h)
-		methods[path] = append(methods[path], method)
+	for _, rt := range all {
+		mux.HandleFunc(rt.method+" "+rt.path, rt.handler)
+		methods[rt.path] = append(methods[rt.path], rt.method)
 	}
-	handle("GET", "/{$}", a.handleIndex)
-	handle("GET", "/zendesk/auth", a.handleAuth)
-	handle("GET", "/zendesk/oauth/callback", a.handleCallback)
-	handle("POST", "/zendesk/logout", a.handleLogout)
-	handle("GET", "/healthz", handleHealthz)
-	handle("GET", "/static/style.css", handleStylesheet)
-	handle("GET", "/favicon.ico", handleFavicon)
 	for path, allowed := range methods {
 		mux.HandleFunc(path, a.handleMethodNotAllowed(allowed))
 	}
@@ -184,7 +193,7 @@ func (a *app) handleCallback(w http.ResponseWriter, r *http.Request) {
 	s.UserID = u.ID
 	if err := a.saveSession(w, r, &s); err != nil {
 		a.revokeUnkept(r, s.Subdomain, s.AccessToken)
-		a.failZendesk(w, r, &tooLargeError{opExchange})
+		a.failZendesk(w, r, &tooLargeError{opExchange, s.tokens})
 		return
 	}
 	if a.cfg.subdomain == "" {

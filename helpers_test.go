@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -11,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -68,7 +68,11 @@ type env struct {
 	logs     *syncBuffer
 	appClock *fakeClock // the app's clock and Zendesk's are separate, as in life
 	simClock *fakeClock
+	handler  atomic.Pointer[http.Handler] // what the server serves: the app's routes
 }
+
+// serve makes the server serve h from now on.
+func (e *env) serve(h http.Handler) { e.handler.Store(&h) }
 
 type envOptions struct {
 	vars      map[string]string  // settings; defaults below
@@ -83,8 +87,7 @@ func newEnv(t testing.TB, opts envOptions) *env {
 	t.Helper()
 	e := &env{t: t, logs: &syncBuffer{}, appClock: newFakeClock(), simClock: newFakeClock()}
 
-	var handler http.Handler
-	serve := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) })
+	serve := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { (*e.handler.Load()).ServeHTTP(w, r) })
 	if opts.tls {
 		e.server = httptest.NewTLSServer(serve)
 	} else {
@@ -127,7 +130,7 @@ func newEnv(t testing.TB, opts envOptions) *env {
 	if err != nil {
 		t.Fatalf("newApp: %v", err)
 	}
-	handler = e.app.routes()
+	e.serve(e.app.routes())
 	return e
 }
 
@@ -242,22 +245,34 @@ func (b *browser) cookie(name string) *http.Cookie {
 	return nil
 }
 
-// session opens the browser's session cookie the way the app does.
+// session opens the browser's session cookies the way the app does.
 func (b *browser) session() session {
 	b.t.Helper()
-	c := b.cookie(b.env.app.cookies.name(sessionCookie))
-	if c == nil {
-		b.t.Fatal("no session cookie")
-	}
-	payload, _, err := b.env.app.cookies.sealer.open(c.Name, c.Value, b.env.appClock.Now())
-	if err != nil {
-		b.t.Fatalf("opening the session cookie: %v", err)
+	u, _ := url.Parse(b.env.server.URL)
+	req := httptest.NewRequest("GET", "/", nil)
+	for _, c := range b.client.Jar.Cookies(u) {
+		req.AddCookie(c)
 	}
 	var s session
-	if err := json.Unmarshal(payload, &s); err != nil {
-		b.t.Fatal(err)
+	if found, _, err := b.env.app.cookies.get(req, sessionCookie, &s); !found || err != nil {
+		b.t.Fatalf("no session cookie that opens (found %v): %v", found, err)
 	}
 	return s
+}
+
+// follow follows redirects from resp as a browser does, at most ten, and
+// returns the last answer. It answers no consent page: a journey that
+// meets one stops there.
+func (b *browser) follow(resp *response) *response {
+	b.t.Helper()
+	for range 10 {
+		if resp.StatusCode < 300 || resp.StatusCode > 399 {
+			return resp
+		}
+		resp = b.get(resp.Header.Get("Location"))
+	}
+	b.t.Fatalf("more than ten redirects, the last to %s", resp.Header.Get("Location"))
+	return nil
 }
 
 // setCookie replaces the browser's cookie of that name for the app.

@@ -91,10 +91,14 @@ type reauthorizeError struct{ reason string }
 func (e *reauthorizeError) Error() string { return "re-authorization needed: " + e.reason }
 
 // tooLargeError means Zendesk's tokens do not fit in the session cookies.
-type tooLargeError struct{ op string }
+type tooLargeError struct {
+	op string
+	t  tokens
+}
 
 func (e *tooLargeError) Error() string {
-	return fmt.Sprintf("the tokens of the %s do not fit in %d cookies", e.op, maxCookieChunks)
+	return fmt.Sprintf("the %s gave an access token of %d bytes and a refresh token of %d bytes: too large for %d cookies",
+		e.op, len(e.t.AccessToken), len(e.t.RefreshToken), maxCookieChunks)
 }
 
 // refresh trades the refresh token for a new pair and saves it in the
@@ -124,11 +128,11 @@ func (u *userAPI) refresh() error {
 		return err
 	}
 	s.tokens = *t
-	u.a.log.InfoContext(u.r.Context(), "tokens refreshed", "request_id", requestID(u.r.Context()), "user_id", s.UserID)
 	if err := u.a.saveSession(u.w, u.r, s); err != nil {
 		u.a.revokeUnkept(u.r, s.Subdomain, s.AccessToken)
-		return &tooLargeError{opRefresh}
+		return &tooLargeError{opRefresh, s.tokens}
 	}
+	u.a.log.InfoContext(u.r.Context(), "tokens refreshed", "request_id", requestID(u.r.Context()), "user_id", s.UserID)
 	return nil
 }
 
