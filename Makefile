@@ -6,7 +6,7 @@ GO ?= go
 # GOTOOLCHAIN=local.
 export GOTOOLCHAIN := go1.27.3
 
-.PHONY: run demo build test bench fuzz screenshots
+.PHONY: run demo build test bench fuzz screenshots vulncheck
 
 run: ## run against a real Zendesk (settings from the environment or .env)
 	$(GO) run .
@@ -32,3 +32,14 @@ fuzz: ## each fuzz target for a short, fixed time
 	$(GO) test -run='^$$' -fuzz='^FuzzNormalizeSubdomain$$' -fuzztime=20s .
 	$(GO) test -run='^$$' -fuzz='^FuzzCallback$$' -fuzztime=20s .
 	$(GO) test -run='^$$' -fuzz='^FuzzOpenCookie$$' -fuzztime=20s .
+
+# govulncheck's public database cannot be reached from every machine: the
+# database is built here from the golang.org/x/vulndb module (its OSV files
+# and its cmd/indexdb), which the Go module proxy serves like any module.
+VULNDB := golang.org/x/vulndb@v0.0.0-20261105234957-e22db6528018
+GOVULNCHECK := golang.org/x/vuln/cmd/govulncheck@v1.9.0
+
+vulncheck: ## govulncheck against a vulnerability database built offline
+	@osv=$$($(GO) mod download -json $(VULNDB) | sed -n 's/^\t"Dir": "\(.*\)",$$/\1/p')/data/osv; \
+	rm -rf .vulndb && $(GO) run golang.org/x/vulndb/cmd/indexdb@$(lastword $(subst @, ,$(VULNDB))) -vulns "$$osv" -out .vulndb
+	$(GO) run $(GOVULNCHECK) -db file://$(CURDIR)/.vulndb ./...
