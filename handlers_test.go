@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -533,4 +534,80 @@ func TestScopesWithoutShowSelf(t *testing.T) {
 		t.Error("a session was kept")
 	}
 	assertOneLogLine(t, e, resp)
+}
+
+// TestForgedHostChangesNothing: the app takes its address from APP_URL
+// alone, so headers a client or a misconfigured proxy sends cannot change
+// the redirect_uri nor the cookies.
+func TestForgedHostChangesNothing(t *testing.T) {
+	e := newEnv(t, envOptions{tls: true})
+	normal := e.browser().get("/zendesk/auth")
+	req, err := http.NewRequest("GET", e.server.URL+"/zendesk/auth", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Host = "evil.example"
+	req.Header.Set("X-Forwarded-Host", "evil.example")
+	req.Header.Set("X-Forwarded-Proto", "http")
+	req.Header.Set("X-Forwarded-For", "203.0.113.7")
+	req.Header.Set("Forwarded", "for=203.0.113.7;host=evil.example;proto=http")
+	forged := e.browser().do(req)
+
+	for _, resp := range []*response{normal, forged} {
+		if resp.StatusCode != http.StatusFound {
+			t.Fatalf("GET /zendesk/auth: status %d, want 302\n%s", resp.StatusCode, resp.body)
+		}
+		for name, values := range resp.Header {
+			if strings.Contains(strings.Join(values, " "), "evil.example") {
+				t.Errorf("header %s carries the forged host: %q", name, values)
+			}
+		}
+		if strings.Contains(resp.body, "evil.example") {
+			t.Errorf("body carries the forged host:\n%s", resp.body)
+		}
+	}
+
+	// The authorize URL: the same but for the per-sign-in random values.
+	want, err := url.Parse(normal.Header.Get("Location"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := url.Parse(forged.Header.Get("Location"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if redirectURI := want.Query().Get("redirect_uri"); redirectURI != e.app.cfg.appURL+"/zendesk/oauth/callback" || !strings.HasPrefix(redirectURI, "https://") {
+		t.Errorf("redirect_uri %q, want %q", redirectURI, e.app.cfg.appURL+"/zendesk/oauth/callback")
+	}
+	wantQuery, gotQuery := want.Query(), got.Query()
+	for _, random := range []string{"state", "code_challenge"} {
+		wantQuery.Del(random)
+		gotQuery.Del(random)
+	}
+	if got.Scheme != want.Scheme || got.Host != want.Host || got.Path != want.Path || gotQuery.Encode() != wantQuery.Encode() {
+		t.Errorf("authorize URL with forged headers:\n  %s\nwithout:\n  %s", got, want)
+	}
+
+	// The cookies: the same names and attributes.
+	attributes := func(resp *response) []string {
+		var out []string
+		for _, c := range resp.Cookies() {
+			sameSite := map[http.SameSite]string{http.SameSiteLaxMode: "Lax", http.SameSiteStrictMode: "Strict", http.SameSiteNoneMode: "None"}[c.SameSite]
+			out = append(out, fmt.Sprintf("%s Path=%s Domain=%q MaxAge=%d Secure=%v HttpOnly=%v SameSite=%s",
+				c.Name, c.Path, c.Domain, c.MaxAge, c.Secure, c.HttpOnly, sameSite))
+		}
+		slices.Sort(out)
+		return out
+	}
+	if a, b := attributes(forged), attributes(normal); !slices.Equal(a, b) || len(b) == 0 {
+		t.Errorf("cookies with forged headers:\n  %q\nwithout:\n  %q", a, b)
+	}
+	if a := attributes(normal); len(a) == 0 || !strings.HasPrefix(a[0], "__Host-oauth_flow Path=/ Domain=\"\"") || !strings.HasSuffix(a[0], "Secure=true HttpOnly=true SameSite=Lax") {
+		t.Errorf("flow cookie: %q", a)
+	}
+	for _, h := range []string{"Strict-Transport-Security", "Content-Security-Policy", "Cache-Control"} {
+		if forged.Header.Get(h) != normal.Header.Get(h) || normal.Header.Get(h) == "" {
+			t.Errorf("%s: %q with forged headers, %q without", h, forged.Header.Get(h), normal.Header.Get(h))
+		}
+	}
 }

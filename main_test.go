@@ -299,3 +299,22 @@ func TestDemo(t *testing.T) {
 		t.Errorf("demo log: want it listening on 127.0.0.1 only, with no SESSION_SECRET warning:\n%s", logs)
 	}
 }
+
+// TestVersionFlag: -version prints one line and starts nothing, whatever
+// the settings.
+func TestVersionFlag(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var stdout, stderr strings.Builder
+	if err := run(ctx, []string{"-version"}, func(string) string { return "" }, &stdout, &stderr); err != nil {
+		t.Fatalf("run -version: %v", err)
+	}
+	out := stdout.String()
+	if !strings.HasPrefix(out, "zendesk-oauth-app ") || strings.Count(out, "\n") != 1 || !strings.HasSuffix(out, "\n") {
+		t.Errorf("run -version printed %q, want one line starting with \"zendesk-oauth-app \"", out)
+	}
+	if stderr.Len() != 0 {
+		t.Errorf("run -version wrote to stderr: %q", stderr.String())
+	}
+	t.Logf("%s", strings.TrimSpace(out))
+}
