@@ -26,7 +26,7 @@ bench: ## benchmarks with memory figures
 	$(GO) test -run='^$$' -bench=. -benchmem -count=1 ./...
 
 screenshots: ## drive the browser journeys and save PNGs of the pages into docs/
-	SCREENSHOTS=docs E2E=1 $(GO) test -count=1 -run='^TestBrowser' .
+	SCREENSHOTS=$(CURDIR)/docs E2E=1 $(GO) test -count=1 -run='^TestBrowser' ./e2e
 
 fuzz: ## each fuzz target for a short, fixed time
 	$(GO) test -run='^$$' -fuzz='^FuzzNormalizeSubdomain$$' -fuzztime=20s .

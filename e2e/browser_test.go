@@ -1,99 +1,57 @@
-package main
+package e2e
 
 import (
-	"errors"
-	"log/slog"
-	"net"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"zendesk-oauth-app/internal/zendesksim"
 )
 
 // The browser journeys: a real Chromium, driven over WebDriver, signs in
-// through the simulator. The app runs on http://localhost:PORT and the
-// simulator on http://127.0.0.1:PORT2, two different sites as in
-// production, so the hop back to the callback is a cross-site navigation.
-// Every journey fails on any console error (CSP violation, failed
-// resource), except the error page's own 4xx status, which is expected.
-// With SCREENSHOTS=dir, PNGs of the pages are saved into dir.
+// to the app's binary through the simulator. The app runs on
+// http://localhost:PORT and the simulator on http://127.0.0.1:PORT2, two
+// different sites as in production, so the hop back to the callback is a
+// cross-site navigation. Every journey fails on any console error (CSP
+// violation, failed resource), except the error page's own 4xx status,
+// which is expected. With SCREENSHOTS=dir, PNGs of the pages are saved
+// into dir.
 
 // browserEnv is the app and the simulator on two sites, and a chromedriver.
 type browserEnv struct {
-	t                  *testing.T
-	url                string // the app: http://localhost:PORT
-	sim                *zendesksim.Server
-	wd                 *webDriver
-	appClock, simClock *fakeClock // nil unless browserOptions.clocks
+	t   *testing.T
+	url string // the app: http://localhost:PORT
+	sim *zendesksim.Server
+	wd  *webDriver
 }
 
 type browserOptions struct {
-	global bool               // ZENDESK_SUBDOMAIN empty: the instance form
-	clocks bool               // fake clocks for the app and the simulator
-	sim    zendesksim.Options // ClientID, ClientSecret, RedirectURIs and Now are filled in
+	global bool               // ZENDESK_SUBDOMAIN unset: the instance form
+	sim    zendesksim.Options // ClientID, ClientSecret and RedirectURIs are filled in
 }
 
 func newBrowserEnv(t *testing.T, opts browserOptions) *browserEnv {
 	t.Helper()
 	e := &browserEnv{t: t, wd: startWebDriver(t)}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.url = "http://localhost:" + strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+	port := freePort(t)
+	e.url = "http://localhost:" + port
 
 	simOpts := opts.sim
-	simOpts.ClientID, simOpts.ClientSecret = "test-client", "test-client-secret"
+	simOpts.ClientID, simOpts.ClientSecret = testClientID, testClientSecret
 	simOpts.RedirectURIs = []string{e.url + "/zendesk/oauth/callback"}
-	if opts.clocks {
-		e.appClock, e.simClock = newFakeClock(), newFakeClock()
-		simOpts.Now = e.simClock.Now
-	}
 	e.sim = zendesksim.NewServer(simOpts)
 	t.Cleanup(e.sim.Close)
 	if !strings.HasPrefix(e.sim.URL, "http://127.0.0.1:") {
 		t.Fatalf("the simulator is at %s: it must be on another site than the app (%s)", e.sim.URL, e.url)
 	}
 
-	vars := map[string]string{
-		"ZENDESK_SUBDOMAIN":     "acme",
-		"ZENDESK_CLIENT_ID":     simOpts.ClientID,
-		"ZENDESK_CLIENT_SECRET": simOpts.ClientSecret,
-		"APP_URL":               e.url,
-		"SESSION_SECRET":        testSessionSecret,
-		"ZENDESK_BASE_URL":      e.sim.URL,
-	}
+	env := appEnv(port, e.sim.URL)
 	if opts.global {
-		vars["ZENDESK_SUBDOMAIN"] = ""
+		delete(env, "ZENDESK_SUBDOMAIN")
 	}
-	cfg, err := loadConfig(func(k string) string { return vars[k] }, false)
-	if err != nil {
-		t.Fatalf("loadConfig: %v", err)
-	}
-	if e.appClock != nil {
-		cfg.now = e.appClock.Now
-	}
-	logs := &syncBuffer{}
-	a, err := newApp(cfg, slog.New(slog.NewTextHandler(logs, nil)))
-	if err != nil {
-		t.Fatalf("newApp: %v", err)
-	}
-	srv := &http.Server{Handler: a.routes(), ReadHeaderTimeout: 5 * time.Second}
-	go func() {
-		if err := srv.Serve(l); !errors.Is(err, http.ErrServerClosed) {
-			t.Errorf("app server: %v", err)
-		}
-	}()
-	t.Cleanup(func() {
-		srv.Close()
-		if t.Failed() {
-			t.Logf("app log:\n%s", logs)
-		}
-	})
+	startApp(t, env)
 	return e
 }
 
@@ -196,13 +154,21 @@ func TestBrowserSignIn(t *testing.T) {
 	if c := b.execute("return document.cookie"); c != "" {
 		t.Errorf("document.cookie = %q, want \"\": the cookies must be HttpOnly", c)
 	}
-	var c struct {
+	// Whatever the cookies are called, none is visible to scripts, and all
+	// travel on the top-level redirect back from Zendesk.
+	var cookies []struct {
+		Name     string
 		HTTPOnly bool `json:"httpOnly"`
 		SameSite string
 	}
-	b.do("GET", "/cookie/session", nil, &c)
-	if !c.HTTPOnly || c.SameSite != "Lax" {
-		t.Errorf("session cookie %+v, want HttpOnly and SameSite=Lax", c)
+	b.do("GET", "/cookie", nil, &cookies)
+	if len(cookies) == 0 {
+		t.Error("no cookie after signing in")
+	}
+	for _, c := range cookies {
+		if !c.HTTPOnly || c.SameSite != "Lax" {
+			t.Errorf("cookie %s: HttpOnly=%v SameSite=%s, want HttpOnly and SameSite=Lax", c.Name, c.HTTPOnly, c.SameSite)
+		}
 	}
 	if st := e.sim.Stats(); st[zendesksim.Exchange] != 1 || st[zendesksim.Authorize] != 1 {
 		t.Errorf("simulator stats %+v, want 1 consent page and 1 exchange", st)
@@ -287,25 +253,30 @@ func TestBrowserInstanceForm(t *testing.T) {
 }
 
 // Journey 5: an expired access token is refreshed behind the person's
-// back, and the browser keeps the rotated tokens.
+// back, and the browser keeps the rotated tokens. The app runs in its own
+// process, whose clock a test cannot move: the simulator expires the
+// tokens instead, so the next users/me call gets 401 invalid_token.
 func TestBrowserTokenRefresh(t *testing.T) {
-	e := newBrowserEnv(t, browserOptions{clocks: true, sim: zendesksim.Options{AccessTokenTTL: 10 * time.Minute}})
+	e := newBrowserEnv(t, browserOptions{})
 	b := e.browser()
 	e.consent(b)
 	e.allow(b)
 
-	e.appClock.Advance(11 * time.Minute)
-	e.simClock.Advance(11 * time.Minute)
+	e.sim.ExpireAccessTokens()
 	b.navigate(e.url + "/")
 	e.wantProfile(b)
 	if n := e.sim.Stats()[zendesksim.Refresh]; n != 1 {
 		t.Fatalf("%d refreshes, want 1", n)
 	}
-	// The new pair reached the browser: the next visit needs no refresh.
+	// The new pair reached the browser: the next visit makes one users/me
+	// call and no refresh. (With the old cookie, the app would get 401 again
+	// and retry with the pair it remembers for a minute: two calls.)
+	before := e.sim.Stats()
 	b.reload()
 	e.wantProfile(b)
-	if st := e.sim.Stats(); st[zendesksim.Refresh] != 1 || st[zendesksim.Exchange] != 1 {
-		t.Errorf("simulator stats %+v, want 1 exchange and 1 refresh", st)
+	after := e.sim.Stats()
+	if after[zendesksim.Refresh] != 1 || after[zendesksim.Exchange] != 1 || after[zendesksim.Me]-before[zendesksim.Me] != 1 {
+		t.Errorf("simulator stats %+v after the reload, %+v before: want 1 exchange, 1 refresh, and 1 more users/me call", after, before)
 	}
 	wantCleanConsole(b)
 }

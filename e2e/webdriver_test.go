@@ -1,16 +1,14 @@
-package main
+package e2e
 
 import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -40,12 +38,7 @@ func startWebDriver(t *testing.T) *webDriver {
 		}
 		t.Skip("browser tests need Chromium and chromedriver: apt-get install chromium chromium-driver")
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
-	l.Close()
+	port := freePort(t)
 	cmd := exec.Command(driver, "--port="+port)
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("starting chromedriver: %v", err)
@@ -65,7 +58,7 @@ func startWebDriver(t *testing.T) *webDriver {
 			<-exited
 		}
 	})
-	if !poll(func() bool { return wd.call("GET", "/status", nil, nil) == nil }) {
+	if !poll(wdWait, 50*time.Millisecond, func() bool { return wd.call("GET", "/status", nil, nil) == nil }) {
 		t.Fatalf("chromedriver did not start within %v", wdWait)
 	}
 	return wd
@@ -213,7 +206,7 @@ func (s *wdSession) waitURL(prefix string) (url string) {
 // waitUntil polls cond; on timeout it fails with the page and the console.
 func (s *wdSession) waitUntil(what string, cond func() bool) {
 	s.t.Helper()
-	if !poll(cond) {
+	if !poll(wdWait, 50*time.Millisecond, cond) {
 		var url, src string
 		var console []logEntry
 		s.try("GET", "/url", nil, &url)
@@ -221,16 +214,6 @@ func (s *wdSession) waitUntil(what string, cond func() bool) {
 		s.try("POST", "/se/log", map[string]string{"type": "browser"}, &console)
 		s.t.Fatalf("waited %v for %s; console: %+v; the browser is at %s:\n%s", wdWait, what, console, url, src)
 	}
-}
-
-// poll calls cond every 50ms until it holds, for at most wdWait.
-func poll(cond func() bool) bool {
-	for deadline := time.Now().Add(wdWait); !cond(); time.Sleep(50 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			return false
-		}
-	}
-	return true
 }
 
 // screenshot saves the page as a PNG named name in the folder $SCREENSHOTS, if set.

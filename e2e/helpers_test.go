@@ -1,0 +1,271 @@
+package e2e
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// The settings every test gives the app, and the simulator's client.
+const (
+	testClientID      = "test-client"
+	testClientSecret  = "test-client-secret"
+	testSessionSecret = "test-session-secret-0123456789abcdef"
+)
+
+// appEnv is the app's whole environment for signing in to acme.zendesk.com,
+// simulated at simURL, as a confidential client, at http://localhost:port.
+func appEnv(port, simURL string) map[string]string {
+	return map[string]string{
+		"PORT":                  port,
+		"APP_URL":               "http://localhost:" + port,
+		"ZENDESK_SUBDOMAIN":     "acme",
+		"ZENDESK_CLIENT_ID":     testClientID,
+		"ZENDESK_CLIENT_SECRET": testClientSecret,
+		"ZENDESK_SCOPES":        "users:read",
+		"SESSION_SECRET":        testSessionSecret,
+		"ZENDESK_BASE_URL":      simURL,
+	}
+}
+
+// goBuild builds the package pkg, a path relative to the module root, into
+// dir/name, and returns the binary's path. It runs the go command that
+// runs the tests ("go test" puts its own GOROOT/bin first in PATH), with
+// the tests' environment, so GOTOOLCHAIN and GOFLAGS are the same too.
+func goBuild(dir, name, pkg string) (string, error) {
+	goCmd, err := exec.LookPath("go")
+	if err != nil {
+		return "", fmt.Errorf("building %s: %w", pkg, err)
+	}
+	out := filepath.Join(dir, name)
+	cmd := exec.Command(goCmd, "build", "-o", out, pkg)
+	cmd.Dir = ".." // the module root: tests run in the package's folder
+	if output, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build -o %s %s: %v\n%s", out, pkg, err, output)
+	}
+	return out, nil
+}
+
+var ports = struct {
+	sync.Mutex
+	given map[int]bool
+}{given: map[int]bool{}}
+
+// freePort returns a TCP port that is free on every interface, for a
+// process that will listen on it. The port is picked below the kernel's
+// range for outgoing connections (ip_local_port_range), because a port from
+// that range, closed again to hand it over, can be taken as the local port
+// of any new outgoing connection before the process binds it; and the test
+// makes many connections. No port is given twice in one test run.
+func freePort(tb testing.TB) string {
+	tb.Helper()
+	lowest, first := 10000, ephemeralStart()
+	ports.Lock()
+	defer ports.Unlock()
+	for range 100 {
+		p := 0 // any port, when the ephemeral range leaves no room below it
+		if first > lowest {
+			p = lowest + rand.IntN(first-lowest)
+		}
+		if ports.given[p] {
+			continue
+		}
+		l, err := net.Listen("tcp", ":"+strconv.Itoa(p))
+		if err != nil {
+			continue
+		}
+		p = l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		if !ports.given[p] {
+			ports.given[p] = true
+			return strconv.Itoa(p)
+		}
+	}
+	tb.Fatal("found no free TCP port in 100 tries")
+	return ""
+}
+
+// ephemeralStart is the first port the kernel gives outgoing connections.
+func ephemeralStart() int {
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if n, err := strconv.Atoi(f[0]); err == nil {
+				return n
+			}
+		}
+	}
+	return 32768 // Linux's default
+}
+
+// syncBuffer collects a process's output, written from another goroutine.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// process is a built binary running as a child of the test process.
+type process struct {
+	name    string
+	addr    string        // 127.0.0.1:PORT; it listens on PORT on every interface
+	log     *syncBuffer   // stdout and stderr: for the app, its slog lines
+	startup time.Duration // from exec until it answered its readiness check
+	cmd     *exec.Cmd
+	exited  chan struct{} // closed once it has exited
+	waitErr error         // how it exited, once exited is closed
+
+	killedOK bool // being killed by SIGTERM is a normal end (the tutorial's app)
+	stopOnce sync.Once
+	stopErr  error
+}
+
+// startApp runs the app with exactly the environment env (plus PORT when
+// env lacks it) and waits until GET /healthz answers 200. It fails the
+// test if the app does not start; it stops the app when the test ends, and
+// fails the test if the app does not then exit cleanly. The app's log is
+// printed when the test fails.
+func startApp(tb testing.TB, env map[string]string) *process {
+	tb.Helper()
+	return startProcess(tb, "app", appBinary, env, "/healthz", false)
+}
+
+// startProcess runs binary with exactly the environment env, in an empty
+// folder (so no .env file is read), and waits until GET ready answers 200.
+func startProcess(tb testing.TB, name, binary string, env map[string]string, ready string, killedOK bool) *process {
+	tb.Helper()
+	env = cloneMap(env)
+	if env["PORT"] == "" {
+		env["PORT"] = freePort(tb)
+	}
+	var environ []string
+	for k, v := range env {
+		environ = append(environ, k+"="+v)
+	}
+	slices.Sort(environ)
+
+	p := &process{
+		name:     name + " on port " + env["PORT"],
+		addr:     "127.0.0.1:" + env["PORT"],
+		log:      &syncBuffer{},
+		exited:   make(chan struct{}),
+		killedOK: killedOK,
+	}
+	p.cmd = exec.Command(binary)
+	p.cmd.Env = environ
+	p.cmd.Dir = tb.TempDir()
+	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
+	begin := time.Now()
+	if err := p.cmd.Start(); err != nil {
+		tb.Fatalf("starting %s: %v", p.name, err)
+	}
+	go func() {
+		p.waitErr = p.cmd.Wait()
+		close(p.exited)
+	}()
+	tb.Cleanup(func() {
+		if err := p.stop(); err != nil {
+			tb.Error(err)
+		}
+		if tb.Failed() {
+			tb.Logf("log of %s:\n%s", p.name, p.log)
+		}
+	})
+
+	client := &http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	var lastErr error
+	ok := poll(10*time.Second, 2*time.Millisecond, func() bool {
+		select {
+		case <-p.exited:
+			tb.Fatalf("%s exited at start: %v\n%s", p.name, p.waitErr, p.log)
+		default:
+		}
+		resp, err := client.Get("http://" + p.addr + ready)
+		if err != nil {
+			lastErr = err
+			return false
+		}
+		drain(resp)
+		lastErr = fmt.Errorf("status %d", resp.StatusCode)
+		return resp.StatusCode == http.StatusOK
+	})
+	if !ok {
+		tb.Fatalf("%s: GET %s did not answer 200 within 10 s (last: %v)\n%s", p.name, ready, lastErr, p.log)
+	}
+	p.startup = time.Since(begin)
+	return p
+}
+
+// stop sends SIGTERM and waits for the process to exit, at most 15 s
+// before killing it. It reports an unclean exit; calling it again returns
+// the same result.
+func (p *process) stop() error {
+	p.stopOnce.Do(func() {
+		p.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-p.exited:
+		case <-time.After(15 * time.Second):
+			p.cmd.Process.Kill()
+			<-p.exited
+			p.stopErr = fmt.Errorf("%s was still running 15 s after SIGTERM: killed", p.name)
+			return
+		}
+		var exit *exec.ExitError
+		if errors.As(p.waitErr, &exit) && p.killedOK {
+			if ws, ok := exit.Sys().(syscall.WaitStatus); ok && ws.Signaled() && ws.Signal() == syscall.SIGTERM {
+				return
+			}
+		}
+		if p.waitErr != nil {
+			p.stopErr = fmt.Errorf("%s exited with %v after SIGTERM", p.name, p.waitErr)
+		}
+	})
+	return p.stopErr
+}
+
+func cloneMap(m map[string]string) map[string]string {
+	c := make(map[string]string, len(m))
+	for k, v := range m {
+		c[k] = v
+	}
+	return c
+}
+
+// poll calls cond every interval until it holds, for at most timeout.
+func poll(timeout, interval time.Duration, cond func() bool) bool {
+	for deadline := time.Now().Add(timeout); !cond(); time.Sleep(interval) {
+		if time.Now().After(deadline) {
+			return false
+		}
+	}
+	return true
+}
+
+func drain(resp *http.Response) {
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+}

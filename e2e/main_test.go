@@ -1,0 +1,44 @@
+// Package e2e holds the black-box suites: they build the app, run the
+// binary as a separate process configured by environment variables alone,
+// as it runs in production, and drive it over HTTP against the Zendesk
+// simulator, which runs in the test process. They know the app only by its
+// environment, its HTTP answers, its cookies (not their names), the text of
+// its pages and its log lines.
+//
+//	browser_test.go    a real Chromium signs in, through webdriver_test.go
+//	helpers_test.go    building, starting and stopping binaries
+//
+// The folder can be kept or deleted in one step: nothing outside it
+// imports it. Run it with "go test ./e2e"; E2E=1 makes a missing Chromium
+// fail the browser journeys instead of skipping them, as in CI.
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"testing"
+)
+
+// binDir holds the binaries built for this run; appBinary is the app.
+var binDir, appBinary string
+
+// TestMain builds the app once for every test and benchmark, and removes
+// the binary at the end.
+func TestMain(m *testing.M) {
+	os.Exit(buildAndRun(m))
+}
+
+func buildAndRun(m *testing.M) int {
+	var err error
+	binDir, err = os.MkdirTemp("", "zendesk-oauth-app-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
+	}
+	defer os.RemoveAll(binDir)
+	if appBinary, err = goBuild(binDir, "zendesk-oauth-app", "."); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
+	}
+	return m.Run()
+}
