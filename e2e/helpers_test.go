@@ -25,6 +25,7 @@ const (
 	testClientID      = "test-client"
 	testClientSecret  = "test-client-secret"
 	testSessionSecret = "test-session-secret-0123456789abcdef"
+	greeting          = "Hi, John Doe!" // the profile page for the simulator's user
 )
 
 // appEnv is the app's whole environment for signing in to acme.zendesk.com,

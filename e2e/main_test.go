@@ -6,11 +6,13 @@
 // its pages and its log lines.
 //
 //	browser_test.go    a real Chromium signs in, through webdriver_test.go
+//	proxy_test.go      two instances behind nginx terminating TLS
 //	helpers_test.go    building, starting and stopping binaries
 //
 // The folder can be kept or deleted in one step: nothing outside it
-// imports it. Run it with "go test ./e2e"; E2E=1 makes a missing Chromium
-// fail the browser journeys instead of skipping them, as in CI.
+// imports it. Run it with "go test ./e2e"; E2E=1 and PROXY_TEST=1 make a
+// missing Chromium or nginx fail the suites that need them instead of
+// skipping them, as in CI.
 package e2e
 
 import (

@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"context"
@@ -9,7 +9,6 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"io"
 	"math/big"
@@ -125,72 +124,6 @@ func newProxyCerts(t *testing.T, dir string) proxyCerts {
 	return c
 }
 
-// proxyInstance is one instance of the app, started in-process by run as
-// main does, and stoppable on its own.
-type proxyInstance struct {
-	addr   string // 127.0.0.1:PORT
-	logs   *syncBuffer
-	cancel context.CancelFunc
-	exited chan struct{} // closed when run returns
-	err    error         // what run returned, once exited is closed
-}
-
-func startProxyInstance(t *testing.T, vars map[string]string) *proxyInstance {
-	t.Helper()
-	port := freePort(t)
-	env := map[string]string{"PORT": port}
-	for k, v := range vars {
-		env[k] = v
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	in := &proxyInstance{addr: "127.0.0.1:" + port, logs: &syncBuffer{}, cancel: cancel, exited: make(chan struct{})}
-	go func() {
-		defer close(in.exited)
-		in.err = run(ctx, nil, func(k string) string { return env[k] }, io.Discard, in.logs)
-	}()
-	t.Cleanup(func() {
-		if err := in.stop(); err != nil {
-			t.Errorf("instance %s: %v", in.addr, err)
-		}
-		if t.Failed() {
-			t.Logf("log of instance %s:\n%s", in.addr, in.logs.String())
-		}
-	})
-
-	client := &http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		select {
-		case <-in.exited:
-			t.Fatalf("instance %s stopped at start: %v\n%s", in.addr, in.err, in.logs.String())
-		default:
-		}
-		resp, err := client.Get("http://" + in.addr + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return in
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("instance %s: /healthz did not answer 200 within 5 s (last error: %v)\n%s", in.addr, err, in.logs.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// stop cancels the instance's context and waits, at most 15 s, for run to
-// return. Calling it again returns the same result.
-func (in *proxyInstance) stop() error {
-	in.cancel()
-	select {
-	case <-in.exited:
-		return in.err
-	case <-time.After(15 * time.Second):
-		return errors.New("run did not return within 15 s of its context ending")
-	}
-}
-
 // nginxConfig is the test's nginx.conf: everything (pid, logs, temporary
 // files) in dir, in the foreground so the test owns the process, and the
 // "location /" block of deploy/nginx.conf as it is, plus X-Upstream so the
@@ -248,7 +181,7 @@ http {
 // block of deploy/nginx.conf, without comments.
 func deployLocationBlock(t *testing.T) string {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join("deploy", "nginx.conf"))
+	data, err := os.ReadFile(filepath.Join("..", "deploy", "nginx.conf"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -316,24 +249,24 @@ func startNginx(t *testing.T, bin, dir, conf string, client *http.Client, port s
 		}
 	})
 
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	var lastErr error
+	ready := poll(5*time.Second, 20*time.Millisecond, func() bool {
 		select {
 		case <-exited:
 			t.Fatalf("nginx exited at start:\n%s\nconfig:\n%s", errorLog(), conf)
 		default:
 		}
 		resp, err := client.Get("https://localhost:" + port + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
+		if err != nil {
+			lastErr = err
+			return false
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("nginx: /healthz did not answer 200 within 5 s (last error: %v)\n%s", err, errorLog())
-		}
-		time.Sleep(20 * time.Millisecond)
+		drain(resp)
+		lastErr = fmt.Errorf("status %d", resp.StatusCode)
+		return resp.StatusCode == http.StatusOK
+	})
+	if !ready {
+		t.Fatalf("nginx: /healthz did not answer 200 within 5 s (last: %v)\n%s", lastErr, errorLog())
 	}
 }
 
@@ -355,20 +288,20 @@ func TestBehindNginx(t *testing.T) {
 	appURL := "https://localhost:" + nginxPort
 
 	sim := zendesksim.NewServer(zendesksim.Options{
-		ClientID:     "proxy-client",
-		ClientSecret: "proxy-client-secret",
+		ClientID:     testClientID,
+		ClientSecret: testClientSecret,
 		RedirectURIs: []string{appURL + "/zendesk/oauth/callback"},
 	})
 	t.Cleanup(sim.Close)
-	vars := map[string]string{
-		"APP_URL":               appURL,
-		"SESSION_SECRET":        testSessionSecret,
-		"ZENDESK_BASE_URL":      sim.URL,
-		"ZENDESK_SUBDOMAIN":     "acme",
-		"ZENDESK_CLIENT_ID":     "proxy-client",
-		"ZENDESK_CLIENT_SECRET": "proxy-client-secret",
+	// Two instances as deploy/nginx.conf runs them: the same settings and
+	// SESSION_SECRET, each on its own port.
+	var instances []*process
+	for range 2 {
+		port := freePort(t)
+		env := appEnv(port, sim.URL)
+		env["APP_URL"] = appURL
+		instances = append(instances, startApp(t, env))
 	}
-	instances := []*proxyInstance{startProxyInstance(t, vars), startProxyInstance(t, vars)}
 
 	// A browser that trusts the test CA only, keeps cookies, and shows
 	// every redirect.
@@ -435,31 +368,32 @@ func TestBehindNginx(t *testing.T) {
 		if p.upstream == "" {
 			t.Errorf("%s %s: no X-Upstream header", method, req.URL.Path)
 		}
-		// Every cookie the app sets through the proxy: __Host- prefixed,
-		// Secure, HttpOnly, Path=/, no Domain, SameSite=Lax.
+		// Every cookie the app sets through the proxy, whatever its name:
+		// __Host- prefixed, Secure, HttpOnly, Path=/, no Domain, SameSite=Lax.
 		for _, line := range resp.Header.Values("Set-Cookie") {
 			c, err := http.ParseSetCookie(line)
 			if err != nil {
 				t.Errorf("%s %s: Set-Cookie %q: %v", method, req.URL.Path, line, err)
 				continue
 			}
-			if (c.Name != "__Host-session" && c.Name != "__Host-oauth_flow") || !c.Secure || !c.HttpOnly ||
+			if !strings.HasPrefix(c.Name, "__Host-") || !c.Secure || !c.HttpOnly ||
 				c.Path != "/" || c.Domain != "" || c.SameSite != http.SameSiteLaxMode || strings.Contains(strings.ToLower(line), "domain=") {
 				t.Errorf("%s %s: cookie attributes: %s", method, req.URL.Path, strings.Replace(line, c.Value, "…", 1))
 			}
 		}
 		return p
 	}
-	setsCookie := func(p *proxied, name string) bool {
-		return slices.ContainsFunc(p.Cookies(), func(c *http.Cookie) bool { return c.Name == name && c.MaxAge > 0 })
+	// setsCookie reports whether a response stores a cookie, whatever its
+	// name: the flow at the start, the session at the callback.
+	setsCookie := func(p *proxied) bool {
+		return slices.ContainsFunc(p.Cookies(), func(c *http.Cookie) bool { return c.MaxAge > 0 })
 	}
-	const greeting = "Hi, John Doe!"
 	served := map[string]int{} // instance address: signed-in pages it served
 
 	// Sign in through the proxy.
 	start := do("GET", appURL+"/zendesk/auth", nil)
-	if start.StatusCode != http.StatusFound || !setsCookie(start, "__Host-oauth_flow") {
-		t.Fatalf("GET /zendesk/auth: status %d, cookies %v, want 302 and __Host-oauth_flow\n%s", start.StatusCode, start.Header.Values("Set-Cookie"), start.body)
+	if start.StatusCode != http.StatusFound || !setsCookie(start) {
+		t.Fatalf("GET /zendesk/auth: status %d, cookies %v, want 302 and a cookie\n%s", start.StatusCode, start.Header.Values("Set-Cookie"), start.body)
 	}
 	authorize, err := url.Parse(start.Header.Get("Location"))
 	if err != nil || !strings.HasPrefix(authorize.String(), sim.URL+"/oauth/authorizations/new?") {
@@ -474,8 +408,8 @@ func TestBehindNginx(t *testing.T) {
 		t.Fatalf("consent: status %d, Location %q, want 302 to the callback\n%s", consent.StatusCode, callback, consent.body)
 	}
 	page := do("GET", callback, nil)
-	if page.StatusCode != http.StatusOK || !strings.Contains(page.body, greeting) || !setsCookie(page, "__Host-session") {
-		t.Fatalf("callback: status %d, cookies %v, want 200, %q and __Host-session\n%s", page.StatusCode, page.Header.Values("Set-Cookie"), greeting, page.body)
+	if page.StatusCode != http.StatusOK || !strings.Contains(page.body, greeting) || !setsCookie(page) {
+		t.Fatalf("callback: status %d, cookies %v, want 200, %q and a cookie\n%s", page.StatusCode, page.Header.Values("Set-Cookie"), greeting, page.body)
 	}
 	served[page.upstream]++
 	// Round-robin sends consecutive requests to alternate instances: the
@@ -538,7 +472,7 @@ func TestBehindNginx(t *testing.T) {
 // certificate and every path that nginx writes moved into a temporary
 // directory.
 func checkDeployConfig(t *testing.T, bin string, certs proxyCerts) {
-	data, err := os.ReadFile(filepath.Join("deploy", "nginx.conf"))
+	data, err := os.ReadFile(filepath.Join("..", "deploy", "nginx.conf"))
 	if err != nil {
 		t.Fatal(err)
 	}
