@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -266,7 +267,106 @@ func poll(timeout, interval time.Duration, cond func() bool) bool {
 	return true
 }
 
+// newClient is a browser without a cookie jar that follows no redirects,
+// so a test sees every hop, and keeps up to idle connections per host.
+func newClient(tb testing.TB, idle int) *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = idle
+	tb.Cleanup(t.CloseIdleConnections)
+	return &http.Client{
+		Transport:     t,
+		Timeout:       30 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+// signInFlow is one person's sign-in, driven by hand: GET /zendesk/auth,
+// Allow on Zendesk's consent page, then the callback carrying the cookies
+// the first step set, whatever their names.
+type signInFlow struct {
+	client *http.Client
+	appURL string
+	// consent answers Zendesk's consent page for authorizeURL with Allow
+	// and returns the callback URL Zendesk redirects the browser to.
+	consent func(authorizeURL string) (callbackURL string, err error)
+}
+
+// signIn makes the three hops and returns the callback's response, once
+// its page greets the simulator's user.
+func (f *signInFlow) signIn() (*http.Response, error) {
+	start, _, err := f.get(f.appURL+"/zendesk/auth", nil, http.StatusFound)
+	if err != nil {
+		return nil, err
+	}
+	callback, err := f.consent(start.Header.Get("Location"))
+	if err != nil {
+		return nil, err
+	}
+	page, body, err := f.get(callback, start.Cookies(), http.StatusOK)
+	if err != nil {
+		return nil, err
+	}
+	if !bytes.Contains(body, []byte(greeting)) {
+		return nil, fmt.Errorf("the callback's page does not say %q:\n%s", greeting, body)
+	}
+	return page, nil
+}
+
+// get fetches target with the cookies that are not deletions, checks the
+// status, and reads the whole body so the connection is reused.
+func (f *signInFlow) get(target string, cookies []*http.Cookie, want int) (*http.Response, []byte, error) {
+	req, err := http.NewRequest("GET", target, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, c := range cookies {
+		if c.MaxAge >= 0 && c.Value != "" {
+			req.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value})
+		}
+	}
+	return do(f.client, req, want)
+}
+
+// do sends req, reads the whole body and checks the status.
+func do(client *http.Client, req *http.Request, want int) (*http.Response, []byte, error) {
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s %s: reading the body: %v", req.Method, req.URL.Path, err)
+	}
+	if resp.StatusCode != want {
+		return nil, nil, fmt.Errorf("%s %s: status %d, want %d\n%s", req.Method, req.URL.Path, resp.StatusCode, want, body)
+	}
+	return resp, body, nil
+}
+
 func drain(resp *http.Response) {
 	io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
+}
+
+// networkConsent posts decision=allow to the consent page over HTTP, as a
+// browser does, at the simulator listening at base (scheme and host), so
+// that the browser's connections to Zendesk are not the app's.
+func networkConsent(client *http.Client, base string) func(string) (string, error) {
+	return func(authorizeURL string) (string, error) {
+		u, err := url.Parse(authorizeURL)
+		if err != nil {
+			return "", err
+		}
+		req, err := http.NewRequest("POST", base+u.RequestURI(), strings.NewReader("decision=allow"))
+		if err != nil {
+			return "", err
+		}
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		resp, _, err := do(client, req, http.StatusFound)
+		if err != nil {
+			return "", fmt.Errorf("consent: %w", err)
+		}
+		return resp.Header.Get("Location"), nil
+	}
 }

@@ -7,7 +7,8 @@
 //
 //	browser_test.go    a real Chromium signs in, through webdriver_test.go
 //	proxy_test.go      two instances behind nginx terminating TLS
-//	helpers_test.go    building, starting and stopping binaries
+//	load_test.go       500 sign-ins, 50 at a time
+//	helpers_test.go    building, starting and stopping binaries; sign-ins
 //
 // The folder can be kept or deleted in one step: nothing outside it
 // imports it. Run it with "go test ./e2e"; E2E=1 and PROXY_TEST=1 make a
