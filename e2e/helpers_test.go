@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -368,5 +369,20 @@ func networkConsent(client *http.Client, base string) func(string) (string, erro
 			return "", fmt.Errorf("consent: %w", err)
 		}
 		return resp.Header.Get("Location"), nil
+	}
+}
+
+// handlerConsent answers the consent page by calling the simulator's
+// handler in memory: no connection to Zendesk at all besides the app's.
+func handlerConsent(sim http.Handler) func(string) (string, error) {
+	return func(authorizeURL string) (string, error) {
+		req := httptest.NewRequest("POST", authorizeURL, strings.NewReader("decision=allow"))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		rec := httptest.NewRecorder()
+		sim.ServeHTTP(rec, req)
+		if rec.Code != http.StatusFound {
+			return "", fmt.Errorf("consent: status %d, want 302\n%s", rec.Code, rec.Body)
+		}
+		return rec.Header().Get("Location"), nil
 	}
 }

@@ -8,6 +8,7 @@
 //	browser_test.go    a real Chromium signs in, through webdriver_test.go
 //	proxy_test.go      two instances behind nginx terminating TLS
 //	load_test.go       500 sign-ins, 50 at a time
+//	conn_test.go       sign-ins reuse one HTTP/2 connection to Zendesk
 //	helpers_test.go    building, starting and stopping binaries; sign-ins
 //
 // The folder can be kept or deleted in one step: nothing outside it

@@ -1,15 +1,13 @@
-package main
+package e2e
 
 import (
 	"crypto/tls"
-	"crypto/x509"
-	"fmt"
-	"io"
-	"log/slog"
+	"encoding/pem"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"strings"
+	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -23,6 +21,7 @@ import (
 type tlsZendesk struct {
 	sim         *zendesksim.Simulator
 	server      *httptest.Server
+	certFile    string       // the server's certificate as PEM, for SSL_CERT_FILE
 	connections atomic.Int64 // http.StateNew: one per accepted TCP connection
 	handshakes  atomic.Int64 // completed TLS handshakes, resumed or full
 	resumed     atomic.Int64 // of which resumed from a session ticket
@@ -57,64 +56,15 @@ func newTLSZendesk(t *testing.T, opts zendesksim.Options) *tlsZendesk {
 	}}
 	z.server.StartTLS()
 	t.Cleanup(z.server.Close)
+
+	// The app's binary trusts the server's self-signed certificate through
+	// SSL_CERT_FILE, which crypto/x509 reads for the system roots on Linux.
+	z.certFile = filepath.Join(t.TempDir(), "zendesk.pem")
+	cert := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: z.server.Certificate().Raw})
+	if err := os.WriteFile(z.certFile, cert, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	return z
-}
-
-// newTLSApp starts the app, served over plain HTTP to the test browser,
-// with its Zendesk client pointed at z. The app's own tuned transport is
-// kept; only its root CAs are replaced so that it trusts z's certificate.
-func newTLSApp(t *testing.T) (*app, *httptest.Server, *tlsZendesk) {
-	t.Helper()
-	var handler http.Handler
-	server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
-	t.Cleanup(server.Close)
-	z := newTLSZendesk(t, zendesksim.Options{
-		ClientID:     benchClientID,
-		ClientSecret: benchClientSecret,
-		RedirectURIs: []string{server.URL + "/zendesk/oauth/callback"},
-	})
-	vars := map[string]string{
-		"ZENDESK_SUBDOMAIN":     "acme",
-		"ZENDESK_CLIENT_ID":     benchClientID,
-		"ZENDESK_CLIENT_SECRET": benchClientSecret,
-		"ZENDESK_BASE_URL":      z.server.URL,
-		"APP_URL":               server.URL,
-		"SESSION_SECRET":        testSessionSecret,
-	}
-	cfg, err := loadConfig(func(k string) string { return vars[k] }, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := newApp(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	transport, ok := a.zendesk.http.Transport.(*http.Transport)
-	if !ok || transport.TLSClientConfig == nil || transport.TLSClientConfig.ClientSessionCache == nil || !transport.ForceAttemptHTTP2 {
-		t.Fatalf("the app's Zendesk transport is not the tuned *http.Transport this test expects: %#v", a.zendesk.http.Transport)
-	}
-	roots := x509.NewCertPool()
-	roots.AddCert(z.server.Certificate())
-	transport.TLSClientConfig.RootCAs = roots
-	t.Cleanup(transport.CloseIdleConnections)
-	handler = a.routes()
-	return a, server, z
-}
-
-// inMemoryConsent answers the consent page by calling the simulator's
-// handler directly: the browser's own connections to Zendesk are not the
-// app's, so they must not show up in z's counters.
-func inMemoryConsent(z *tlsZendesk) func(string) (string, error) {
-	return func(authorizeURL string) (string, error) {
-		req := httptest.NewRequest("POST", authorizeURL, strings.NewReader("decision=allow"))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		rec := httptest.NewRecorder()
-		z.sim.ServeHTTP(rec, req)
-		if rec.Code != http.StatusFound {
-			return "", fmt.Errorf("consent: status %d, want 302", rec.Code)
-		}
-		return rec.Header().Get("Location"), nil
-	}
 }
 
 // check asserts that Zendesk saw exactly the calls of signIns sign-ins
@@ -130,17 +80,39 @@ func (z *tlsZendesk) check(t *testing.T, signIns int) {
 	}
 }
 
+// startTLSApp runs the app's binary against z. The browser's consent goes
+// to the simulator's handler in memory, so that every connection z counts
+// is the app's.
+func startTLSApp(t *testing.T) (*signInFlow, *tlsZendesk) {
+	t.Helper()
+	port := freePort(t)
+	appURL := "http://localhost:" + port
+	z := newTLSZendesk(t, zendesksim.Options{
+		ClientID:     testClientID,
+		ClientSecret: testClientSecret,
+		RedirectURIs: []string{appURL + "/zendesk/oauth/callback"},
+	})
+	env := appEnv(port, z.server.URL)
+	env["SSL_CERT_FILE"] = z.certFile
+	startApp(t, env)
+	return &signInFlow{client: newClient(t, 64), appURL: appURL, consent: handlerConsent(z.sim)}, z
+}
+
+// TestSignInReusesOneConnection checks the app's warm connections to
+// Zendesk: sequential sign-ins share one connection and one TLS handshake,
+// and concurrent ones share one HTTP/2 connection once it exists.
 func TestSignInReusesOneConnection(t *testing.T) {
 	t.Run("sequential", func(t *testing.T) {
 		const signIns = 100
-		a, server, z := newTLSApp(t)
-		f := &signInFlow{client: benchClient(t), appURL: server.URL, flowCookie: a.cookies.name(flowCookie), consent: inMemoryConsent(z)}
+		f, z := startTLSApp(t)
 		for i := range signIns {
-			if _, err := f.signIn(nil); err != nil {
+			if _, err := f.signIn(); err != nil {
 				t.Fatalf("sign-in %d: %v", i+1, err)
 			}
 		}
 		z.check(t, signIns)
+		// One request at a time: only the very first found no connection,
+		// so only it dialed.
 		if n := z.connections.Load(); n != 1 {
 			t.Errorf("%d sequential sign-ins opened %d connections to Zendesk, want 1", signIns, n)
 		}
@@ -152,8 +124,7 @@ func TestSignInReusesOneConnection(t *testing.T) {
 
 	t.Run("concurrent", func(t *testing.T) {
 		const signIns = 20
-		a, server, z := newTLSApp(t)
-		f := &signInFlow{client: benchClient(t), appURL: server.URL, flowCookie: a.cookies.name(flowCookie), consent: inMemoryConsent(z)}
+		f, z := startTLSApp(t)
 
 		// Cold: no connection yet, so each sign-in may dial before the
 		// first handshake tells the transport Zendesk speaks HTTP/2.
@@ -188,7 +159,7 @@ func concurrentSignIns(t *testing.T, f *signInFlow, n int) {
 	for range n {
 		wg.Go(func() {
 			<-start
-			_, err := f.signIn(nil)
+			_, err := f.signIn()
 			errs <- err
 		})
 	}
