@@ -6,7 +6,7 @@ GO ?= go
 # GOTOOLCHAIN=local.
 export GOTOOLCHAIN := go1.27.3
 
-.PHONY: run demo build test bench fuzz screenshots vulncheck
+.PHONY: run demo build test bench bench-compare fuzz screenshots vulncheck
 
 run: ## run against a real Zendesk (settings from the environment or .env)
 	$(GO) run .
@@ -22,8 +22,12 @@ test: ## formatting, vet, and every test with the race detector
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
 
-bench: ## benchmarks with memory figures
-	$(GO) test -run='^$$' -bench=. -benchmem -count=1 ./...
+bench: ## the in-process benchmarks with memory figures, then bench-compare
+	$(GO) test -run='^$$' -bench=. -benchmem -count=1 .
+	$(MAKE) bench-compare
+
+bench-compare: ## the app and the tutorial's app, each its own process, side by side
+	$(GO) test -count=1 -run='^$$' -bench='^BenchmarkSideBySide$$' -benchtime=1x ./e2e
 
 screenshots: ## drive the browser journeys and save PNGs of the pages into docs/
 	SCREENSHOTS=$(CURDIR)/docs E2E=1 $(GO) test -count=1 -run='^TestBrowser' ./e2e

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -17,14 +16,16 @@ import (
 	"zendesk-oauth-app/internal/zendesksim"
 )
 
-// The benchmarks show what the app's safety costs: the same three hops of a
-// sign-in (auth redirect, consent, callback) through the app and through a
-// literal port of the tutorial's app, each behind a real HTTP server and
-// against the simulator over loopback. Allocation figures count every
-// goroutine of the process: the test browser, the app or the baseline, and
-// the simulator alike, so compare them between benchmarks, not in isolation.
+// The in-process benchmarks: what one sign-in, one signed-in page and one
+// session cookie cost, with allocations. The app and the simulator run
+// behind real HTTP servers on loopback. Allocation figures count every
+// goroutine of the process (the test browser, the app and the simulator
+// alike), so compare them between runs, not in isolation.
 //
 //	go test -run='^$' -bench=. -benchmem -count=3 .
+//
+// How the app compares with the tutorial's app, each a separate process, is
+// BenchmarkSideBySide in e2e/ ("make bench-compare").
 
 // benchClient is a browser without a cookie jar: it carries the flow
 // cookie by hand, keeps connections alive and follows no redirects.
@@ -233,94 +234,6 @@ func BenchmarkProfile(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-}
-
-// tutorialApp is a literal Go port of the tutorial's app.js / app.py: no
-// state, no PKCE, no session, no error handling, no escaping. It exists to
-// measure against, never to copy.
-func tutorialApp(zendeskURL, clientID, clientSecret, redirectURI string, client *http.Client) http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprint(w, `<p><a href="/zendesk/auth">Sign in to Zendesk</a></p>`)
-	})
-	mux.HandleFunc("GET /zendesk/auth", func(w http.ResponseWriter, r *http.Request) {
-		params := url.Values{
-			"response_type": {"code"},
-			"redirect_uri":  {redirectURI},
-			"client_id":     {clientID},
-			"scope":         {"users:read"},
-		}
-		http.Redirect(w, r, zendeskURL+"/oauth/authorizations/new?"+params.Encode(), http.StatusFound)
-	})
-	mux.HandleFunc("GET /zendesk/oauth/callback", func(w http.ResponseWriter, r *http.Request) {
-		body, _ := json.Marshal(map[string]string{
-			"grant_type":    "authorization_code",
-			"code":          r.URL.Query().Get("code"),
-			"client_id":     clientID,
-			"client_secret": clientSecret,
-			"redirect_uri":  redirectURI,
-			"scope":         "users:read",
-		})
-		tokenResponse, err := client.Post(zendeskURL+"/oauth/tokens", "application/json", bytes.NewReader(body))
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
-			return
-		}
-		tokenBody, _ := io.ReadAll(tokenResponse.Body)
-		tokenResponse.Body.Close()
-		var token struct {
-			AccessToken string `json:"access_token"`
-		}
-		json.Unmarshal(tokenBody, &token)
-
-		req, _ := http.NewRequest("GET", zendeskURL+"/api/v2/users/me.json", nil)
-		req.Header.Set("Authorization", "Bearer "+token.AccessToken)
-		profileResponse, err := client.Do(req)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
-			return
-		}
-		profileBody, _ := io.ReadAll(profileResponse.Body)
-		profileResponse.Body.Close()
-		var profile struct {
-			User struct {
-				Name string `json:"name"`
-				Role string `json:"role"`
-			} `json:"user"`
-		}
-		json.Unmarshal(profileBody, &profile)
-		fmt.Fprintf(w, `
-  <p>👋 Hi, %s!</p>
-
-  <p>Your Zendesk Support user role is <code>%s</code>.</p>
-`, profile.User.Name, profile.User.Role)
-	})
-	return mux
-}
-
-// BenchmarkTutorialBaseline makes the same three hops as BenchmarkSignIn
-// through the tutorial's app, against a simulator with a confidential
-// client (PKCE optional). Its Zendesk client is a plain http.Client with
-// the default transport, except that it may keep as many idle connections
-// per host as the app's, so it is not penalised by the default of 2.
-func BenchmarkTutorialBaseline(b *testing.B) {
-	var handler http.Handler
-	server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
-	b.Cleanup(server.Close)
-	redirectURI := server.URL + "/zendesk/oauth/callback"
-	sim := httptest.NewServer(zendesksim.New(zendesksim.Options{
-		ClientID:     benchClientID,
-		ClientSecret: benchClientSecret,
-		RedirectURIs: []string{redirectURI},
-	}))
-	b.Cleanup(sim.Close)
-	upstream := http.DefaultTransport.(*http.Transport).Clone()
-	upstream.MaxIdleConnsPerHost = newHTTPClient(time.Second).Transport.(*http.Transport).MaxIdleConnsPerHost
-	b.Cleanup(upstream.CloseIdleConnections)
-	handler = tutorialApp(sim.URL, benchClientID, benchClientSecret, redirectURI, &http.Client{Transport: upstream})
-
-	client := benchClient(b)
-	benchSignIns(b, &signInFlow{client: client, appURL: server.URL, consent: networkConsent(client)})
 }
 
 // benchSession is a realistic session: two 43-character tokens, both expiry

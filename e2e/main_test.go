@@ -9,6 +9,7 @@
 //	proxy_test.go      two instances behind nginx terminating TLS
 //	load_test.go       500 sign-ins, 50 at a time
 //	conn_test.go       sign-ins reuse one HTTP/2 connection to Zendesk
+//	bench_test.go      BenchmarkSideBySide: the app against the tutorial's app
 //	helpers_test.go    building, starting and stopping binaries; sign-ins
 //
 // The folder can be kept or deleted in one step: nothing outside it
