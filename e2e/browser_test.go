@@ -269,8 +269,9 @@ func TestBrowserTokenRefresh(t *testing.T) {
 		t.Fatalf("%d refreshes, want 1", n)
 	}
 	// The new pair reached the browser: the next visit makes one users/me
-	// call and no refresh. (With the old cookie, the app would get 401 again
-	// and retry with the pair it remembers for a minute: two calls.)
+	// call and no refresh. (With the old cookie, the app would get 401 again,
+	// then retry with the pair it remembers for a few seconds, or refresh
+	// in vain and send the person through authorization.)
 	before := e.sim.Stats()
 	b.reload()
 	e.wantProfile(b)

@@ -199,6 +199,9 @@ func startProcess(tb testing.TB, name, binary string, env map[string]string, rea
 		}
 	})
 
+	// Under the name of APP_URL in most tests: the app redirects any other
+	// loopback name to it.
+	ready = "http://localhost:" + env["PORT"] + ready
 	client := &http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	var lastErr error
 	ok := poll(10*time.Second, 2*time.Millisecond, func() bool {
@@ -207,7 +210,7 @@ func startProcess(tb testing.TB, name, binary string, env map[string]string, rea
 			tb.Fatalf("%s exited at start: %v\n%s", p.name, p.waitErr, p.log)
 		default:
 		}
-		resp, err := client.Get("http://" + p.addr + ready)
+		resp, err := client.Get(ready)
 		if err != nil {
 			lastErr = err
 			return false
