@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -161,6 +162,7 @@ func startApp(tb testing.TB, env map[string]string) *process {
 // folder (so no .env file is read), and waits until GET ready answers 200.
 func startProcess(tb testing.TB, name, binary string, env map[string]string, ready string, killedOK bool) *process {
 	tb.Helper()
+	sourcesOnce.Do(statSources)
 	env = cloneMap(env)
 	if env["PORT"] == "" {
 		env["PORT"] = freePort(tb)
@@ -224,6 +226,29 @@ func startProcess(tb testing.TB, name, binary string, env map[string]string, rea
 	}
 	p.startup = time.Since(begin)
 	return p
+}
+
+var sourcesOnce sync.Once
+
+// statSources stats every file of the module. go test caches a package's
+// result against its test binary and the files its tests read. The app is
+// not in this package's test binary (TestMain builds it with the go
+// command), so without this an edit to the app would leave these suites'
+// cached "ok" standing. It must run within a test: go test records only
+// what tests read, not what TestMain does before them.
+func statSources() {
+	filepath.WalkDir("..", func(path string, d fs.DirEntry, err error) error {
+		switch {
+		case err != nil:
+		case path != ".." && strings.HasPrefix(d.Name(), "."):
+			if d.IsDir() {
+				return filepath.SkipDir // .git and the like
+			}
+		case !d.IsDir():
+			os.Stat(path)
+		}
+		return nil
+	})
 }
 
 // stop sends SIGTERM and waits for the process to exit, at most 15 s
