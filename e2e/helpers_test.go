@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -145,6 +146,7 @@ type process struct {
 
 	killedOK bool // being killed by SIGTERM is a normal end (the tutorial's app)
 	stopOnce sync.Once
+	stopped  atomic.Bool // stop was called: its caller reports its error
 	stopErr  error
 }
 
@@ -193,8 +195,10 @@ func startProcess(tb testing.TB, name, binary string, env map[string]string, rea
 		close(p.exited)
 	}()
 	tb.Cleanup(func() {
-		if err := p.stop(); err != nil {
-			tb.Error(err)
+		if !p.stopped.Load() {
+			if err := p.stop(); err != nil {
+				tb.Error(err)
+			}
 		}
 		if tb.Failed() {
 			tb.Logf("log of %s:\n%s", p.name, p.log)
@@ -252,9 +256,11 @@ func statSources() {
 }
 
 // stop sends SIGTERM and waits for the process to exit, at most 15 s
-// before killing it. It reports an unclean exit; calling it again returns
-// the same result.
+// before killing it. It returns an error for an unclean exit, for its
+// caller to report (the test's cleanup reports it when nobody called
+// stop). Calling it again returns the same result.
 func (p *process) stop() error {
+	p.stopped.Store(true)
 	p.stopOnce.Do(func() {
 		p.cmd.Process.Signal(syscall.SIGTERM)
 		select {
