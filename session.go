@@ -120,11 +120,13 @@ func (s *sealer) additionalData(name string) []byte {
 	return []byte(name + "\x00" + s.instance)
 }
 
-// seal encrypts payload with its expiry time.
-func (s *sealer) seal(name string, payload []byte, expires time.Time) string {
-	plain := binary.BigEndian.AppendUint64(nil, uint64(expires.Unix()))
+// seal encrypts payload with its expiry time, and appends the result,
+// base64url-encoded, to dst.
+func (s *sealer) seal(dst []byte, name string, payload []byte, expires time.Time) []byte {
+	plain := make([]byte, 8, 8+len(payload))
+	binary.BigEndian.PutUint64(plain, uint64(expires.Unix()))
 	plain = append(plain, payload...)
-	return base64.RawURLEncoding.EncodeToString(s.aeads[0].Seal(nil, nil, plain, s.additionalData(name)))
+	return base64.RawURLEncoding.AppendEncode(dst, s.aeads[0].Seal(nil, nil, plain, s.additionalData(name)))
 }
 
 // open checks and decrypts a sealed value. stale reports that an older
@@ -186,7 +188,7 @@ func (c *cookies) set(w http.ResponseWriter, r *http.Request, base string, v any
 	if err != nil {
 		return err
 	}
-	value := c.sealer.seal(c.name(base), payload, expires)
+	value := c.sealer.seal(nil, c.name(base), payload, expires)
 	if len(value) > maxCookieChunks*cookieChunkBytes {
 		return errCookieTooLarge
 	}
@@ -236,7 +238,7 @@ func (c *cookies) get(r *http.Request, base string, v any) (found, stale bool, e
 // clear deletes the named cookie and its parts.
 func (c *cookies) clear(w http.ResponseWriter, r *http.Request, base string) {
 	c.unset(w, base)
-	c.write(w, c.name(base), "", -1)
+	c.write(w, c.name(base), nil, -1)
 	c.deleteFrom(w, r, base, 1)
 }
 
@@ -244,7 +246,7 @@ func (c *cookies) clear(w http.ResponseWriter, r *http.Request, base string) {
 func (c *cookies) deleteFrom(w http.ResponseWriter, r *http.Request, base string, i int) {
 	for ; i < maxCookieChunks; i++ {
 		if _, err := r.Cookie(c.chunkName(base, i)); err == nil {
-			c.write(w, c.chunkName(base, i), "", -1)
+			c.write(w, c.chunkName(base, i), nil, -1)
 		}
 	}
 }
@@ -259,16 +261,18 @@ func (c *cookies) unset(w http.ResponseWriter, base string) {
 	})
 }
 
-func (c *cookies) write(w http.ResponseWriter, name, value string, maxAge int) {
-	http.SetCookie(w, &http.Cookie{
-		Name:     name,
-		Value:    value,
-		Path:     "/",
-		MaxAge:   maxAge,
-		HttpOnly: true,
-		Secure:   c.secure,
-		SameSite: http.SameSiteLaxMode,
-	})
+// write sets one cookie. It writes the Set-Cookie line itself, in one
+// allocation, rather than through http.SetCookie, which checks every byte
+// of a value that is base64url by construction and kilobytes long.
+func (c *cookies) write(w http.ResponseWriter, name string, value []byte, maxAge int) {
+	attributes := "; Path=/; Max-Age=0; HttpOnly; SameSite=Lax" // Max-Age=0 deletes the cookie
+	if maxAge > 0 {
+		attributes = "; Path=/; Max-Age=" + strconv.Itoa(maxAge) + "; HttpOnly; SameSite=Lax"
+	}
+	if c.secure {
+		attributes += "; Secure"
+	}
+	w.Header().Add("Set-Cookie", name+"="+string(value)+attributes)
 }
 
 // randomToken returns 256 random bits, base64url-encoded (43 characters):

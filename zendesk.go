@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"net"
 	"net/http"
 	"net/url"
@@ -272,7 +271,12 @@ func (c *zendeskClient) do(ctx context.Context, req apiRequest, out any) error {
 		return &zendeskError{Op: op, Kind: transportKind(err), Err: err}
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
+	// The reply is read into a reused buffer: a token reply holds two JWTs
+	// of a kilobyte or more, and what the app keeps of it is copied out.
+	buf := getBuffer()
+	defer putBuffer(buf)
+	_, err = buf.ReadFrom(io.LimitReader(resp.Body, maxResponseBytes+1))
+	body := buf.Bytes()
 	if err != nil {
 		return &zendeskError{Op: op, Kind: transportKind(err), Status: resp.StatusCode, Err: err}
 	}
@@ -315,9 +319,11 @@ func (c *zendeskClient) do(ctx context.Context, req apiRequest, out any) error {
 	return nil
 }
 
+// hasJSONContentType reports whether the media type, before any
+// parameters, is application/json (RFC 9110 §8.3.1: case-insensitive).
 func hasJSONContentType(h http.Header) bool {
-	mediaType, _, _ := mime.ParseMediaType(h.Get("Content-Type"))
-	return mediaType == "application/json"
+	mediaType, _, _ := strings.Cut(h.Get("Content-Type"), ";")
+	return strings.EqualFold(strings.TrimSpace(mediaType), "application/json")
 }
 
 // transportKind tells a timeout from other failures to get an answer.
