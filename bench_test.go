@@ -268,7 +268,7 @@ func BenchmarkSeal(b *testing.B) {
 	b.Run("aead", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			sl.seal(nil, sessionCookie, payload, expires)
+			sl.seal(sessionCookie, payload, expires)
 		}
 	})
 	b.Run("json+aead", func(b *testing.B) {
@@ -278,7 +278,7 @@ func BenchmarkSeal(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			sl.seal(nil, sessionCookie, p, expires)
+			sl.seal(sessionCookie, p, expires)
 		}
 	})
 }
@@ -292,7 +292,7 @@ func BenchmarkOpen(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	value := string(sl.seal(nil, sessionCookie, payload, s.expires(time.Now())))
+	value := string(sl.seal(sessionCookie, payload, s.expires(time.Now())))
 	b.Logf("sealed session cookie: %d bytes (JSON payload %d bytes)", len(value), len(payload))
 	now := time.Now()
 	b.Run("aead", func(b *testing.B) {

@@ -32,7 +32,6 @@ type config struct {
 	appURL       string // origin the browser uses, e.g. http://localhost:3000
 	https        bool
 	secrets      [][]byte // the first seals cookies, all open them
-	randomSecret bool
 	baseURL      string   // ZENDESK_BASE_URL: replaces https://{subdomain}.zendesk.com
 	warnings     []string // things to fix that do not stop the app
 
@@ -41,7 +40,7 @@ type config struct {
 	now            func() time.Time
 }
 
-func (c *config) redirectURI() string { return c.appURL + "/zendesk/oauth/callback" }
+func (c *config) redirectURI() string { return c.appURL + callbackPath }
 
 // instance names what the session cookies are bound to: the client and
 // the configured Zendesk, or any Zendesk in the many-instances mode.
@@ -56,10 +55,10 @@ var zendeskVariables = []string{"ZENDESK_SUBDOMAIN", "ZENDESK_CLIENT_ID", "ZENDE
 // placeholders are .env.example's sample values: a copy left unedited must
 // not send people to someone else's Zendesk with a client that does not
 // exist.
-var placeholders = map[string]string{
-	"ZENDESK_SUBDOMAIN":     "your-subdomain",
-	"ZENDESK_CLIENT_ID":     "your-client-identifier",
-	"ZENDESK_CLIENT_SECRET": "your-client-secret",
+var placeholders = [][2]string{
+	{"ZENDESK_SUBDOMAIN", "your-subdomain"},
+	{"ZENDESK_CLIENT_ID", "your-client-identifier"},
+	{"ZENDESK_CLIENT_SECRET", "your-client-secret"},
 }
 
 // wantsDemo reports whether nothing configures a real Zendesk: no ZENDESK_*
@@ -103,8 +102,8 @@ func loadConfig(getenv func(string) string, demo bool) (*config, error) {
 	if demo {
 		cfg.clientID, cfg.clientSecret = "demo-client", "demo-secret"
 	}
-	for name, sample := range placeholders {
-		if strings.TrimSpace(getenv(name)) == sample && !demo {
+	for _, p := range placeholders {
+		if name, sample := p[0], p[1]; strings.TrimSpace(getenv(name)) == sample && !demo {
 			problem("%s is still the sample value %q from .env.example: replace it with your own", name, sample)
 		}
 	}
@@ -155,7 +154,7 @@ func loadConfig(getenv func(string) string, demo bool) (*config, error) {
 	}
 
 	if secrets := getenv("SESSION_SECRET"); secrets == "" || demo {
-		cfg.secrets, cfg.randomSecret = [][]byte{[]byte(rand.Text() + rand.Text())}, true
+		cfg.secrets = [][]byte{[]byte(rand.Text() + rand.Text())}
 		if !demo {
 			cfg.warnings = append(cfg.warnings, "SESSION_SECRET is not set: using a random one, so sign-ins end when the app restarts")
 		}

@@ -84,6 +84,9 @@ func TestZendeskFaults(t *testing.T) {
 					t.Errorf("Retry-After %q, want Zendesk's 30", resp.Header.Get("Retry-After"))
 				}
 				assertOneLogLine(t, e, resp)
+				if n := e.sim.Stats()[zendesksim.Revoke]; endpoint == zendesksim.Me && n != 1 {
+					t.Errorf("%d revocations: the tokens of a sign-in that failed must be revoked", n)
+				}
 				if endpoint == zendesksim.Refresh {
 					// A transient failure keeps the session.
 					if c := setCookieHeader(resp, "session"); c != nil {

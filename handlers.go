@@ -14,6 +14,10 @@ import (
 	"time"
 )
 
+// callbackPath is where Zendesk sends the browser back: APP_URL followed by
+// it is the redirect URL to register with the OAuth client.
+const callbackPath = "/zendesk/oauth/callback"
+
 // route is one URL the app answers, for one method.
 type route struct {
 	method, path string
@@ -27,7 +31,7 @@ func (a *app) routes(extra ...route) http.Handler {
 	all := append([]route{
 		{"GET", "/{$}", a.handleIndex},
 		{"GET", "/zendesk/auth", a.handleAuth},
-		{"GET", "/zendesk/oauth/callback", a.handleCallback},
+		{"GET", callbackPath, a.handleCallback},
 		{"POST", "/zendesk/logout", a.handleLogout},
 		{"GET", "/healthz", handleHealthz},
 		{"GET", "/static/style.css", handleStylesheet},
@@ -59,7 +63,8 @@ func (a *app) handleIndex(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		view := a.signInView(r)
 		view.Notice = signOutNotices[r.URL.Query().Get("signed_out")]
-		a.render(w, r, http.StatusOK, indexPage, view)
+		view.Return = localPath(r.URL.Query().Get("return"))
+		a.renderSignIn(w, r, http.StatusOK, view)
 		return
 	}
 	api := a.userAPI(w, r, &s)
@@ -94,9 +99,14 @@ func (a *app) handleAuth(w http.ResponseWriter, r *http.Request) {
 }
 
 // localPath returns p if it is a path on this app, else "": the page to
-// return to after a sign-in must never lead to another site.
+// return to after a sign-in must never lead to another site (RFC 9700
+// §4.11.1). Browsers drop tabs and newlines inside URLs and read "\" as
+// "/", so "/\t/evil.example" would become "//evil.example": a path with
+// a control character or a backslash, or not starting with exactly one
+// "/", is refused.
 func localPath(p string) string {
-	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.HasPrefix(p, "/\\") || len(p) > 500 {
+	if len(p) > 500 || !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") ||
+		strings.ContainsFunc(p, func(r rune) bool { return r < ' ' || r == 0x7f || r == '\\' }) {
 		return ""
 	}
 	return p
@@ -123,9 +133,10 @@ func (a *app) chosenSubdomain(w http.ResponseWriter, r *http.Request) (string, b
 		}
 	}
 	a.log.InfoContext(r.Context(), "subdomain refused", "request_id", requestID(r.Context()))
-	a.render(w, r, http.StatusBadRequest, indexPage, indexView{
+	a.renderSignIn(w, r, http.StatusBadRequest, indexView{
 		AskSubdomain: true,
 		Subdomain:    shorten(strings.Join(typed, " "), 200),
+		Return:       localPath(r.URL.Query().Get("return")),
 		Error:        "Type the first part of your Zendesk address: for acme.zendesk.com, type acme. Letters, digits and hyphens only.",
 	})
 	return "", false
@@ -147,36 +158,35 @@ func (a *app) handleCallback(w http.ResponseWriter, r *http.Request) {
 	found, _, err := a.cookies.get(r, flowCookie, &f)
 	hasFlow := found && err == nil
 	matches := hasFlow && stateMatches(f, q.Get("state"))
-	// A flow is used once (RFC 9700 §4.7.1): its cookie goes, and its state
-	// is remembered as spent until the flow would have expired, so a copy
-	// of the cookie cannot make the app call Zendesk again.
-	fresh := matches && a.spentStates.add(f.State, struct{}{}, a.cfg.now())
 	if matches {
 		a.cookies.clear(w, r, flowCookie)
 	}
-	if code := q.Get("error"); code != "" {
-		a.callbackError(w, r, code, q.Get("error_description"), fresh)
-		return
-	}
-	if !fresh {
-		_, signedIn := a.loadSession(w, r)
-		switch {
-		case hasFlow && !matches:
-			// The flow cookie stays, so a forged callback cannot cancel a
-			// real sign-in.
-			a.fail(w, r, http.StatusBadRequest, "Sign-in failed", "The answer from Zendesk does not belong to the sign-in this browser started. Please start again.", errors.New("callback: state missing or mismatched"))
-		case signedIn: // a reload of the callback after signing in
-			http.Redirect(w, r, "/", http.StatusSeeOther)
-		default:
-			a.fail(w, r, http.StatusBadRequest, "Sign-in expired",
-				"This sign-in has expired, was already completed, or was opened under another address than the app's. Please start again from the app's address.",
-				fmt.Errorf("callback without a valid flow cookie (spent: %v)", matches))
-		}
+	if errCode := q.Get("error"); errCode != "" {
+		a.callbackError(w, r, errCode, q.Get("error_description"), matches)
 		return
 	}
 	code := q.Get("code")
-	if code == "" || len(code) > 512 {
+	switch {
+	case hasFlow && !matches:
+		// The flow cookie stays, so a forged callback cannot cancel a real
+		// sign-in.
+		a.fail(w, r, http.StatusBadRequest, "Sign-in failed", "The answer from Zendesk does not belong to the sign-in this browser started. Please start again.", errors.New("callback: state missing or mismatched"))
+		return
+	case matches && (code == "" || len(code) > 512):
 		a.fail(w, r, http.StatusBadRequest, "Sign-in failed", "Zendesk's answer carries no usable authorization code. Please start again.", errors.New("callback: code missing or too long"))
+		return
+	}
+	// A flow is used once (RFC 9700 §4.7.1): its state is remembered as
+	// spent until the flow would have expired, so a copy of its cookie
+	// cannot make the app call Zendesk again.
+	if !matches || !a.spentStates.add(f.State, struct{}{}, a.cfg.now()) {
+		if _, signedIn := a.loadSession(w, r); signedIn {
+			http.Redirect(w, r, "/", http.StatusSeeOther) // a reload of the callback after signing in
+			return
+		}
+		a.fail(w, r, http.StatusBadRequest, "Sign-in expired",
+			"This sign-in has expired, was already completed, or was opened under another address than the app's. Please start again from the app's address.",
+			fmt.Errorf("callback without a usable flow cookie (spent: %v)", matches))
 		return
 	}
 
@@ -186,17 +196,16 @@ func (a *app) handleCallback(w http.ResponseWriter, r *http.Request) {
 		a.failZendesk(w, r, err)
 		return
 	}
-	s := session{Subdomain: f.Subdomain, AuthorizedAt: a.cfg.now().Unix(), tokens: *t}
-	api := a.userAPI(w, r, &s)
-	u, err := api.me()
+	// Show Self with the new token as it is: a token issued a moment ago
+	// needs no refresh, and a 403 now is final.
+	u, err := a.zendesk.me(r.Context(), f.Subdomain, t.AccessToken)
 	if err != nil {
-		api.fail(err)
+		a.failZendesk(w, r, a.revokeUnkept(r, f.Subdomain, t.AccessToken, err))
 		return
 	}
-	s.UserID = u.ID
+	s := session{Subdomain: f.Subdomain, UserID: u.ID, AuthorizedAt: a.cfg.now().Unix(), tokens: *t}
 	if err := a.saveSession(w, r, &s); err != nil {
-		a.revokeUnkept(r, s.Subdomain, s.AccessToken)
-		a.failZendesk(w, r, &tooLargeError{opExchange, s.tokens})
+		a.failZendesk(w, r, a.revokeUnkept(r, s.Subdomain, s.AccessToken, &tooLargeError{opExchange, s.tokens}))
 		return
 	}
 	if a.cfg.subdomain == "" {
@@ -225,12 +234,12 @@ func stateMatches(f flow, state string) bool {
 // browser's state: only then does the page quote Zendesk's words (escaped
 // and shortened) and log an error; anyone can write a link with an error
 // in it, and that gets a 400 and an INFO line.
-func (a *app) callbackError(w http.ResponseWriter, r *http.Request, code, description string, ours bool) {
+func (a *app) callbackError(w http.ResponseWriter, r *http.Request, errCode, description string, ours bool) {
 	_, signedIn := a.loadSession(w, r)
 	view := errorView{Action: "Try again", ActionURL: a.authPath(a.cfg.subdomain, "")}
 	level := slog.LevelInfo
 	switch {
-	case code == "access_denied":
+	case errCode == "access_denied":
 		view.Title, view.Status = "Access denied", http.StatusForbidden
 		view.Message = "You did not allow the app to access your Zendesk account, so you are not signed in."
 		if signedIn {
@@ -239,7 +248,7 @@ func (a *app) callbackError(w http.ResponseWriter, r *http.Request, code, descri
 	case ours:
 		view.Title, view.Status, level = "Sign-in failed", http.StatusBadGateway, slog.LevelError
 		view.Message = "Zendesk could not complete the sign-in. If this keeps happening, the app's OAuth client settings (scopes, redirect URL) may be wrong."
-		view.Detail = shorten(code, 64) + ": " + shorten(description, 200)
+		view.Detail = shorten(errCode, 64) + ": " + shorten(description, 200)
 	default:
 		view.Title, view.Status = "Sign-in failed", http.StatusBadRequest
 		view.Message = "The answer from Zendesk does not belong to a sign-in this browser started. Please start again."
@@ -248,7 +257,7 @@ func (a *app) callbackError(w http.ResponseWriter, r *http.Request, code, descri
 		view.Action, view.ActionURL = "Back to the app", "/"
 	}
 	a.log.LogAttrs(r.Context(), level, "sign-in refused by Zendesk", slog.String("request_id", requestID(r.Context())),
-		slog.String("error", shorten(code, 64)), slog.Bool("state_matches", ours))
+		slog.String("error", shorten(errCode, 64)), slog.Bool("state_matches", ours))
 	a.renderError(w, r, view)
 }
 
@@ -312,13 +321,15 @@ func (a *app) checkRevocation(r *http.Request, s *session, err error) (string, e
 	return "revoked", fmt.Errorf("revocation not verified: %w", err) // Zendesk said 204: take its word
 }
 
-// revokeUnkept revokes, best effort, an access token the app cannot keep,
-// so that tokens no one holds do not stay valid at Zendesk.
-func (a *app) revokeUnkept(r *http.Request, subdomain, accessToken string) {
+// revokeUnkept revokes, best effort, an access token the app will not
+// keep, so that no valid token is left that no one holds. It returns
+// cause, the reason the token is not kept, with the outcome for the log.
+func (a *app) revokeUnkept(r *http.Request, subdomain, accessToken string, cause error) error {
 	req := apiRequest{method: "DELETE", subdomain: subdomain, path: revokePath, token: accessToken}
 	if err := a.zendesk.do(context.WithoutCancel(r.Context()), req, nil); err != nil {
-		a.log.WarnContext(r.Context(), "revoking tokens the app cannot keep failed", "request_id", requestID(r.Context()), "error", err)
+		return fmt.Errorf("%w (revoking the unkept token failed: %v)", cause, err)
 	}
+	return fmt.Errorf("%w (the unkept token was revoked)", cause)
 }
 
 func handleHealthz(w http.ResponseWriter, r *http.Request) {
@@ -357,6 +368,18 @@ func (a *app) handleCrossOrigin(w http.ResponseWriter, r *http.Request) {
 	a.fail(w, r, http.StatusForbidden, "Request refused", "This request came from another site, so the app refused it. Use the app's own buttons.", errors.New("cross-origin request refused"))
 }
 
+// renderSignIn shows the signed-out page. The many-instances form leads,
+// through the person's Zendesk, to whatever identity provider that
+// Zendesk uses, and browsers apply form-action to every redirect after a
+// form (https://github.com/w3c/webappsec-csp/issues/8): no list can name
+// them all, so that page alone has no form-action.
+func (a *app) renderSignIn(w http.ResponseWriter, r *http.Request, status int, view indexView) {
+	if view.AskSubdomain {
+		w.Header().Set("Content-Security-Policy", cspWithoutFormAction)
+	}
+	a.render(w, r, status, indexPage, view)
+}
+
 // signInView is the signed-out page: in the many-instances mode it asks
 // which Zendesk, pre-filled with the one this browser used last.
 func (a *app) signInView(r *http.Request) indexView {
@@ -370,15 +393,15 @@ func (a *app) signInView(r *http.Request) indexView {
 	return view
 }
 
-// authPath is where to start a new sign-in to the given instance ("" in
-// the many-instances mode: the form that asks), coming back to the app's
-// page back afterwards (if not "").
+// authPath is where to start a new sign-in to the given instance (""
+// in the many-instances mode: the form that asks), coming back to the
+// app's page back (if not "") afterwards.
 func (a *app) authPath(subdomain, back string) string {
-	q := url.Values{}
+	path, q := "/zendesk/auth", url.Values{}
 	switch {
 	case a.cfg.subdomain != "":
 	case subdomain == "":
-		return "/"
+		path = "/"
 	default:
 		q.Set("subdomain", subdomain)
 	}
@@ -386,9 +409,9 @@ func (a *app) authPath(subdomain, back string) string {
 		q.Set("return", back)
 	}
 	if len(q) == 0 {
-		return "/zendesk/auth"
+		return path
 	}
-	return "/zendesk/auth?" + q.Encode()
+	return path + "?" + q.Encode()
 }
 
 // loadSession opens the session cookie. A cookie that does not open
@@ -431,7 +454,7 @@ func (a *app) failZendesk(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.As(err, &tooLarge):
 		a.cookies.clear(w, r, sessionCookie)
 		a.fail(w, r, http.StatusBadGateway, "Zendesk's tokens are too large",
-			"Zendesk sent tokens too large for the app to keep in browser cookies, so the app revoked them and you are not signed in. Whoever runs the app can find the sizes in its log.", err)
+			"Zendesk sent tokens too large for the app to keep in browser cookies, so the app asked Zendesk to revoke them, and you are not signed in. Whoever runs the app can find the sizes in its log.", err)
 	case !errors.As(err, &ze):
 		a.fail(w, r, http.StatusBadGateway, "Zendesk sent an unexpected answer", "Zendesk's answer could not be used. Please try again.", err)
 	case ze.Kind == timedOut:
@@ -442,6 +465,11 @@ func (a *app) failZendesk(w http.ResponseWriter, r *http.Request, err error) {
 		a.fail(w, r, http.StatusServiceUnavailable, "Zendesk is busy", fmt.Sprintf("Zendesk asked the app to slow down. Please try again in %d seconds.", int(wait.Seconds())), err)
 	case ze.Kind == rejected && ze.Op == opExchange && ze.Code == "invalid_grant":
 		a.fail(w, r, http.StatusBadRequest, "Sign-in expired", "Zendesk did not accept this sign-in: its code expired or was already used. Please start again.", err)
+	case ze.Kind == rejected && ze.Status == http.StatusForbidden:
+		a.fail(w, r, http.StatusForbidden, "Zendesk refused access",
+			fmt.Sprintf("Zendesk refuses this to the app. Whoever runs the app should check that ZENDESK_SCOPES (now %q) covers what the page needs (for example users:read or read for your profile) and that the OAuth client allows those scopes; your Zendesk role may also not allow it.", a.cfg.scopes), err)
+	case ze.Kind == rejected && ze.Status == http.StatusNotFound:
+		a.fail(w, r, http.StatusNotFound, "Not found at Zendesk", "Zendesk has no such record, or does not show it to you.", err)
 	case ze.Kind == rejected && ze.Code == "invalid_client":
 		a.fail(w, r, http.StatusBadGateway, "The app's Zendesk settings are wrong", "Zendesk did not accept the app's OAuth client. Whoever runs this app should check ZENDESK_CLIENT_ID and ZENDESK_CLIENT_SECRET.", err)
 	case ze.Kind == rejected:

@@ -279,6 +279,18 @@ func TestFlowIsUsedOnce(t *testing.T) {
 	if n := e.sim.Stats()[zendesksim.Exchange]; n != 1 {
 		t.Errorf("10 callbacks with one flow made %d token requests, want 1", n)
 	}
+
+	// A callback without a code spends nothing: copies of a flow cookie
+	// cannot fill the memory of spent flows for free.
+	b = e.browser()
+	callback := b.authorize("/zendesk/auth", "allow")
+	flowCk = b.cookie("oauth_flow")
+	noCode := e.browser()
+	noCode.setCookie(flowCk.Name, flowCk.Value)
+	if resp := noCode.get("/zendesk/oauth/callback?state=" + url.Values(mustParse(callback).Query()).Get("state")); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("a callback without a code: status %d, want 400", resp.StatusCode)
+	}
+	mustContain(t, b.get(callback).body, "Hi, John Doe!")
 	// The memory expires with the flow, and stays bounded.
 	e.advance(flowLifetime + time.Second)
 	e.app.spentStates.add("another", struct{}{}, e.appClock.Now())
@@ -609,5 +621,25 @@ func TestForgedHostChangesNothing(t *testing.T) {
 		if forged.Header.Get(h) != normal.Header.Get(h) || normal.Header.Get(h) == "" {
 			t.Errorf("%s: %q with forged headers, %q without", h, forged.Header.Get(h), normal.Header.Get(h))
 		}
+	}
+}
+
+// The page to come back to after a sign-in is a path on this app, never
+// another site (RFC 9700 §4.11.1), however the browser would read it.
+func TestReturnStaysOnTheApp(t *testing.T) {
+	for p, want := range map[string]string{
+		"/tickets?sort=new": "/tickets?sort=new", "/": "/",
+		"//evil.example": "", "/\\evil.example": "", "/\t/evil.example": "", "/\n/evil.example": "",
+		"/\x7f": "", "https://evil.example/": "", "evil.example": "", "": "",
+	} {
+		if got := localPath(p); got != want {
+			t.Errorf("localPath(%q) = %q, want %q", p, got, want)
+		}
+	}
+	e := newEnv(t, envOptions{})
+	b := e.browser()
+	page := b.get(b.authorize("/zendesk/auth?return="+url.QueryEscape("/\t/evil.example"), "allow"))
+	if page.StatusCode != http.StatusOK || page.Header.Get("Location") != "" {
+		t.Errorf("after a sign-in with a crafted return: status %d to %q, want the profile", page.StatusCode, page.Header.Get("Location"))
 	}
 }

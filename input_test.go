@@ -97,7 +97,7 @@ func sealWith(t *testing.T, secret, name string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return string(s.seal(nil, name, []byte(`{"s":"x","v":"y","d":"acme"}`), time.Now().Add(time.Hour)))
+	return string(s.seal(name, []byte(`{"s":"x","v":"y","d":"acme"}`), time.Now().Add(time.Hour)))
 }
 
 // serve starts the app behind the server that run uses, with its limits.
@@ -188,6 +188,26 @@ func TestPanicIsRecovered(t *testing.T) {
 	}
 	if resp, err := http.Get(ts.URL + "/healthz"); err != nil || resp.StatusCode != 200 {
 		t.Errorf("the server stopped serving after a panic: %v", err)
+	}
+}
+
+// A panic after the page has begun cuts the response off: the client must
+// not take half a page for a whole one.
+func TestPanicMidPageAborts(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	ts := httptest.NewServer(e.app.logRequests(e.app.recoverPanics(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("<p>half a page"))
+		http.NewResponseController(w).Flush()
+		panic("boom")
+	}))))
+	defer ts.Close()
+	resp, err := http.Get(ts.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if _, err := io.ReadAll(resp.Body); err == nil {
+		t.Error("the half page arrived as a complete response")
 	}
 }
 

@@ -9,6 +9,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -16,7 +17,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/url"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -65,6 +65,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		return &usageError{err}
 	}
+	if flags.NArg() > 0 {
+		fmt.Fprintf(stderr, "unexpected argument %q\n", flags.Arg(0))
+		flags.Usage()
+		return &usageError{fmt.Errorf("unexpected argument %q", flags.Arg(0))}
+	}
 	if *version {
 		fmt.Fprintln(stdout, versionString())
 		return nil
@@ -99,7 +104,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	srv := newServer(a)
-	logger.Info("listening", "addr", listener.Addr().String(), "url", cfg.appURL, "zendesk", cfg.zendeskOrigin(), "demo", cfg.demo)
+	logger.Info("listening", "addr", listener.Addr().String(), "url", cfg.appURL, "subdomain", cmp.Or(cfg.subdomain, "(many instances)"), "zendesk_base_url", cfg.baseURL, "demo", cfg.demo)
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(listener) }()
@@ -114,19 +119,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), srv.WriteTimeout)
 	defer cancel()
 	return srv.Shutdown(shutdownCtx)
-}
-
-// zendeskOrigin is where the browser and the app go for Zendesk: the base
-// URL's origin, the configured instance, or any instance.
-func (c *config) zendeskOrigin() string {
-	switch {
-	case c.baseURL != "":
-		u, _ := url.Parse(c.baseURL) // checked by loadConfig
-		return u.Scheme + "://" + u.Host
-	case c.subdomain == "":
-		return "https://*.zendesk.com"
-	}
-	return "https://" + c.subdomain + ".zendesk.com"
 }
 
 // versionString reports the module version and VCS revision the binary

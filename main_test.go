@@ -57,7 +57,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.subdomain != "acme" || cfg.port != "3000" || cfg.appURL != "http://localhost:3000" || cfg.scopes != "users:read" || !cfg.randomSecret || cfg.https {
+	if cfg.subdomain != "acme" || cfg.port != "3000" || cfg.appURL != "http://localhost:3000" || cfg.scopes != "users:read" || len(cfg.secrets) != 1 || cfg.https {
 		t.Errorf("config = %+v", cfg)
 	}
 	if got := cfg.redirectURI(); got != "http://localhost:3000/zendesk/oauth/callback" {
@@ -131,7 +131,8 @@ func TestEnvExampleNeedsEditing(t *testing.T) {
 		t.Fatal("an unedited .env.example runs the demo: it should ask for editing")
 	}
 	_, err = loadConfig(getenv, false)
-	for name, sample := range placeholders {
+	for _, p := range placeholders {
+		name, sample := p[0], p[1]
 		if values[name] != sample {
 			t.Errorf(".env.example sets %s=%q; the app knows the sample %q", name, values[name], sample)
 		}
@@ -218,10 +219,13 @@ func TestRunRefusesBadConfig(t *testing.T) {
 		t.Fatalf("err = %v, want a configError naming ZENDESK_CLIENT_ID", err)
 	}
 
-	err = run(context.Background(), []string{"-bogus"}, func(string) string { return "" }, &stdout, &stderr)
-	var usage *usageError
-	if !errors.As(err, &usage) || !strings.Contains(stderr.String(), "flag provided but not defined: -bogus") || strings.Contains(err.Error(), "configuration") {
-		t.Errorf("-bogus: err %v, stderr %q: want a usage error", err, stderr.String())
+	for _, args := range [][]string{{"-bogus"}, {"demo"}} {
+		stderr.Reset()
+		err = run(context.Background(), args, func(string) string { return "" }, &stdout, &stderr)
+		var usage *usageError
+		if !errors.As(err, &usage) || !strings.Contains(stderr.String(), "Usage") || strings.Contains(err.Error(), "configuration") {
+			t.Errorf("%q: err %v, stderr %q: want a usage error", args, err, stderr.String())
+		}
 	}
 }
 

@@ -81,7 +81,9 @@ func (a *app) recoverPanics(next http.Handler) http.Handler {
 			a.log.ErrorContext(r.Context(), "panic", "request_id", requestID(r.Context()),
 				"panic", fmt.Sprint(v), "stack", string(debug.Stack()))
 			if rec, ok := w.(*statusRecorder); ok && rec.status != 0 {
-				return // the response has begun; nothing better can be sent
+				// The response has begun: cut it off, so the client cannot
+				// take half a page for a whole one.
+				panic(http.ErrAbortHandler)
 			}
 			a.renderError(w, r, errorView{
 				Title:   "Something went wrong",
@@ -110,7 +112,7 @@ func (a *app) secureHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		for name, values := range headers {
-			h[name] = values
+			h[name] = values // shared, never changed: a handler that needs another value Sets it
 		}
 		h.Set("Cache-Control", "no-store") // the stylesheet's handler allows caching
 		next.ServeHTTP(w, r)

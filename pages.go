@@ -39,6 +39,7 @@ type (
 		AskSubdomain bool   // the many-instances mode asks which Zendesk
 		Subdomain    string // pre-fills the form
 		Error        string // why the typed subdomain was refused
+		Return       string // the app's page to go back to after signing in
 		Notice       string
 	}
 	profileView struct {
@@ -59,9 +60,9 @@ type layoutView struct {
 	View any
 }
 
-// buffers are reused for the kilobytes each request reads or writes:
-// pages, cookies, Zendesk's replies. Fewer allocations mean less work
-// for the garbage collector.
+// buffers are reused for the kilobytes most requests read or write: the
+// pages, and Zendesk's replies. Fewer allocations mean less work for the
+// garbage collector.
 var buffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 func getBuffer() *bytes.Buffer {
@@ -86,14 +87,6 @@ func (a *app) render(w http.ResponseWriter, r *http.Request, status int, p *page
 		a.log.ErrorContext(r.Context(), "rendering a page failed", "page", p.name, "request_id", requestID(r.Context()), "error", err)
 		http.Error(w, "Internal Server Error", http.StatusInternalServerError)
 		return
-	}
-	if v, ok := view.(indexView); ok && v.AskSubdomain {
-		// The instance form leads, through the person's Zendesk, to
-		// whatever identity provider that Zendesk uses, and browsers apply
-		// form-action to every redirect after a form
-		// (https://github.com/w3c/webappsec-csp/issues/8): no list can
-		// name them all, so this page alone has no form-action.
-		w.Header().Set("Content-Security-Policy", cspWithoutFormAction)
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)

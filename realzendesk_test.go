@@ -86,7 +86,7 @@ func TestTokensTooLargeToKeep(t *testing.T) {
 	if resp.StatusCode != http.StatusBadGateway {
 		t.Fatalf("status %d, want 502", resp.StatusCode)
 	}
-	mustContain(t, resp.body, "too large", "revoked them")
+	mustContain(t, resp.body, "too large", "asked Zendesk to revoke them")
 	if n := e.sim.Stats()[zendesksim.Revoke]; n != 1 {
 		t.Errorf("%d revocations, want the unkept token revoked", n)
 	}

@@ -16,17 +16,12 @@ type recent[K comparable, V any] struct {
 
 	mu      sync.Mutex
 	entries map[K]recentEntry[V]
-	order   []recentKey[K] // by time added; order[head:] are live or not yet swept
+	order   []K // the keys by time added; order[head:] are in entries
 	head    int
 }
 
 type recentEntry[V any] struct {
 	value   V
-	expires time.Time
-}
-
-type recentKey[K comparable] struct {
-	key     K
 	expires time.Time
 }
 
@@ -58,15 +53,14 @@ func (m *recent[K, V]) add(key K, value V, now time.Time) bool {
 	if len(m.entries) >= m.max {
 		m.drop()
 	}
-	expires := now.Add(m.ttl)
-	m.entries[key] = recentEntry[V]{value, expires}
-	m.order = append(m.order, recentKey[K]{key, expires})
+	m.entries[key] = recentEntry[V]{value, now.Add(m.ttl)}
+	m.order = append(m.order, key)
 	return true
 }
 
 // sweep forgets the expired entries at the front. m.mu must be held.
 func (m *recent[K, V]) sweep(now time.Time) {
-	for m.head < len(m.order) && !now.Before(m.order[m.head].expires) {
+	for m.head < len(m.order) && !now.Before(m.entries[m.order[m.head]].expires) {
 		m.drop()
 	}
 }
@@ -74,11 +68,9 @@ func (m *recent[K, V]) sweep(now time.Time) {
 // drop forgets the oldest entry, and compacts the order once half of it
 // is spent, so it never grows beyond twice the entries. m.mu must be held.
 func (m *recent[K, V]) drop() {
-	k := m.order[m.head]
-	if e, ok := m.entries[k.key]; ok && e.expires.Equal(k.expires) {
-		delete(m.entries, k.key)
-	}
-	m.order[m.head] = recentKey[K]{}
+	delete(m.entries, m.order[m.head])
+	var zero K
+	m.order[m.head] = zero
 	m.head++
 	if m.head > len(m.order)/2 {
 		m.order = append(m.order[:0], m.order[m.head:]...)

@@ -41,7 +41,7 @@ type ticketsView struct {
 // token fresh, and fail answers every error with the right page.
 func (a *app) handleTickets(w http.ResponseWriter, r *http.Request, api *userAPI) {
 	var view ticketsView
-	path := fmt.Sprintf("/api/v2/users/%d/tickets/requested.json?sort_by=updated_at&sort_order=desc&per_page=10", api.s.UserID)
+	path := fmt.Sprintf("/api/v2/users/%d/tickets/requested.json?sort_by=updated_at&sort_order=desc&per_page=10", api.session.UserID)
 	if err := api.get(path, &view); err != nil {
 		api.fail(err)
 		return
@@ -69,7 +69,7 @@ func recentTickets(w http.ResponseWriter, r *http.Request, c zendesksim.Caller) 
 func TestRecipeRecentTickets(t *testing.T) {
 	e := newEnv(t, envOptions{vars: map[string]string{"ZENDESK_SCOPES": defaultScopes + " tickets:read"}})
 	e.sim.HandleAPI("GET /api/v2/users/{id}/tickets/requested.json", "tickets", recentTickets)
-	handler := e.app.routes(route{"GET", "/tickets", e.app.signedIn(e.app.handleTickets)})
+	handler := e.app.routes(route{"GET", "/tickets", e.app.requireSignIn(e.app.handleTickets)})
 	e.serve(handler)
 	b := e.browser()
 
@@ -103,7 +103,7 @@ func TestRecipeNewScopeForOldSessions(t *testing.T) {
 
 	// The app restarts with the new scope.
 	e.app.cfg.scopes, e.app.zendesk.scopes = defaultScopes+" tickets:read", defaultScopes+" tickets:read"
-	e.serve(e.app.routes(route{"GET", "/tickets", e.app.signedIn(e.app.handleTickets)}))
+	e.serve(e.app.routes(route{"GET", "/tickets", e.app.requireSignIn(e.app.handleTickets)}))
 	e.advance(2 * recentSignIn)
 
 	resp := b.get("/tickets")
@@ -115,4 +115,25 @@ func TestRecipeNewScopeForOldSessions(t *testing.T) {
 	callback := b.post(consent.Request.URL.String(), url.Values{"decision": {"allow"}}).Header.Get("Location")
 	page := b.follow(b.get(callback))
 	mustContain(t, page.body, "#42 Printer &lt;on fire&gt;")
+}
+
+// In the many-instances mode the page to come back to survives the form
+// that asks which Zendesk.
+func TestRecipeReturnThroughTheInstanceForm(t *testing.T) {
+	e := globalEnv(t)
+	e.sim.HandleAPI("GET /api/v2/users/{id}/tickets/requested.json", "tickets", recentTickets)
+	e.app.cfg.scopes, e.app.zendesk.scopes = defaultScopes+" tickets:read", defaultScopes+" tickets:read"
+	e.serve(e.app.routes(route{"GET", "/tickets", e.app.requireSignIn(e.app.handleTickets)}))
+	b := e.browser()
+	resp := b.get("/tickets")
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/?return=%2Ftickets" {
+		t.Fatalf("signed out: status %d to %q, want 303 to the instance form", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	form := b.get(resp.Header.Get("Location"))
+	mustContain(t, form.body, `<input type="hidden" name="return" value="/tickets">`)
+	back := b.get(b.authorize("/zendesk/auth?subdomain=acme&return=%2Ftickets", "allow"))
+	if back.Header.Get("Location") != "/tickets" {
+		t.Fatalf("after sign-in: status %d to %q, want 303 to /tickets", back.StatusCode, back.Header.Get("Location"))
+	}
+	mustContain(t, b.get("/tickets").body, "#42 Printer")
 }

@@ -17,15 +17,16 @@ const maxConns = 1000
 // newServer wraps the app in a server with bounds for slow or hostile
 // clients: headers must arrive within 5 s and fit in 32 KiB (431
 // otherwise), an idle connection is closed after 30 s, and at most maxConns
-// are open. A page may make up to four Zendesk calls (refresh, users/me,
-// refresh, retry), which sets the write timeout.
+// are open. A page makes at most five Zendesk calls (sign-out: refresh,
+// revoke, refresh and revoke again after a 401, then the check), which
+// sets the write timeout.
 func newServer(a *app) *http.Server {
 	limit := newConnLimiter(maxConns)
 	return &http.Server{
 		Handler:           a.routes(),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
-		WriteTimeout:      4*a.cfg.zendeskTimeout + 5*time.Second,
+		WriteTimeout:      5*a.cfg.zendeskTimeout + 5*time.Second,
 		IdleTimeout:       30 * time.Second,
 		// net/http allows 4 KiB more than MaxHeaderBytes (bufio slack), so
 		// this makes the limit 32 KiB, request line included.

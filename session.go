@@ -18,11 +18,10 @@ import (
 )
 
 // The app keeps no server-side state: the signed-in session and the
-// sign-in in progress each live in a cookie, sealed (encrypted and
+// sign-in in progress each live in cookies, sealed (encrypted and
 // authenticated) so that neither page scripts nor the person can read or
-// change the tokens inside; RFC 9700 §4.3 and Zendesk's "Using OAuth"
-// guide ask that tokens never be readable where they do not belong. Any
-// instance that shares SESSION_SECRET can open them.
+// change the tokens inside. Any instance that shares SESSION_SECRET can
+// open them.
 
 // session is the signed-in state: whose tokens, for which instance.
 type session struct {
@@ -120,13 +119,12 @@ func (s *sealer) additionalData(name string) []byte {
 	return []byte(name + "\x00" + s.instance)
 }
 
-// seal encrypts payload with its expiry time, and appends the result,
-// base64url-encoded, to dst.
-func (s *sealer) seal(dst []byte, name string, payload []byte, expires time.Time) []byte {
+// seal encrypts payload with its expiry time, base64url-encoded.
+func (s *sealer) seal(name string, payload []byte, expires time.Time) []byte {
 	plain := make([]byte, 8, 8+len(payload))
 	binary.BigEndian.PutUint64(plain, uint64(expires.Unix()))
 	plain = append(plain, payload...)
-	return base64.RawURLEncoding.AppendEncode(dst, s.aeads[0].Seal(nil, nil, plain, s.additionalData(name)))
+	return base64.RawURLEncoding.AppendEncode(nil, s.aeads[0].Seal(nil, nil, plain, s.additionalData(name)))
 }
 
 // open checks and decrypts a sealed value. stale reports that an older
@@ -188,7 +186,7 @@ func (c *cookies) set(w http.ResponseWriter, r *http.Request, base string, v any
 	if err != nil {
 		return err
 	}
-	value := c.sealer.seal(nil, c.name(base), payload, expires)
+	value := c.sealer.seal(c.name(base), payload, expires)
 	if len(value) > maxCookieChunks*cookieChunkBytes {
 		return errCookieTooLarge
 	}

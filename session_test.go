@@ -82,7 +82,7 @@ func TestCookiesAreBoundToTheInstance(t *testing.T) {
 				t.Fatal(err)
 			}
 			b := e.browser()
-			b.setCookie("session", string(foreign.seal(nil, "session", payload, e.appClock.Now().Add(time.Hour))))
+			b.setCookie("session", string(foreign.seal("session", payload, e.appClock.Now().Add(time.Hour))))
 			resp := b.get("/")
 			mustContain(t, resp.body, "Sign in to Zendesk")
 			if strings.Contains(resp.body, "evilcorp") {
@@ -92,7 +92,7 @@ func TestCookiesAreBoundToTheInstance(t *testing.T) {
 				t.Errorf("the foreign session cookie was not cleared: %v", resp.Header["Set-Cookie"])
 			}
 
-			b.setCookie("oauth_flow", string(foreign.seal(nil, "oauth_flow", flowPayload, e.appClock.Now().Add(time.Hour))))
+			b.setCookie("oauth_flow", string(foreign.seal("oauth_flow", flowPayload, e.appClock.Now().Add(time.Hour))))
 			if resp := b.get("/zendesk/oauth/callback?code=c&state=s"); resp.StatusCode != http.StatusBadRequest {
 				t.Errorf("callback with a foreign flow: status %d, want 400", resp.StatusCode)
 			}

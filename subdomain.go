@@ -6,8 +6,8 @@ import (
 	"unicode"
 )
 
-// subdomainLabel is one DNS label (RFC 1035 §2.3.1, lower case): what a
-// Zendesk subdomain must be. Zendesk publishes no rule of its own
+// subdomainLabel is one DNS host label (RFC 1123 §2.1, lower case): what
+// a Zendesk subdomain must be. Zendesk publishes no rule of its own
 // (https://support.zendesk.com/hc/en-us/articles/203660756 only says how
 // to change it).
 var subdomainLabel = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$`)

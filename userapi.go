@@ -17,24 +17,30 @@ import (
 // only names its request, and hands any error to fail:
 //
 //	var reply struct{ Tickets []ticket }
-//	if err := api.get("/api/v2/users/1/tickets/requested.json", &reply); err != nil {
+//	path := fmt.Sprintf("/api/v2/users/%d/tickets/requested.json", api.session.UserID)
+//	if err := api.get(path, &reply); err != nil {
 //		api.fail(err)
 //		return
 //	}
+//
+// The error pages: a.fail writes any error page and its log line;
+// a.failZendesk picks the page for a failed Zendesk call; userAPI.fail
+// first sends the person back through authorization when that can help.
 type userAPI struct {
-	a *app
-	w http.ResponseWriter
-	r *http.Request
-	s *session
+	app     *app
+	w       http.ResponseWriter
+	r       *http.Request
+	session *session // the rotated pair goes here, and into its cookie
 }
 
 func (a *app) userAPI(w http.ResponseWriter, r *http.Request, s *session) *userAPI {
-	return &userAPI{a: a, w: w, r: r, s: s}
+	return &userAPI{app: a, w: w, r: r, session: s}
 }
 
-// signedIn wraps the handler of a page that needs a signed-in person. A
-// signed-out person is sent to sign in first, and back to the page after.
-func (a *app) signedIn(h func(http.ResponseWriter, *http.Request, *userAPI)) http.HandlerFunc {
+// requireSignIn wraps the handler of a page that needs a signed-in
+// person. A signed-out person is sent to sign in first, and back to the
+// page after.
+func (a *app) requireSignIn(h func(http.ResponseWriter, *http.Request, *userAPI)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		s, ok := a.loadSession(w, r)
 		if !ok {
@@ -58,19 +64,19 @@ func (u *userAPI) get(path string, out any) error {
 // JSON reply into out (nil: ignore it). Errors are a *zendeskError, or a
 // *reauthorizeError when the tokens cannot be refreshed.
 func (u *userAPI) call(method, path string, body, out any) error {
-	if !u.s.AccessExpiry.IsZero() && u.a.cfg.now().Add(refreshMargin).After(u.s.AccessExpiry) {
+	if !u.session.AccessExpiry.IsZero() && u.app.cfg.now().Add(refreshMargin).After(u.session.AccessExpiry) {
 		if err := u.refresh(); err != nil {
 			return err
 		}
 	}
-	req := apiRequest{method: method, subdomain: u.s.Subdomain, path: path, token: u.s.AccessToken, body: body}
-	err := u.a.zendesk.do(u.r.Context(), req, out)
+	req := apiRequest{method: method, subdomain: u.session.Subdomain, path: path, token: u.session.AccessToken, body: body}
+	err := u.app.zendesk.do(u.r.Context(), req, out)
 	if isZendeskCode(err, "invalid_token") { // expired early, or revoked
 		if err := u.refresh(); err != nil {
 			return err
 		}
-		req.token = u.s.AccessToken
-		err = u.a.zendesk.do(u.r.Context(), req, out)
+		req.token = u.session.AccessToken
+		err = u.app.zendesk.do(u.r.Context(), req, out)
 	}
 	return err
 }
@@ -108,13 +114,13 @@ func (e *tooLargeError) Error() string {
 func (u *userAPI) refresh() error {
 	// An expired refresh token needs no check here: the session cookie
 	// expires with it. Zendesk's invalid_grant covers the rest.
-	s := u.s
+	s := u.session
 	if s.RefreshToken == "" {
 		return &reauthorizeError{"access token expired or refused, and there is no refresh token"}
 	}
 	subdomain, refreshToken, refreshExpiry := s.Subdomain, s.RefreshToken, s.RefreshExpiry
-	t, err := u.a.refresher.do(u.r.Context(), subdomain, refreshToken, func(ctx context.Context) (*tokens, error) {
-		t, err := u.a.zendesk.refresh(ctx, subdomain, refreshToken)
+	t, err := u.app.refresher.do(u.r.Context(), subdomain, refreshToken, func(ctx context.Context) (*tokens, error) {
+		t, err := u.app.zendesk.refresh(ctx, subdomain, refreshToken)
 		if err == nil && t.RefreshToken == "" {
 			// No new refresh token: the old one stays valid (RFC 6749 §6).
 			t.RefreshToken, t.RefreshExpiry = refreshToken, refreshExpiry
@@ -128,11 +134,10 @@ func (u *userAPI) refresh() error {
 		return err
 	}
 	s.tokens = *t
-	if err := u.a.saveSession(u.w, u.r, s); err != nil {
-		u.a.revokeUnkept(u.r, s.Subdomain, s.AccessToken)
-		return &tooLargeError{opRefresh, s.tokens}
+	if err := u.app.saveSession(u.w, u.r, s); err != nil {
+		return u.app.revokeUnkept(u.r, s.Subdomain, s.AccessToken, &tooLargeError{opRefresh, s.tokens})
 	}
-	u.a.log.InfoContext(u.r.Context(), "tokens refreshed", "request_id", requestID(u.r.Context()), "user_id", s.UserID)
+	u.app.log.InfoContext(u.r.Context(), "tokens refreshed", "request_id", requestID(u.r.Context()), "user_id", s.UserID)
 	return nil
 }
 
@@ -141,37 +146,35 @@ func (u *userAPI) refresh() error {
 const recentSignIn = time.Minute
 
 // fail answers a failed call with what the person should see: back
-// through Zendesk's authorization when the tokens are spent or Zendesk
-// refuses them access (403) for the first time; else an error page.
+// through Zendesk's authorization when the tokens are spent, or when
+// Zendesk refuses them access (403) and the sign-in is not recent: the
+// scopes may have changed since. Anything else is an error page
+// (failZendesk).
 func (u *userAPI) fail(err error) {
-	a, w, r := u.a, u.w, u.r
 	var reauth *reauthorizeError
 	var ze *zendeskError
-	justSignedIn := a.cfg.now().Sub(time.Unix(u.s.AuthorizedAt, 0)) < recentSignIn
 	switch {
 	case errors.As(err, &reauth):
-		a.reauthorize(w, r, u.s, reauth.reason)
-	case errors.As(err, &ze) && ze.Status == http.StatusForbidden && !justSignedIn:
-		// The token's scopes may be older than ZENDESK_SCOPES, or the
-		// client's allowed scopes changed. Zendesk returns at once, without
-		// a prompt, when nothing changed.
-		a.reauthorize(w, r, u.s, "Zendesk refused access (403): authorizing again with the current scopes")
-	case errors.As(err, &ze) && ze.Status == http.StatusForbidden:
-		a.fail(w, r, http.StatusForbidden, "Zendesk refused access",
-			fmt.Sprintf("Zendesk refuses this to the app even after a new sign-in. Whoever runs the app should check that ZENDESK_SCOPES (now %q) covers what the page needs (for example users:read or read for your profile), that the OAuth client allows those scopes, and that your Zendesk role may see it.", a.cfg.scopes), err)
+		u.app.reauthorize(u.w, u.r, u.session, reauth)
+	case errors.As(err, &ze) && ze.Status == http.StatusForbidden &&
+		u.app.cfg.now().Sub(time.Unix(u.session.AuthorizedAt, 0)) >= recentSignIn:
+		// Zendesk returns at once, without a prompt, when nothing changed.
+		// The old tokens are not revoked: that would end the grant, and
+		// Zendesk would prompt again.
+		u.app.reauthorize(u.w, u.r, u.session, err)
 	default:
-		a.failZendesk(w, r, err)
+		u.app.failZendesk(u.w, u.r, err)
 	}
 }
 
 // reauthorize ends the session and starts a new sign-in to the same
 // instance, coming back to this page afterwards.
-func (a *app) reauthorize(w http.ResponseWriter, r *http.Request, s *session, reason string) {
+func (a *app) reauthorize(w http.ResponseWriter, r *http.Request, s *session, reason error) {
 	a.cookies.clear(w, r, sessionCookie)
 	a.log.LogAttrs(r.Context(), slog.LevelInfo, "session ended; authorizing again", slog.String("request_id", requestID(r.Context())),
-		slog.String("reason", reason), slog.String("subdomain", s.Subdomain))
+		slog.String("reason", reason.Error()), slog.String("subdomain", s.Subdomain))
 	back := ""
-	if r.Method == http.MethodGet && r.URL.Path != "/zendesk/oauth/callback" {
+	if r.Method == http.MethodGet && r.URL.Path != callbackPath {
 		back = r.URL.RequestURI()
 	}
 	http.Redirect(w, r, a.authPath(s.Subdomain, back), http.StatusSeeOther)

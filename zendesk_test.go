@@ -119,3 +119,14 @@ func TestRefreshWithoutNewRefreshToken(t *testing.T) {
 		t.Errorf("after refresh: %+v\nbefore: %+v", s, before)
 	}
 }
+
+// A team's API call that Zendesk answers with 404 gets a 404 page, not
+// "check the OAuth client".
+func TestZendeskNotFound(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	rec := httptest.NewRecorder()
+	e.app.failZendesk(rec, httptest.NewRequest("GET", "/tickets/9", nil), &zendeskError{Op: "GET /api/v2/tickets/9.json", Kind: rejected, Status: 404, Code: "RecordNotFound"})
+	if rec.Code != http.StatusNotFound || !strings.Contains(rec.Body.String(), "Not found at Zendesk") {
+		t.Errorf("status %d\n%s", rec.Code, rec.Body)
+	}
+}

@@ -55,5 +55,5 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 func writeRaw(w http.ResponseWriter, status int, contentType string, body []byte) {
 	w.Header().Set("Content-Type", contentType)
 	w.WriteHeader(status)
-	w.Write(body)
+	_, _ = w.Write(body) // a failed write means the client left
 }
