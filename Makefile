@@ -6,7 +6,14 @@ GO ?= go
 # GOTOOLCHAIN=local.
 export GOTOOLCHAIN := go1.27.3
 
-.PHONY: run demo build test bench bench-compare fuzz screenshots vulncheck
+# axe-core, the accessibility checker that e2e/accessibility_test.go runs in
+# Chromium: test tooling from npm, installed outside the repository by
+# "make axe-core"; the app itself stays standard library only.
+AXE_VERSION := 4.14.1
+AXE_DIR := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/zendesk-oauth-app/axe-core-$(AXE_VERSION)
+export AXE_CORE ?= $(AXE_DIR)/node_modules/axe-core/axe.min.js
+
+.PHONY: run demo build test bench bench-compare fuzz screenshots vulncheck axe-core
 
 run: ## run against a real Zendesk (settings from the environment or .env)
 	$(GO) run .
@@ -31,6 +38,9 @@ bench-compare: ## the app and the tutorial's app, each its own process, side by 
 
 screenshots: ## drive the browser journeys and save PNGs of the pages into docs/
 	SCREENSHOTS=$(CURDIR)/docs E2E=1 $(GO) test -count=1 -run='^TestBrowser' ./e2e
+
+axe-core: ## install axe-core from npm for the accessibility test (E2E=1 needs it)
+	@test -f "$(AXE_DIR)/node_modules/axe-core/axe.min.js" || npm install --no-save --no-audit --no-fund --prefix "$(AXE_DIR)" axe-core@$(AXE_VERSION)
 
 fuzz: ## each fuzz target for a short, fixed time
 	$(GO) test -run='^$$' -fuzz='^FuzzNormalizeSubdomain$$' -fuzztime=20s .

@@ -34,7 +34,14 @@ type browserOptions struct {
 
 func newBrowserEnv(t *testing.T, opts browserOptions) *browserEnv {
 	t.Helper()
-	e := &browserEnv{t: t, wd: startWebDriver(t)}
+	return serveApp(t, startWebDriver(t), opts)
+}
+
+// serveApp starts a simulator and the app, for browsers of wd: several
+// apps can share one chromedriver.
+func serveApp(t *testing.T, wd *webDriver, opts browserOptions) *browserEnv {
+	t.Helper()
+	e := &browserEnv{t: t, wd: wd}
 	port := freePort(t)
 	e.url = "http://localhost:" + port
 

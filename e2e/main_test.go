@@ -5,17 +5,19 @@
 // environment, its HTTP answers, its cookies (not their names), the text of
 // its pages and its log lines.
 //
-//	browser_test.go    a real Chromium signs in, through webdriver_test.go
-//	proxy_test.go      two instances behind nginx terminating TLS
-//	load_test.go       500 sign-ins, 50 at a time
-//	conn_test.go       sign-ins reuse one HTTP/2 connection to Zendesk
-//	bench_test.go      BenchmarkSideBySide: the app against the tutorial's app
-//	helpers_test.go    building, starting and stopping binaries; sign-ins
+//	browser_test.go        a real Chromium signs in, through webdriver_test.go
+//	accessibility_test.go  axe-core checks every page, light and dark
+//	proxy_test.go          two instances behind nginx terminating TLS
+//	load_test.go           500 sign-ins, 50 at a time
+//	conn_test.go           sign-ins reuse one HTTP/2 connection to Zendesk
+//	bench_test.go          BenchmarkSideBySide: the app against the tutorial's app
+//	helpers_test.go        building, starting and stopping binaries; sign-ins
 //
 // The folder can be kept or deleted in one step: nothing outside it
-// imports it. Run it with "go test ./e2e"; E2E=1 and PROXY_TEST=1 make a
-// missing Chromium or nginx fail the suites that need them instead of
-// skipping them, as in CI.
+// imports it. Run it with "go test ./e2e" ("make axe-core" first for the
+// accessibility test); E2E=1 and PROXY_TEST=1 make a missing Chromium,
+// axe-core or nginx fail the suites that need them instead of skipping
+// them, as in CI.
 package e2e
 
 import (

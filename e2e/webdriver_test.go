@@ -111,7 +111,7 @@ func (wd *webDriver) newSession(t *testing.T) *wdSession {
 	caps := map[string]any{"capabilities": map[string]any{"alwaysMatch": map[string]any{
 		"goog:chromeOptions": map[string]any{"binary": wd.chromium, "args": args},
 		"goog:loggingPrefs":  map[string]string{"browser": "ALL"},
-		"timeouts":           map[string]int{"pageLoad": int(wdWait.Milliseconds())},
+		"timeouts":           map[string]int{"pageLoad": int(wdWait.Milliseconds()), "script": int(wdWait.Milliseconds())},
 	}}}
 	var created struct{ SessionID string }
 	if err := wd.call("POST", "/session", caps, &created); err != nil {
@@ -157,10 +157,39 @@ func (s *wdSession) typeInto(css, text string) {
 }
 
 // execute runs a script in the page and returns its result.
-func (s *wdSession) execute(script string) (v any) {
+func (s *wdSession) execute(script string, args ...any) (v any) {
 	s.t.Helper()
-	s.do("POST", "/execute/sync", map[string]any{"script": script, "args": []any{}}, &v)
+	s.do("POST", "/execute/sync", map[string]any{"script": script, "args": append([]any{}, args...)}, &v)
 	return v
+}
+
+// executeAsync runs a script that ends by calling its last argument, the
+// callback WebDriver appends, and decodes what it passed into out.
+func (s *wdSession) executeAsync(script string, out any, args ...any) {
+	s.t.Helper()
+	s.do("POST", "/execute/async", map[string]any{"script": script, "args": append([]any{}, args...)}, out)
+}
+
+// cdp sends a Chrome DevTools Protocol command to the page, through
+// chromedriver.
+func (s *wdSession) cdp(cmd string, params any) {
+	s.t.Helper()
+	s.do("POST", "/goog/cdp/execute", map[string]any{"cmd": cmd, "params": params}, nil)
+}
+
+// colorScheme makes the page's prefers-color-scheme "light" or "dark",
+// until it is changed again; the setting survives navigations. It checks
+// that the page now matches the media query, so a test cannot pass in the
+// wrong scheme without noticing.
+func (s *wdSession) colorScheme(scheme string) {
+	s.t.Helper()
+	s.cdp("Emulation.setEmulatedMedia", map[string]any{
+		"features": []map[string]string{{"name": "prefers-color-scheme", "value": scheme}},
+	})
+	query := "(prefers-color-scheme: " + scheme + ")"
+	if got := s.execute("return matchMedia(arguments[0]).matches", query); got != true {
+		s.t.Fatalf("after emulating %s, matchMedia(%q) = %v", scheme, query, got)
+	}
 }
 
 type logEntry struct{ Level, Source, Message string }
