@@ -163,12 +163,7 @@ func TestBrowserSignIn(t *testing.T) {
 	}
 	// Whatever the cookies are called, none is visible to scripts, and all
 	// travel on the top-level redirect back from Zendesk.
-	var cookies []struct {
-		Name     string
-		HTTPOnly bool `json:"httpOnly"`
-		SameSite string
-	}
-	b.do("GET", "/cookie", nil, &cookies)
+	cookies := b.cookies()
 	if len(cookies) == 0 {
 		t.Error("no cookie after signing in")
 	}
@@ -260,31 +255,97 @@ func TestBrowserInstanceForm(t *testing.T) {
 }
 
 // Journey 5: an expired access token is refreshed behind the person's
-// back, and the browser keeps the rotated tokens. The app runs in its own
-// process, whose clock a test cannot move: the simulator expires the
-// tokens instead, so the next users/me call gets 401 invalid_token.
+// back, and the browser keeps the rotated tokens.
 func TestBrowserTokenRefresh(t *testing.T) {
 	e := newBrowserEnv(t, browserOptions{})
 	b := e.browser()
 	e.consent(b)
 	e.allow(b)
+	e.refresh(b)
+	wantCleanConsole(b)
+}
 
+// refresh expires the access tokens and opens the profile: the app must
+// refresh them exactly once, and the rotated pair must reach the browser,
+// so that a reload then makes one users/me call and no refresh. (With the
+// old cookies, the app would get 401 again, then retry with the pair it
+// remembers for a few seconds, or refresh in vain and send the person
+// through authorization.) The app runs in its own process, whose clock a
+// test cannot move: the simulator expires the tokens instead, so the next
+// users/me call gets 401 invalid_token.
+func (e *browserEnv) refresh(b *wdSession) {
+	b.t.Helper()
 	e.sim.ExpireAccessTokens()
+	before := e.sim.Stats()
 	b.navigate(e.url + "/")
 	e.wantProfile(b)
-	if n := e.sim.Stats()[zendesksim.Refresh]; n != 1 {
-		t.Fatalf("%d refreshes, want 1", n)
+	refreshed := e.sim.Stats()
+	if n := refreshed[zendesksim.Refresh] - before[zendesksim.Refresh]; n != 1 {
+		b.t.Fatalf("%d refreshes after the access token expired, want 1", n)
 	}
-	// The new pair reached the browser: the next visit makes one users/me
-	// call and no refresh. (With the old cookie, the app would get 401 again,
-	// then retry with the pair it remembers for a few seconds, or refresh
-	// in vain and send the person through authorization.)
-	before := e.sim.Stats()
 	b.reload()
 	e.wantProfile(b)
 	after := e.sim.Stats()
-	if after[zendesksim.Refresh] != 1 || after[zendesksim.Exchange] != 1 || after[zendesksim.Me]-before[zendesksim.Me] != 1 {
-		t.Errorf("simulator stats %+v after the reload, %+v before: want 1 exchange, 1 refresh, and 1 more users/me call", after, before)
+	if after[zendesksim.Refresh] != refreshed[zendesksim.Refresh] || after[zendesksim.Exchange] != before[zendesksim.Exchange] ||
+		after[zendesksim.Me]-refreshed[zendesksim.Me] != 1 {
+		b.t.Errorf("simulator stats %+v after the reload, %+v after the refresh: want no refresh, no exchange and 1 more users/me call",
+			after, refreshed)
 	}
-	wantCleanConsole(b)
+}
+
+// Journey 6: Zendesk's tokens are JWTs of a kilobyte or more, and may
+// grow. With tokens of 2 and 4 KB, the session spreads over several
+// cookies, none larger than a browser keeps, and survives a reload, two
+// refreshes (each writing a new pair) and the sign-out, which deletes
+// every part.
+func TestBrowserLargeTokens(t *testing.T) {
+	wd := startWebDriver(t)
+	for _, size := range []int{2048, 4096} {
+		t.Run(strconv.Itoa(size)+" bytes", func(t *testing.T) {
+			e := serveApp(t, wd, browserOptions{sim: zendesksim.Options{TokenBytes: size}})
+			b := e.browser()
+			e.consent(b)
+			e.allow(b)
+			wantCookiesFit(b, 2*size)
+			b.reload() // the callback's reload leads to "/"
+			b.waitURL(e.url + "/")
+			e.wantProfile(b)
+			for range 2 {
+				e.refresh(b)
+				wantCookiesFit(b, 2*size)
+			}
+			e.signOut(b, signInLink)
+			b.waitText(".notice", "the app's access to your Zendesk account is revoked")
+			if c := b.cookies(); len(c) != 0 {
+				t.Errorf("%d cookies left after signing out, want none: %+v", len(c), c)
+			}
+			if st := e.sim.Stats(); st[zendesksim.Exchange] != 1 || st[zendesksim.Refresh] != 2 || st[zendesksim.Revoke] != 1 {
+				t.Errorf("simulator stats %+v, want 1 exchange, 2 refreshes and 1 revocation", st)
+			}
+			wantCleanConsole(b)
+		})
+	}
+}
+
+// wantCookiesFit checks, through WebDriver's cookie API, that each cookie
+// the browser holds for the page is within the 4,096 bytes of name=value
+// a browser keeps (RFC 6265bis §5.6), and that together they hold at
+// least tokenBytes: a browser drops a larger cookie in silence, so the
+// total shows that every part of the session arrived.
+func wantCookiesFit(b *wdSession, tokenBytes int) {
+	b.t.Helper()
+	total, sizes := 0, []string{}
+	for _, c := range b.cookies() {
+		n := len(c.Name) + len(c.Value)
+		total += n
+		sizes = append(sizes, c.Name+": "+strconv.Itoa(n))
+		if n > 4096 {
+			b.t.Errorf("cookie %s: %d bytes of name=value, over 4,096", c.Name, n)
+		}
+	}
+	slices.Sort(sizes)
+	b.t.Logf("cookies (bytes of name=value): %s", strings.Join(sizes, ", "))
+	if total < tokenBytes {
+		b.t.Errorf("the cookies hold %d bytes, want at least the tokens' %d", total, tokenBytes)
+	}
 }

@@ -192,6 +192,19 @@ func (s *wdSession) colorScheme(scheme string) {
 	}
 }
 
+// wdCookie is a cookie as WebDriver reports it, HttpOnly ones included.
+type wdCookie struct {
+	Name, Value, SameSite string
+	HTTPOnly              bool `json:"httpOnly"`
+}
+
+// cookies returns the cookies the browser would send to the current page.
+func (s *wdSession) cookies() (v []wdCookie) {
+	s.t.Helper()
+	s.do("GET", "/cookie", nil, &v)
+	return v
+}
+
 type logEntry struct{ Level, Source, Message string }
 
 // consoleLog returns the console entries since the last call.
