@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -21,7 +22,9 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -165,7 +168,7 @@ http {
         ssl_certificate_key %q;
         ssl_protocols TLSv1.2 TLSv1.3;
         client_max_body_size 16k;
-        large_client_header_buffers 2 16k;
+        large_client_header_buffers %s;
         location / {
 %s
             # Test only: which instance answered (all of them, after a retry).
@@ -173,8 +176,91 @@ http {
         }
     }
 }
-`, listen, certs.certFile, certs.keyFile, deployLocationBlock(t))
+`, listen, certs.certFile, certs.keyFile, deployDirective(t, "large_client_header_buffers"), deployLocationBlock(t))
 	return b.String()
+}
+
+// deployDirective returns the arguments of the one directive called name
+// in deploy/nginx.conf, e.g. "2 16k" for large_client_header_buffers.
+func deployDirective(t *testing.T, name string) string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("..", "deploy", "nginx.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found []string
+	for _, l := range strings.Split(string(data), "\n") {
+		l, _, _ = strings.Cut(l, "#")
+		if args, ok := strings.CutPrefix(strings.TrimSpace(l), name+" "); ok {
+			found = append(found, strings.TrimSuffix(strings.TrimSpace(args), ";"))
+		}
+	}
+	if len(found) != 1 {
+		t.Fatalf("deploy/nginx.conf has %d %s directives, want 1: %q", len(found), name, found)
+	}
+	return found[0]
+}
+
+// headerBuffers parses large_client_header_buffers' "number size": nginx
+// refuses a request whose request line or any header line exceeds one
+// buffer, or whose header lines do not fit in all of them.
+func headerBuffers(t *testing.T, args string) (number, size int) {
+	t.Helper()
+	f := strings.Fields(args)
+	number, err := strconv.Atoi(f[0])
+	if len(f) != 2 || err != nil {
+		t.Fatalf("large_client_header_buffers %q: want a number and a size", args)
+	}
+	return number, nginxSize(t, f[1])
+}
+
+// nginxSize parses an nginx size: bytes, or a number followed by k or m.
+func nginxSize(t *testing.T, size string) int {
+	t.Helper()
+	unit := map[string]int{"k": 1 << 10, "K": 1 << 10, "m": 1 << 20, "M": 1 << 20}[size[len(size)-1:]]
+	if unit == 0 {
+		unit = 1
+	} else {
+		size = size[:len(size)-1]
+	}
+	n, err := strconv.Atoi(size)
+	if err != nil {
+		t.Fatalf("nginx size %q: %v", size, err)
+	}
+	return n * unit
+}
+
+// headerSizes records the largest request header block sent through it
+// and its longest line, as they go on the wire (request line included),
+// and the largest response header block received.
+type headerSizes struct {
+	http.RoundTripper
+	mu                        sync.Mutex
+	request, longLine, answer int
+}
+
+func (h *headerSizes) RoundTrip(req *http.Request) (*http.Response, error) {
+	head := req.Clone(req.Context())
+	head.Body, head.ContentLength = nil, 0
+	var buf bytes.Buffer
+	if err := head.Write(&buf); err != nil {
+		return nil, err
+	}
+	h.mu.Lock()
+	h.request = max(h.request, buf.Len())
+	for _, line := range strings.Split(buf.String(), "\r\n") {
+		h.longLine = max(h.longLine, len(line)+2)
+	}
+	h.mu.Unlock()
+	resp, err := h.RoundTripper.RoundTrip(req)
+	if err == nil {
+		buf.Reset()
+		resp.Header.Write(&buf)
+		h.mu.Lock()
+		h.answer = max(h.answer, len("HTTP/1.1 ")+len(resp.Status)+2+buf.Len()+2)
+		h.mu.Unlock()
+	}
+	return resp, err
 }
 
 // deployLocationBlock returns the directives of the "location / { ... }"
@@ -278,10 +364,25 @@ type proxied struct {
 }
 
 // TestBehindNginx signs in through nginx terminating TLS in front of two
-// instances of the app, checks that either instance serves the signed-in
-// person, and that the person stays signed in when one instance stops.
+// instances of the app, with Zendesk's tokens of 2 KB and of 4 KB, the
+// largest the README promises to keep. It checks that either instance
+// serves the signed-in person and takes the pair the other one rotated,
+// that the person stays signed in when one instance stops and can sign
+// out, and that the cookies keep the request headers within what
+// deploy/nginx.conf accepts.
 func TestBehindNginx(t *testing.T) {
 	bin := requireNginx(t)
+	for _, size := range []int{2048, 4096} {
+		t.Run(strconv.Itoa(size)+"-byte tokens", func(t *testing.T) {
+			behindNginx(t, bin, size)
+		})
+	}
+	t.Run("deploy/nginx.conf parses", func(t *testing.T) {
+		checkDeployConfig(t, bin, newProxyCerts(t, t.TempDir()))
+	})
+}
+
+func behindNginx(t *testing.T, bin string, tokenBytes int) {
 	dir := t.TempDir()
 	certs := newProxyCerts(t, dir)
 	nginxPort := freePort(t)
@@ -291,6 +392,7 @@ func TestBehindNginx(t *testing.T) {
 		ClientID:     testClientID,
 		ClientSecret: testClientSecret,
 		RedirectURIs: []string{appURL + "/zendesk/oauth/callback"},
+		TokenBytes:   tokenBytes,
 	})
 	t.Cleanup(sim.Close)
 	// Two instances as deploy/nginx.conf runs them: the same settings and
@@ -303,8 +405,8 @@ func TestBehindNginx(t *testing.T) {
 		instances = append(instances, startApp(t, env))
 	}
 
-	// A browser that trusts the test CA only, keeps cookies, and shows
-	// every redirect.
+	// A browser that trusts the test CA only, keeps cookies, shows every
+	// redirect, and measures the request headers it sends.
 	dialer := &net.Dialer{Timeout: 5 * time.Second}
 	transport := &http.Transport{
 		TLSClientConfig: &tls.Config{RootCAs: certs.pool},
@@ -320,8 +422,9 @@ func TestBehindNginx(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	sent := &headerSizes{RoundTripper: transport}
 	client := &http.Client{
-		Transport:     transport,
+		Transport:     sent,
 		Jar:           jar,
 		Timeout:       10 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
@@ -343,6 +446,11 @@ func TestBehindNginx(t *testing.T) {
 		}
 		if form != nil {
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+		if method == "POST" && strings.HasPrefix(target, appURL) {
+			// What a browser adds to the app's own form submission.
+			req.Header.Set("Origin", appURL)
+			req.Header.Set("Sec-Fetch-Site", "same-origin")
 		}
 		resp, err := client.Do(req)
 		if err != nil {
@@ -433,6 +541,30 @@ func TestBehindNginx(t *testing.T) {
 		}
 	}
 
+	// Two refreshes: one instance refreshes, and the other opens the new
+	// pair at once, with no refresh of its own. Each instance remembers
+	// only its own refreshes, so the other one could not have served the
+	// old cookies without a refresh: the rotated pair reached the browser.
+	for i := range 2 {
+		sim.ExpireAccessTokens()
+		before := sim.Stats()
+		refreshed := do("GET", appURL+"/", nil)
+		if refreshed.StatusCode != http.StatusOK || !strings.Contains(refreshed.body, greeting) || !setsCookie(refreshed) {
+			t.Fatalf("refresh %d: GET / via %s: status %d, cookies %v, want 200, %q and new cookies\n%s",
+				i+1, refreshed.upstream, refreshed.StatusCode, refreshed.Header.Values("Set-Cookie"), greeting, refreshed.body)
+		}
+		next := do("GET", appURL+"/", nil)
+		if next.StatusCode != http.StatusOK || !strings.Contains(next.body, greeting) || next.upstream == refreshed.upstream {
+			t.Fatalf("after refresh %d: GET / via %s: status %d, want 200 and %q from the other instance than %s\n%s",
+				i+1, next.upstream, next.StatusCode, greeting, refreshed.upstream, next.body)
+		}
+		after := sim.Stats()
+		if after[zendesksim.Refresh]-before[zendesksim.Refresh] != 1 || after[zendesksim.Me]-before[zendesksim.Me] != 3 {
+			t.Errorf("refresh %d: Zendesk saw %d refreshes and %d users/me calls, want 1 and 3 (401, retry, next page)",
+				i+1, after[zendesksim.Refresh]-before[zendesksim.Refresh], after[zendesksim.Me]-before[zendesksim.Me])
+		}
+	}
+
 	// When Zendesk fails, the instance answers 502 itself: nginx must pass
 	// that on, not replay the request (and the Zendesk calls) at the other.
 	before := sim.Stats()[zendesksim.Me]
@@ -463,9 +595,39 @@ func TestBehindNginx(t *testing.T) {
 		t.Errorf("Zendesk saw %d code exchanges and %d authorize pages, want 1 and 0: the person signed in again", st[zendesksim.Exchange], st[zendesksim.Authorize])
 	}
 
-	t.Run("deploy/nginx.conf parses", func(t *testing.T) {
-		checkDeployConfig(t, bin, certs)
-	})
+	// Sign out: the token is revoked, and every part of the session goes.
+	out := do("POST", appURL+"/zendesk/logout", url.Values{})
+	if out.StatusCode != http.StatusSeeOther || out.Header.Get("Location") != "/?signed_out=revoked" {
+		t.Fatalf("sign-out: status %d, Location %q, want 303 to /?signed_out=revoked\n%s", out.StatusCode, out.Header.Get("Location"), out.body)
+	}
+	if p := do("GET", appURL+"/?signed_out=revoked", nil); !strings.Contains(p.body, "access to your Zendesk account is revoked") {
+		t.Errorf("the signed-out page does not say the access is revoked:\n%s", p.body)
+	}
+	if u, _ := url.Parse(appURL); len(jar.Cookies(u)) != 0 {
+		t.Errorf("cookies left after signing out: %v", jar.Cookies(u))
+	}
+	if n := sim.Stats()[zendesksim.Revoke]; n != 1 {
+		t.Errorf("%d revocations at Zendesk, want 1", n)
+	}
+
+	// The largest request (the cookies of a signed-in person) and the
+	// largest answer (the Set-Cookie headers of a sign-in or a refresh)
+	// fit in what deploy/nginx.conf accepts. nginx passing them all says
+	// so too; the sizes show the margin.
+	number, size := headerBuffers(t, deployDirective(t, "large_client_header_buffers"))
+	answers := nginxSize(t, deployDirective(t, "proxy_buffer_size"))
+	t.Logf("largest request header block %d bytes, longest line %d (large_client_header_buffers %d %d); largest answer's headers %d bytes (proxy_buffer_size %d)",
+		sent.request, sent.longLine, number, size, sent.answer, answers)
+	if sent.longLine > size || sent.request > number*size {
+		t.Errorf("a request's header block of %d bytes, with a line of %d, exceeds large_client_header_buffers %d %d", sent.request, sent.longLine, number, size)
+	}
+	if sent.answer > answers {
+		t.Errorf("an answer's header block of %d bytes exceeds proxy_buffer_size %d", sent.answer, answers)
+	}
+	if sent.request < 2*tokenBytes || sent.answer < 2*tokenBytes {
+		t.Errorf("the largest request and answer header blocks are %d and %d bytes, less than the tokens' %d: the session is not in the cookies",
+			sent.request, sent.answer, 2*tokenBytes)
+	}
 }
 
 // checkDeployConfig runs "nginx -t" on deploy/nginx.conf with the test's
