@@ -65,7 +65,11 @@ func serveApp(t *testing.T, wd *webDriver, opts browserOptions) *browserEnv {
 // browser opens a browser with a fresh profile.
 func (e *browserEnv) browser() *wdSession { return e.wd.newSession(e.t) }
 
-const signInLink = `a.button[href="/zendesk/auth"]`
+// The sign-in link, and the instance form's button in the many-instances mode.
+const (
+	signInLink     = `a.button[href="/zendesk/auth"]`
+	instanceSubmit = `form[action="/zendesk/auth"] button[type=submit]`
+)
 
 // consent starts a sign-in from the signed-out page and waits for the
 // simulator's consent page.
@@ -224,12 +228,11 @@ func TestBrowserDeny(t *testing.T) {
 func TestBrowserInstanceForm(t *testing.T) {
 	e := newBrowserEnv(t, browserOptions{global: true})
 	b := e.browser()
-	const submit = `form[action="/zendesk/auth"] button[type=submit]`
 
 	for _, typed := range []string{"acme", "https://acme.zendesk.com/agent/tickets/1"} {
 		b.navigate(e.url + "/")
 		b.typeInto("#subdomain", typed)
-		b.click(submit)
+		b.click(instanceSubmit)
 		b.waitURL(e.sim.URL + "/oauth/authorizations/new?")
 		e.allow(b)
 		b.waitText("main", "Signed in to acme.zendesk.com")
@@ -241,7 +244,7 @@ func TestBrowserInstanceForm(t *testing.T) {
 	}
 
 	b.typeInto("#subdomain", "evil.com/x")
-	b.click(submit)
+	b.click(instanceSubmit)
 	refused := b.waitURL(e.url + "/zendesk/auth?subdomain=")
 	b.waitText("#subdomain-error", "Type the first part of your Zendesk address")
 	if v := b.execute(`return document.getElementById("subdomain").value`); v != "evil.com/x" {
@@ -347,5 +350,98 @@ func wantCookiesFit(b *wdSession, tokenBytes int) {
 	b.t.Logf("cookies (bytes of name=value): %s", strings.Join(sizes, ", "))
 	if total < tokenBytes {
 		b.t.Errorf("the cookies hold %d bytes, want at least the tokens' %d", total, tokenBytes)
+	}
+}
+
+// Journey 7: single sign-on in the many-instances mode. The instance form
+// submits to the app, which redirects to Zendesk, which redirects to the
+// account's identity provider on another origin (the simulator's other
+// loopback name), and back. Browsers apply the form page's CSP
+// form-action to every redirect after the submission, so that page alone
+// has none (README, "Security choices"): nothing on the way may be
+// blocked, and every other page keeps form-action 'self'.
+func TestBrowserSingleSignOn(t *testing.T) {
+	e := newBrowserEnv(t, browserOptions{global: true, sim: zendesksim.Options{IdentityProvider: true}})
+	b := e.browser()
+	idp := strings.Replace(e.sim.URL, "//127.0.0.1:", "//localhost:", 1) + "/simulated-idp/login?"
+
+	b.navigate(e.url + "/")
+	b.typeInto("#subdomain", "acme")
+	wantCSP(b, e.url+"/", false)
+	b.click(instanceSubmit)
+	b.waitURL(idp)
+	b.waitText("h1", "Simulated identity provider")
+	b.click("#sign-in")
+	b.waitURL(e.sim.URL + "/oauth/authorizations/new?")
+	b.waitFor("#allow")
+	e.allow(b)
+	b.waitText("main", "Signed in to acme.zendesk.com")
+	wantCSP(b, e.url+"/zendesk/oauth/callback?", true)
+	wantCleanConsole(b)
+	if st := e.sim.Stats(); st[zendesksim.Authorize] != 2 || st[zendesksim.Consent] != 1 {
+		t.Errorf("simulator stats %+v, want 2 authorization requests (before and after the identity provider) and 1 consent page", st)
+	}
+
+	// The error pages keep the whole policy; the refused instance form,
+	// a form page, has no form-action either.
+	for _, p := range []struct {
+		path       string
+		status     int
+		formAction bool
+	}{
+		{"/zendesk/oauth/callback?error=access_denied", http.StatusForbidden, true},
+		{"/no-such-page", http.StatusNotFound, true},
+		{"/zendesk/logout", http.StatusMethodNotAllowed, true},
+		{"/zendesk/auth?subdomain=evil.com/x", http.StatusBadRequest, false},
+	} {
+		b.navigate(e.url + p.path)
+		b.waitFor("main h1")
+		wantCSP(b, e.url+p.path, p.formAction)
+		wantCleanConsole(b, statusEntry(e.url+p.path, p.status))
+	}
+
+	// Sign out, and in again through the form, which the app pre-fills.
+	// The revocation made Zendesk forget the grant, so its consent page
+	// comes back; the browser is still signed in to Zendesk (its session
+	// cookie), so the identity provider is not asked again.
+	b.navigate(e.url + "/")
+	e.signOut(b, "#subdomain")
+	before := e.sim.Stats()
+	b.click(instanceSubmit)
+	b.waitURL(e.sim.URL + "/oauth/authorizations/new?")
+	b.waitFor("#allow")
+	e.allow(b)
+	after := e.sim.Stats()
+	if after[zendesksim.Authorize]-before[zendesksim.Authorize] != 1 || after[zendesksim.Consent]-before[zendesksim.Consent] != 1 {
+		t.Errorf("signing in again: simulator stats %+v, before %+v: want 1 more authorization request (no identity provider) and 1 more consent page", after, before)
+	}
+	wantCleanConsole(b)
+}
+
+// wantCSP checks the Content-Security-Policy the browser received with the
+// last page it loaded whose address starts with prefix: default-src
+// 'none', and form-action 'self' if formAction, else no form-action.
+func wantCSP(b *wdSession, prefix string, formAction bool) {
+	b.t.Helper()
+	var page *pageHeaders
+	pages := b.documentHeaders()
+	for i := range pages {
+		if strings.HasPrefix(pages[i].URL, prefix) {
+			page = &pages[i]
+		}
+	}
+	if page == nil {
+		b.t.Fatalf("the browser loaded no page at %s: %+v", prefix, pages)
+	}
+	csp := page.Header["content-security-policy"]
+	directives := strings.Split(csp, "; ")
+	if !slices.Contains(directives, "default-src 'none'") {
+		b.t.Errorf("%s (status %d): Content-Security-Policy %q, want default-src 'none'", page.URL, page.Status, csp)
+	}
+	switch has := strings.Contains(csp, "form-action"); {
+	case formAction && !slices.Contains(directives, "form-action 'self'"):
+		b.t.Errorf("%s (status %d): Content-Security-Policy %q, want form-action 'self'", page.URL, page.Status, csp)
+	case !formAction && has:
+		b.t.Errorf("%s (status %d): Content-Security-Policy %q, want no form-action on the instance form", page.URL, page.Status, csp)
 	}
 }

@@ -108,10 +108,13 @@ func (wd *webDriver) newSession(t *testing.T) *wdSession {
 	args := []string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
 		"--disable-background-networking", "--disable-component-update", "--disable-sync",
 		"--no-proxy-server", "--window-size=900,650", "--user-data-dir=" + t.TempDir()}
+	// The performance log carries the network events, and so the headers
+	// of every page the browser received (documentHeaders).
 	caps := map[string]any{"capabilities": map[string]any{"alwaysMatch": map[string]any{
-		"goog:chromeOptions": map[string]any{"binary": wd.chromium, "args": args},
-		"goog:loggingPrefs":  map[string]string{"browser": "ALL"},
-		"timeouts":           map[string]int{"pageLoad": int(wdWait.Milliseconds()), "script": int(wdWait.Milliseconds())},
+		"goog:chromeOptions": map[string]any{"binary": wd.chromium, "args": args,
+			"perfLoggingPrefs": map[string]bool{"enableNetwork": true, "enablePage": false}},
+		"goog:loggingPrefs": map[string]string{"browser": "ALL", "performance": "ALL"},
+		"timeouts":          map[string]int{"pageLoad": int(wdWait.Milliseconds()), "script": int(wdWait.Milliseconds())},
 	}}}
 	var created struct{ SessionID string }
 	if err := wd.call("POST", "/session", caps, &created); err != nil {
@@ -203,6 +206,53 @@ func (s *wdSession) cookies() (v []wdCookie) {
 	s.t.Helper()
 	s.do("GET", "/cookie", nil, &v)
 	return v
+}
+
+// documentHeaders returns the response headers (names in lower case) of
+// the web pages the browser loaded since the last call, oldest first: the
+// documents only, after every redirect. It reads them from chromedriver's
+// performance log, which it empties.
+func (s *wdSession) documentHeaders() []pageHeaders {
+	s.t.Helper()
+	var entries []struct{ Message string }
+	s.do("POST", "/se/log", map[string]string{"type": "performance"}, &entries)
+	var pages []pageHeaders
+	for _, e := range entries {
+		var m struct {
+			Message struct {
+				Method string
+				Params struct {
+					Type     string
+					Response struct {
+						URL     string
+						Status  int
+						Headers map[string]string
+					}
+				}
+			}
+		}
+		if err := json.Unmarshal([]byte(e.Message), &m); err != nil {
+			s.t.Fatalf("performance log entry %.200s: %v", e.Message, err)
+		}
+		r := m.Message.Params.Response
+		if m.Message.Method != "Network.responseReceived" || m.Message.Params.Type != "Document" ||
+			!strings.HasPrefix(r.URL, "http") { // not the browser's own pages, chrome://...
+			continue
+		}
+		p := pageHeaders{URL: r.URL, Status: r.Status, Header: map[string]string{}}
+		for k, v := range r.Headers {
+			p.Header[strings.ToLower(k)] = v
+		}
+		pages = append(pages, p)
+	}
+	return pages
+}
+
+// pageHeaders is what documentHeaders reports of one page.
+type pageHeaders struct {
+	URL    string
+	Status int
+	Header map[string]string // lower-case names
 }
 
 type logEntry struct{ Level, Source, Message string }
