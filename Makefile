@@ -36,7 +36,12 @@ bench: ## the in-process benchmarks with memory figures, then bench-compare
 bench-compare: ## the app and the tutorial's app, each its own process, side by side
 	$(GO) test -count=1 -run='^$$' -bench='^BenchmarkSideBySide$$' -benchtime=1x ./e2e
 
+# The profile greets with 👋: without a font that draws it, Chromium draws
+# an empty box, and the pictures in the README would show one.
 screenshots: ## drive the browser journeys and save PNGs of the pages into docs/
+	@fc-list ':charset=1f44b' family 2>/dev/null | grep -q . || { \
+	  echo "make screenshots: no installed font draws the profile's 👋 (U+1F44B, asked of fc-list), so the pictures would show an empty box." >&2; \
+	  echo "Install an emoji font first, e.g. apt-get install fonts-noto-color-emoji." >&2; exit 1; }
 	SCREENSHOTS=$(CURDIR)/docs E2E=1 $(GO) test -count=1 -run='^TestBrowser' ./e2e
 
 axe-core: ## install axe-core from npm for the accessibility test (E2E=1 needs it)

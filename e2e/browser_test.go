@@ -151,6 +151,7 @@ func TestBrowserSignIn(t *testing.T) {
 	e.allow(b)
 	b.waitText("main", "Signed in to acme.zendesk.com")
 	b.screenshot("profile.png")
+	b.screenshotDark("profile-dark.png")
 	wantCleanConsole(b)
 
 	// Reloading the callback must not replay the code: it leads to "/".

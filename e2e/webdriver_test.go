@@ -308,6 +308,18 @@ func (s *wdSession) waitUntil(what string, cond func() bool) {
 	}
 }
 
+// screenshotDark saves the page in the dark colour scheme as a PNG named
+// name in the folder $SCREENSHOTS, if set, and goes back to the light one.
+func (s *wdSession) screenshotDark(name string) {
+	s.t.Helper()
+	if os.Getenv("SCREENSHOTS") == "" {
+		return
+	}
+	s.colorScheme("dark")
+	s.screenshot(name)
+	s.colorScheme("light")
+}
+
 // screenshot saves the page as a PNG named name in the folder $SCREENSHOTS, if set.
 func (s *wdSession) screenshot(name string) {
 	s.t.Helper()
