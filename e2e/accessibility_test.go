@@ -9,14 +9,6 @@ import (
 	"testing"
 )
 
-// TestAccessibility runs axe-core, the accessibility engine behind
-// Lighthouse and most browser tools (https://github.com/dequelabs/axe-core),
-// on every page of the app that a browser can reach, in the light and the
-// dark colour scheme, and checks the one thing on these pages that axe
-// does not: the placeholder's contrast. axe-core is test tooling from npm,
-// never served by the app: "make axe-core" installs it outside the
-// repository and the Makefile tells the test where, in AXE_CORE.
-
 // axeTags are the rules run: WCAG 2.0, 2.1 and 2.2 at levels A and AA,
 // and axe's best practices (one main landmark, one h1, all content in
 // landmarks, ...).
@@ -30,6 +22,13 @@ type a11yPage struct {
 	ready      string
 }
 
+// TestAccessibility runs axe-core, the accessibility engine behind
+// Lighthouse and most browser tools (https://github.com/dequelabs/axe-core),
+// on every page of the app that a browser can reach, in the light and the
+// dark colour scheme, and checks the one thing on these pages that axe
+// does not: the placeholder's contrast. axe-core is test tooling from npm,
+// never served by the app: "make axe-core" installs it outside the
+// repository and the Makefile tells the test where, in AXE_CORE.
 func TestAccessibility(t *testing.T) {
 	axe := axeSource(t)
 	wd := startWebDriver(t)
@@ -62,12 +61,14 @@ func TestAccessibility(t *testing.T) {
 
 	// The demo ("go run ."), whose pages carry a banner: against its own
 	// built-in simulator.
-	demo := "http://localhost:" + freePort(t)
-	startApp(t, map[string]string{"PORT": strings.TrimPrefix(demo, "http://localhost:")})
+	port := freePort(t)
+	demo := "http://localhost:" + port
+	startApp(t, map[string]string{"PORT": port})
 	b = wd.newSession(t)
 	checkAccessibility(b, axe, demo, a11yPage{"demo, signed out", "/", http.StatusOK, ".demo"})
 	b.click(signInLink)
 	b.click("#allow")
+	b.waitText(".greeting", "Hi, John Doe!") // the callback has set the session
 	checkAccessibility(b, axe, demo, a11yPage{"demo, profile", "/", http.StatusOK, ".greeting"})
 }
 
