@@ -88,7 +88,7 @@ func (a *app) handleAuth(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := flow{State: randomToken(), Verifier: randomToken(), Subdomain: subdomain, Return: localPath(r.URL.Query().Get("return"))}
-	if err := a.cookies.set(w, r, flowCookie, f, a.cfg.now().Add(flowLifetime)); err != nil {
+	if err := a.cookies.set(w, r, flowCookie, &f, a.cfg.now().Add(flowLifetime)); err != nil {
 		a.fail(w, r, http.StatusInternalServerError, "Something went wrong", "The app could not start the sign-in. Please try again.", err)
 		return
 	}
@@ -209,11 +209,12 @@ func (a *app) handleCallback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if a.cfg.subdomain == "" {
-		if err := a.cookies.set(w, r, subdomainCookie, s.Subdomain, a.cfg.now().Add(subdomainLifetime)); err != nil {
+		last := lastInstance(s.Subdomain)
+		if err := a.cookies.set(w, r, subdomainCookie, &last, a.cfg.now().Add(subdomainLifetime)); err != nil {
 			a.log.WarnContext(r.Context(), "remembering the instance failed", "request_id", requestID(r.Context()), "error", err)
 		}
 	}
-	a.log.LogAttrs(r.Context(), slog.LevelInfo, "signed in", slog.String("request_id", requestID(r.Context())),
+	a.logAttrs(r.Context(), slog.LevelInfo, "signed in", slog.String("request_id", requestID(r.Context())),
 		slog.String("subdomain", s.Subdomain), slog.Int64("user_id", u.ID), slog.String("role", u.Role))
 	if f.Return != "" && f.Return != "/" {
 		http.Redirect(w, r, f.Return, http.StatusSeeOther)
@@ -256,7 +257,7 @@ func (a *app) callbackError(w http.ResponseWriter, r *http.Request, errCode, des
 	if signedIn {
 		view.Action, view.ActionURL = "Back to the app", "/"
 	}
-	a.log.LogAttrs(r.Context(), level, "sign-in refused by Zendesk", slog.String("request_id", requestID(r.Context())),
+	a.logAttrs(r.Context(), level, "sign-in refused by Zendesk", slog.String("request_id", requestID(r.Context())),
 		slog.String("error", shorten(errCode, 64)), slog.Bool("state_matches", ours))
 	a.renderError(w, r, view)
 }
@@ -287,7 +288,7 @@ func (a *app) handleLogout(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			level, attrs = slog.LevelWarn, append(attrs, slog.String("error", err.Error()))
 		}
-		a.log.LogAttrs(r.Context(), level, "signed out", attrs...)
+		a.logAttrs(r.Context(), level, "signed out", attrs...)
 		if outcome != "" {
 			target = "/?signed_out=" + outcome
 		}
@@ -385,9 +386,9 @@ func (a *app) renderSignIn(w http.ResponseWriter, r *http.Request, status int, v
 func (a *app) signInView(r *http.Request) indexView {
 	view := indexView{AskSubdomain: a.cfg.subdomain == ""}
 	if view.AskSubdomain {
-		var last string
+		var last lastInstance
 		if found, _, err := a.cookies.get(r, subdomainCookie, &last); found && err == nil {
-			view.Subdomain, _ = normalizeSubdomain(last)
+			view.Subdomain, _ = normalizeSubdomain(string(last))
 		}
 	}
 	return view
@@ -488,7 +489,7 @@ func (a *app) fail(w http.ResponseWriter, r *http.Request, status int, title, me
 		level = slog.LevelError
 	}
 	if err != nil {
-		a.log.LogAttrs(r.Context(), level, title, slog.String("request_id", requestID(r.Context())), slog.Int("status", status), slog.String("error", err.Error()))
+		a.logAttrs(r.Context(), level, title, slog.String("request_id", requestID(r.Context())), slog.Int("status", status), slog.String("error", err.Error()))
 	}
 	a.renderError(w, r, errorView{Title: title, Message: message, Status: status})
 }

@@ -347,7 +347,7 @@ func TestSessionCookieAttributes(t *testing.T) {
 func TestCookieAboutToExpire(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	rec := httptest.NewRecorder()
-	if err := e.app.cookies.set(rec, httptest.NewRequest("GET", "/", nil), sessionCookie, session{}, e.appClock.Now().Add(500*time.Millisecond)); err != nil {
+	if err := e.app.cookies.set(rec, httptest.NewRequest("GET", "/", nil), sessionCookie, &session{}, e.appClock.Now().Add(500*time.Millisecond)); err != nil {
 		t.Fatal(err)
 	}
 	if c := rec.Result().Cookies()[0]; c.MaxAge != -1 {

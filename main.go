@@ -175,6 +175,8 @@ func newApp(cfg *config, logger *slog.Logger) (*app, error) {
 			redirectURI:  cfg.redirectURI(),
 			instanceURL:  instanceURL,
 			now:          cfg.now,
+
+			fixedAuthorizeParams: fixedAuthorizeParams(cfg.clientID, cfg.redirectURI(), cfg.scopes),
 		},
 		cookies:     &cookies{sealer: sealer, secure: cfg.https, now: cfg.now},
 		refresher:   newRefresher(cfg.now),

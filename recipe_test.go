@@ -102,8 +102,8 @@ func TestRecipeNewScopeForOldSessions(t *testing.T) {
 	b.signIn() // with users:read only
 
 	// The app restarts with the new scope.
-	e.app.cfg.scopes, e.app.zendesk.scopes = defaultScopes+" tickets:read", defaultScopes+" tickets:read"
-	e.serve(e.app.routes(route{"GET", "/tickets", e.app.requireSignIn(e.app.handleTickets)}))
+	a := withScopes(t, e, defaultScopes+" tickets:read")
+	e.serve(a.routes(route{"GET", "/tickets", a.requireSignIn(a.handleTickets)}))
 	e.advance(2 * recentSignIn)
 
 	resp := b.get("/tickets")
@@ -122,8 +122,8 @@ func TestRecipeNewScopeForOldSessions(t *testing.T) {
 func TestRecipeReturnThroughTheInstanceForm(t *testing.T) {
 	e := globalEnv(t)
 	e.sim.HandleAPI("GET /api/v2/users/{id}/tickets/requested.json", "tickets", recentTickets)
-	e.app.cfg.scopes, e.app.zendesk.scopes = defaultScopes+" tickets:read", defaultScopes+" tickets:read"
-	e.serve(e.app.routes(route{"GET", "/tickets", e.app.requireSignIn(e.app.handleTickets)}))
+	a := withScopes(t, e, defaultScopes+" tickets:read")
+	e.serve(a.routes(route{"GET", "/tickets", a.requireSignIn(a.handleTickets)}))
 	b := e.browser()
 	resp := b.get("/tickets")
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/?return=%2Ftickets" {
@@ -136,4 +136,16 @@ func TestRecipeReturnThroughTheInstanceForm(t *testing.T) {
 		t.Fatalf("after sign-in: status %d to %q, want 303 to /tickets", back.StatusCode, back.Header.Get("Location"))
 	}
 	mustContain(t, b.get("/tickets").body, "#42 Printer")
+}
+
+// withScopes is e's app as it starts with ZENDESK_SCOPES set to scopes.
+func withScopes(t *testing.T, e *env, scopes string) *app {
+	t.Helper()
+	cfg := *e.app.cfg
+	cfg.scopes = scopes
+	a, err := newApp(&cfg, e.app.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
 }

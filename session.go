@@ -8,7 +8,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"slices"
@@ -25,9 +24,9 @@ import (
 
 // session is the signed-in state: whose tokens, for which instance.
 type session struct {
-	Subdomain    string `json:"d"`
-	UserID       int64  `json:"u"`
-	AuthorizedAt int64  `json:"t"` // Unix time of the sign-in that issued the tokens
+	Subdomain    string
+	UserID       int64
+	AuthorizedAt int64 // Unix time of the sign-in that issued the tokens
 	tokens
 }
 
@@ -35,10 +34,10 @@ type session struct {
 // The subdomain travels here, never in the callback URL, so a callback can
 // only complete against the instance the flow started with.
 type flow struct {
-	State     string `json:"s"`
-	Verifier  string `json:"v"`
-	Subdomain string `json:"d"`
-	Return    string `json:"p,omitempty"` // the app's page to go back to afterwards
+	State     string
+	Verifier  string
+	Subdomain string
+	Return    string // the app's page to go back to afterwards
 }
 
 const (
@@ -119,36 +118,38 @@ func (s *sealer) additionalData(name string) []byte {
 	return []byte(name + "\x00" + s.instance)
 }
 
-// seal encrypts payload with its expiry time, base64url-encoded.
-func (s *sealer) seal(name string, payload []byte, expires time.Time) []byte {
-	plain := make([]byte, 8, 8+len(payload))
-	binary.BigEndian.PutUint64(plain, uint64(expires.Unix()))
-	plain = append(plain, payload...)
-	return base64.RawURLEncoding.AppendEncode(nil, s.aeads[0].Seal(nil, nil, plain, s.additionalData(name)))
+// seal encrypts v with its expiry time, base64url-encoded. The plain text
+// is the expiry (Unix seconds, big-endian), then the record.
+func (s *sealer) seal(name string, v record, expires time.Time) []byte {
+	plain := getBuffer()
+	defer putBuffer(plain)
+	plain.Write(binary.BigEndian.AppendUint64(plain.AvailableBuffer(), uint64(expires.Unix())))
+	writeRecord(plain, v)
+	return base64.RawURLEncoding.AppendEncode(nil, s.aeads[0].Seal(nil, nil, plain.Bytes(), s.additionalData(name)))
 }
 
-// open checks and decrypts a sealed value. stale reports that an older
-// secret sealed it, so the caller should seal it again with the current one.
-// The expiry is checked here, not left to the browser.
-func (s *sealer) open(name, value string, now time.Time) (payload []byte, stale bool, err error) {
+// open checks and decrypts a sealed value into v. stale reports that an
+// older secret sealed it, so the caller should seal it again with the
+// current one. The expiry is checked here, not left to the browser.
+func (s *sealer) open(name, value string, now time.Time, v record) (stale bool, err error) {
 	if len(value) > maxCookieChunks*cookieChunkBytes {
-		return nil, false, errBadCookie
+		return false, errBadCookie
 	}
 	sealed, err := base64.RawURLEncoding.DecodeString(value)
 	if err != nil {
-		return nil, false, errBadCookie
+		return false, errBadCookie
 	}
 	for i, aead := range s.aeads {
 		plain, err := aead.Open(nil, nil, sealed, s.additionalData(name))
 		if err != nil {
 			continue
 		}
-		if len(plain) < 8 || now.Unix() >= int64(binary.BigEndian.Uint64(plain)) {
-			return nil, false, errBadCookie
+		if len(plain) < 8 || now.Unix() >= int64(binary.BigEndian.Uint64(plain)) || !readRecord(plain[8:], v) {
+			return false, errBadCookie
 		}
-		return plain[8:], i > 0, nil
+		return i > 0, nil
 	}
-	return nil, false, errBadCookie
+	return false, errBadCookie
 }
 
 // cookies reads and writes the app's sealed cookies with the attributes
@@ -177,16 +178,12 @@ func (c *cookies) chunkName(base string, i int) string {
 	return c.name(base) + "." + strconv.Itoa(i)
 }
 
-// set seals v as JSON into the named cookie until expires, split over as
-// many cookies as it needs. It replaces what this response already set
-// under that name, and deletes the parts the browser has beyond the new
-// ones, so the parts always belong together.
-func (c *cookies) set(w http.ResponseWriter, r *http.Request, base string, v any, expires time.Time) error {
-	payload, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	value := c.sealer.seal(c.name(base), payload, expires)
+// set seals v into the named cookie until expires, split over as many
+// cookies as it needs. It replaces what this response already set under
+// that name, and deletes the parts the browser has beyond the new ones,
+// so the parts always belong together.
+func (c *cookies) set(w http.ResponseWriter, r *http.Request, base string, v record, expires time.Time) error {
+	value := c.sealer.seal(c.name(base), v, expires)
 	if len(value) > maxCookieChunks*cookieChunkBytes {
 		return errCookieTooLarge
 	}
@@ -210,7 +207,7 @@ func (c *cookies) set(w http.ResponseWriter, r *http.Request, base string, v any
 // get opens the named cookie into v. A missing cookie gives found=false; a
 // forged, truncated, expired or foreign one an error (the caller treats it
 // as absent and clears it).
-func (c *cookies) get(r *http.Request, base string, v any) (found, stale bool, err error) {
+func (c *cookies) get(r *http.Request, base string, v record) (found, stale bool, err error) {
 	first, err := r.Cookie(c.name(base))
 	if err != nil {
 		return false, false, nil
@@ -223,14 +220,8 @@ func (c *cookies) get(r *http.Request, base string, v any) (found, stale bool, e
 		}
 		value += part.Value
 	}
-	payload, stale, err := c.sealer.open(c.name(base), value, c.now())
-	if err != nil {
-		return true, false, err
-	}
-	if err := json.Unmarshal(payload, v); err != nil {
-		return true, false, errBadCookie
-	}
-	return true, stale, nil
+	stale, err = c.sealer.open(c.name(base), value, c.now(), v)
+	return true, stale, err
 }
 
 // clear deletes the named cookie and its parts.

@@ -1,9 +1,10 @@
 package main
 
 import (
-	"encoding/json"
+	"bytes"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -20,7 +21,7 @@ func TestLargeValuesSpanCookies(t *testing.T) {
 	big := session{Subdomain: "acme", tokens: tokens{AccessToken: strings.Repeat("a", 4096), RefreshToken: strings.Repeat("r", 4096)}}
 
 	rec := httptest.NewRecorder()
-	if err := c.set(rec, httptest.NewRequest("GET", "/", nil), sessionCookie, big, expires); err != nil {
+	if err := c.set(rec, httptest.NewRequest("GET", "/", nil), sessionCookie, &big, expires); err != nil {
 		t.Fatal(err)
 	}
 	written := rec.Result().Cookies()
@@ -45,8 +46,8 @@ func TestLargeValuesSpanCookies(t *testing.T) {
 	// A small value deletes the parts the browser has beyond it, and
 	// replaces what this response already set.
 	rec = httptest.NewRecorder()
-	c.set(rec, req, sessionCookie, big, expires)
-	if err := c.set(rec, req, sessionCookie, session{Subdomain: "acme"}, expires); err != nil {
+	c.set(rec, req, sessionCookie, &big, expires)
+	if err := c.set(rec, req, sessionCookie, &session{Subdomain: "acme"}, expires); err != nil {
 		t.Fatal(err)
 	}
 	var kept, deleted []string
@@ -63,7 +64,7 @@ func TestLargeValuesSpanCookies(t *testing.T) {
 
 	// Too large for the cookies the app allows itself: refused.
 	huge := session{tokens: tokens{AccessToken: strings.Repeat("a", 8000), RefreshToken: strings.Repeat("r", 8000)}}
-	if err := c.set(httptest.NewRecorder(), req, sessionCookie, huge, expires); err != errCookieTooLarge {
+	if err := c.set(httptest.NewRecorder(), req, sessionCookie, &huge, expires); err != errCookieTooLarge {
 		t.Errorf("a 16 KB session: %v, want errCookieTooLarge", err)
 	}
 }
@@ -73,8 +74,8 @@ func TestLargeValuesSpanCookies(t *testing.T) {
 // here: signed out, cleared, logged. The same for a sign-in in progress.
 func TestCookiesAreBoundToTheInstance(t *testing.T) {
 	e := newEnv(t, envOptions{})
-	payload, _ := json.Marshal(session{Subdomain: "evilcorp", UserID: 666, tokens: tokens{AccessToken: "stolen"}})
-	flowPayload, _ := json.Marshal(flow{State: "s", Verifier: "v", Subdomain: "evilcorp"})
+	payload := &session{Subdomain: "evilcorp", UserID: 666, tokens: tokens{AccessToken: "stolen"}}
+	flowPayload := &flow{State: "s", Verifier: "v", Subdomain: "evilcorp"}
 	for _, instance := range []string{"test-client@*", "test-client@evilcorp", "other-client@acme"} {
 		t.Run(instance, func(t *testing.T) {
 			foreign, err := newSealer([][]byte{[]byte(testSessionSecret)}, instance)
@@ -103,5 +104,49 @@ func TestCookiesAreBoundToTheInstance(t *testing.T) {
 	}
 	if st := e.sim.Stats(); st[zendesksim.Exchange]+st[zendesksim.Me] != 0 {
 		t.Errorf("a foreign cookie made the app call Zendesk: %+v", st)
+	}
+}
+
+// Records read back as written, and a record that is cut short, too long
+// or of another format does not read.
+func TestRecordsReadBack(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	c := e.app.cookies
+	when := e.appClock.Now().Add(time.Hour)
+	roundTrip := func(in, out record) error {
+		req := httptest.NewRequest("GET", "/", nil)
+		req.AddCookie(&http.Cookie{Name: "session", Value: string(c.sealer.seal("session", in, when))})
+		_, _, err := c.get(req, sessionCookie, out)
+		return err
+	}
+	in := session{Subdomain: "acme", UserID: 42, AuthorizedAt: 1764400000, tokens: tokens{
+		AccessToken: "a.b.c", RefreshToken: "r", AccessExpiry: when, RefreshExpiry: when.Add(time.Hour)}}
+	var out session
+	if err := roundTrip(&in, &out); err != nil || out.Subdomain != in.Subdomain || out.UserID != in.UserID ||
+		out.AuthorizedAt != in.AuthorizedAt || out.AccessToken != in.AccessToken || out.RefreshToken != in.RefreshToken ||
+		!out.AccessExpiry.Equal(in.AccessExpiry) || !out.RefreshExpiry.Equal(in.RefreshExpiry) {
+		t.Errorf("read back %+v (%v), want %+v", out, err, in)
+	}
+	var none session
+	if err := roundTrip(&session{Subdomain: "acme"}, &none); err != nil || !none.AccessExpiry.IsZero() {
+		t.Errorf("a session without expiries read back as %+v (%v)", none, err)
+	}
+	var flowOut flow
+	if err := roundTrip(&in, &flowOut); err != errBadCookie {
+		t.Errorf("a session read as a flow: %v, want errBadCookie", err)
+	}
+
+	var buf bytes.Buffer
+	writeRecord(&buf, &in)
+	good := buf.Bytes()
+	for name, p := range map[string][]byte{
+		"cut short":      good[:len(good)-3],
+		"trailing bytes": append(slices.Clone(good), 0),
+		"another format": append([]byte{recordFormat + 1}, good[1:]...),
+		"empty":          {},
+	} {
+		if readRecord(p, &out) {
+			t.Errorf("%s: read as a whole record", name)
+		}
 	}
 }

@@ -1,8 +1,8 @@
 package main
 
 import (
-	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -199,11 +199,9 @@ func TestCallbackStaysOnItsInstance(t *testing.T) {
 func mustOpenFlow(t *testing.T, e *env, value string) flow {
 	t.Helper()
 	var f flow
-	payload, _, err := e.app.cookies.sealer.open("oauth_flow", value, e.appClock.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(payload, &f); err != nil {
+	req := httptest.NewRequest("GET", "/", nil)
+	req.AddCookie(&http.Cookie{Name: "oauth_flow", Value: value})
+	if _, _, err := e.app.cookies.get(req, flowCookie, &f); err != nil {
 		t.Fatal(err)
 	}
 	return f

@@ -267,10 +267,10 @@ func TestSessionSecretRotation(t *testing.T) {
 		t.Fatal("the old cookie was not resealed")
 	}
 	onlyNew, _ := newSealer([][]byte{[]byte(newSecret)}, "test-client@acme")
-	if _, _, err := onlyNew.open("session", resealed, e.appClock.Now()); err != nil {
+	if _, err := onlyNew.open("session", resealed, e.appClock.Now(), &session{}); err != nil {
 		t.Errorf("the resealed cookie does not open with the new secret alone: %v", err)
 	}
-	if _, _, err := onlyNew.open("session", oldCookie, e.appClock.Now()); err == nil {
+	if _, err := onlyNew.open("session", oldCookie, e.appClock.Now(), &session{}); err == nil {
 		t.Error("the old cookie opens without the old secret")
 	}
 }

@@ -171,7 +171,7 @@ func (u *userAPI) fail(err error) {
 // instance, coming back to this page afterwards.
 func (a *app) reauthorize(w http.ResponseWriter, r *http.Request, s *session, reason error) {
 	a.cookies.clear(w, r, sessionCookie)
-	a.log.LogAttrs(r.Context(), slog.LevelInfo, "session ended; authorizing again", slog.String("request_id", requestID(r.Context())),
+	a.logAttrs(r.Context(), slog.LevelInfo, "session ended; authorizing again", slog.String("request_id", requestID(r.Context())),
 		slog.String("reason", reason.Error()), slog.String("subdomain", s.Subdomain))
 	back := ""
 	if r.Method == http.MethodGet && r.URL.Path != callbackPath {

@@ -45,8 +45,9 @@ type zendeskClient struct {
 	redirectURI  string
 	// instanceURL maps a validated subdomain to the instance's origin:
 	// https://{subdomain}.zendesk.com, or ZENDESK_BASE_URL when set.
-	instanceURL func(subdomain string) string
-	now         func() time.Time
+	instanceURL          func(subdomain string) string
+	fixedAuthorizeParams string
+	now                  func() time.Time
 }
 
 const maxConnsPerInstance = 50
@@ -66,18 +67,17 @@ func newHTTPClient(timeout time.Duration) *http.Client {
 		// minute per account) make more than 50 concurrent calls to one
 		// instance pointless, so a burst waits for a connection instead of
 		// opening hundreds.
-		MaxConnsPerHost:       maxConnsPerInstance,
-		MaxIdleConnsPerHost:   maxConnsPerInstance,
-		MaxIdleConns:          4 * maxConnsPerInstance,
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   5 * time.Second,
-		ResponseHeaderTimeout: timeout,
+		MaxConnsPerHost:     maxConnsPerInstance,
+		MaxIdleConnsPerHost: maxConnsPerInstance,
+		MaxIdleConns:        4 * maxConnsPerInstance,
+		IdleConnTimeout:     90 * time.Second,
+		TLSHandshakeTimeout: 5 * time.Second,
 		// Session resumption makes a reconnect cost one round trip less.
 		TLSClientConfig: &tls.Config{ClientSessionCache: tls.NewLRUClientSessionCache(256)},
 	}
 	return &http.Client{
 		Transport: transport,
-		Timeout:   timeout, // the deadline for one whole request, body included
+		Timeout:   timeout, // the deadline for one whole request, headers and body
 		// Zendesk's API does not redirect; following one could send a token
 		// to another host, so a redirect is treated as a bad answer.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
@@ -86,12 +86,12 @@ func newHTTPClient(timeout time.Duration) *http.Client {
 
 // tokens is what the token endpoint returns. A zero expiry means Zendesk
 // gave none: the token has no known end. The session keeps them as they
-// are; short JSON names keep its cookie small.
+// are.
 type tokens struct {
-	AccessToken   string    `json:"a"`
-	RefreshToken  string    `json:"r,omitempty"`
-	AccessExpiry  time.Time `json:"ae,omitzero"`
-	RefreshExpiry time.Time `json:"re,omitzero"`
+	AccessToken   string
+	RefreshToken  string
+	AccessExpiry  time.Time
+	RefreshExpiry time.Time
 }
 
 // user is the part of Show Self the app uses.
@@ -103,18 +103,23 @@ type user struct {
 
 // authorizeURL builds the link to Zendesk's consent page. state binds the
 // answer to this browser (RFC 6749 §10.12) and the S256 challenge binds the
-// code to this app's verifier (RFC 7636).
+// code to this app's verifier (RFC 7636). Both are base64url: they need no
+// escaping after the parameters that are the same for every sign-in.
 func (c *zendeskClient) authorizeURL(subdomain, state, verifier string) string {
-	q := url.Values{
+	return c.instanceURL(subdomain) + "/oauth/authorizations/new?" + c.fixedAuthorizeParams +
+		"&state=" + state + "&code_challenge=" + pkceChallenge(verifier)
+}
+
+// fixedAuthorizeParams is the query of the authorization request, but for
+// state and code_challenge.
+func fixedAuthorizeParams(clientID, redirectURI, scopes string) string {
+	return url.Values{
 		"response_type":         {"code"},
-		"client_id":             {c.clientID},
-		"redirect_uri":          {c.redirectURI},
-		"scope":                 {c.scopes},
-		"state":                 {state},
-		"code_challenge":        {pkceChallenge(verifier)},
+		"client_id":             {clientID},
+		"redirect_uri":          {redirectURI},
+		"scope":                 {scopes},
 		"code_challenge_method": {"S256"},
-	}
-	return c.instanceURL(subdomain) + "/oauth/authorizations/new?" + q.Encode()
+	}.Encode()
 }
 
 // tokenParams is the body of a request to /oauth/tokens.
