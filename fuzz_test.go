@@ -22,7 +22,7 @@ func FuzzCallback(f *testing.F) {
 	}
 	e := newEnv(f, envOptions{})
 	handler := e.app.routes()
-	flowValue := string(e.app.cookies.sealer.seal("oauth_flow", &flow{State: randomToken(), Verifier: randomToken(), Subdomain: "acme"}, time.Now().Add(time.Hour)))
+	flowValue := sealString(e.app.cookies.sealer, "oauth_flow", &flow{State: randomToken(), Verifier: randomToken(), Subdomain: "acme"}, time.Now().Add(time.Hour))
 
 	f.Fuzz(func(t *testing.T, query string) {
 		req := httptest.NewRequest("GET", "/zendesk/oauth/callback", nil)
@@ -51,7 +51,7 @@ func FuzzOpenCookie(f *testing.F) {
 	now := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
 	c := &cookies{sealer: sealer, now: func() time.Time { return now }}
 	sealed := session{Subdomain: "acme", UserID: 1, tokens: tokens{AccessToken: "token"}}
-	valid := string(sealer.seal("session", &sealed, now.Add(time.Hour)))
+	valid := sealString(sealer, "session", &sealed, now.Add(time.Hour))
 	for _, seed := range []string{valid, valid[:len(valid)-1], valid + "A", "", "=", "AAAA", "!!!!", string(make([]byte, 5000))} {
 		f.Add(seed)
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"cmp"
 	"context"
+	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
 	"fmt"
@@ -83,11 +84,12 @@ func (a *app) renderProfile(w http.ResponseWriter, r *http.Request, u *user, sub
 // handleAuth starts a sign-in: it remembers a fresh state and PKCE verifier
 // in the sealed flow cookie and sends the browser to Zendesk's consent page.
 func (a *app) handleAuth(w http.ResponseWriter, r *http.Request) {
-	subdomain, ok := a.chosenSubdomain(w, r)
+	q := r.URL.Query()
+	subdomain, ok := a.chosenSubdomain(w, r, q)
 	if !ok {
 		return
 	}
-	f := flow{State: randomToken(), Verifier: randomToken(), Subdomain: subdomain, Return: localPath(r.URL.Query().Get("return"))}
+	f := flow{State: randomToken(), Verifier: randomToken(), Subdomain: subdomain, Return: localPath(q.Get("return"))}
 	if err := a.cookies.set(w, r, flowCookie, &f, a.cfg.now().Add(flowLifetime)); err != nil {
 		a.fail(w, r, http.StatusInternalServerError, "Something went wrong", "The app could not start the sign-in. Please try again.", err)
 		return
@@ -115,8 +117,8 @@ func localPath(p string) string {
 // chosenSubdomain returns the Zendesk instance to sign in to: the
 // configured one, or in the many-instances mode the one the person typed.
 // On a bad value it writes the answer itself and returns false.
-func (a *app) chosenSubdomain(w http.ResponseWriter, r *http.Request) (string, bool) {
-	typed, given := r.URL.Query()["subdomain"]
+func (a *app) chosenSubdomain(w http.ResponseWriter, r *http.Request, q url.Values) (string, bool) {
+	typed, given := q["subdomain"]
 	if a.cfg.subdomain != "" {
 		if given {
 			label, _ := normalizeSubdomain(typed[0])
@@ -136,7 +138,7 @@ func (a *app) chosenSubdomain(w http.ResponseWriter, r *http.Request) (string, b
 	a.renderSignIn(w, r, http.StatusBadRequest, indexView{
 		AskSubdomain: true,
 		Subdomain:    shorten(strings.Join(typed, " "), 200),
-		Return:       localPath(r.URL.Query().Get("return")),
+		Return:       localPath(q.Get("return")),
 		Error:        "Type the first part of your Zendesk address: for acme.zendesk.com, type acme. Letters, digits and hyphens only.",
 	})
 	return "", false
@@ -179,7 +181,7 @@ func (a *app) handleCallback(w http.ResponseWriter, r *http.Request) {
 	// A flow is used once (RFC 9700 §4.7.1): its state is remembered as
 	// spent until the flow would have expired, so a copy of its cookie
 	// cannot make the app call Zendesk again.
-	if !matches || !a.spentStates.add(f.State, struct{}{}, a.cfg.now()) {
+	if !matches || !a.spentStates.add(sha256.Sum256([]byte(f.State)), struct{}{}, a.cfg.now()) {
 		if _, signedIn := a.loadSession(w, r); signedIn {
 			http.Redirect(w, r, "/", http.StatusSeeOther) // a reload of the callback after signing in
 			return

@@ -298,3 +298,10 @@ func mustContain(t *testing.T, body string, wants ...string) {
 		}
 	}
 }
+
+// sealString is what the sealer s makes of v for the cookie name.
+func sealString(s *sealer, name string, v record, expires time.Time) string {
+	var b bytes.Buffer
+	s.seal(&b, name, v, expires)
+	return b.String()
+}

@@ -144,11 +144,13 @@ func versionString() string {
 
 // app holds what the handlers need. It is built once at start-up.
 type app struct {
-	cfg         *config
-	zendesk     *zendeskClient
-	cookies     *cookies
-	refresher   *refresher
-	spentStates *recent[string, struct{}] // the states of flows already used
+	cfg       *config
+	zendesk   *zendeskClient
+	cookies   *cookies
+	refresher *refresher
+	// spentStates are the flows already used, by the hash of their state:
+	// keys without pointers, which the garbage collector need not scan.
+	spentStates *recent[[32]byte, struct{}]
 	log         *slog.Logger
 }
 
@@ -180,7 +182,7 @@ func newApp(cfg *config, logger *slog.Logger) (*app, error) {
 		},
 		cookies:     &cookies{sealer: sealer, secure: cfg.https, now: cfg.now},
 		refresher:   newRefresher(cfg.now),
-		spentStates: newRecent[string, struct{}](flowLifetime, maxSpentStates),
+		spentStates: newRecent[[32]byte, struct{}](flowLifetime, maxSpentStates),
 		log:         logger,
 	}, nil
 }

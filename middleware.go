@@ -123,12 +123,12 @@ func (a *app) secureHeaders(next http.Handler) http.Handler {
 	if a.cfg.https {
 		headers.Set("Strict-Transport-Security", "max-age=63072000")
 	}
+	headers.Set("Cache-Control", "no-store") // the stylesheet's handler allows caching
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		for name, values := range headers {
 			h[name] = values // shared, never changed: a handler that needs another value Sets it
 		}
-		h.Set("Cache-Control", "no-store") // the stylesheet's handler allows caching
 		next.ServeHTTP(w, r)
 	})
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"container/list"
 	"log/slog"
 	"net"
 	"net/http"
@@ -48,12 +47,12 @@ type connLimiter struct {
 
 	mu      sync.Mutex
 	open    int
-	waiting *list.List                 // of net.Conn, longest waiting first
-	element map[net.Conn]*list.Element // their places in waiting
+	waiting map[net.Conn]uint64 // the connections without a request, by when they began to wait
+	clock   uint64              // counts the waits
 }
 
 func newConnLimiter(max int) *connLimiter {
-	return &connLimiter{max: max, waiting: list.New(), element: map[net.Conn]*list.Element{}}
+	return &connLimiter{max: max, waiting: map[net.Conn]uint64{}}
 }
 
 // track is the server's ConnState hook.
@@ -64,18 +63,18 @@ func (l *connLimiter) track(c net.Conn, state http.ConnState) {
 	case http.StateNew:
 		l.open++
 		if l.open > l.max {
-			evict = c
-			if oldest := l.waiting.Front(); oldest != nil {
-				evict = l.forget(oldest.Value.(net.Conn))
-			}
+			evict = l.longestWaiting(c)
+			delete(l.waiting, evict)
 		}
-		l.element[c] = l.waiting.PushBack(c)
+		l.clock++
+		l.waiting[c] = l.clock
 	case http.StateIdle:
-		l.element[c] = l.waiting.PushBack(c)
+		l.clock++
+		l.waiting[c] = l.clock
 	case http.StateActive:
-		l.forget(c)
+		delete(l.waiting, c)
 	case http.StateClosed, http.StateHijacked:
-		l.forget(c)
+		delete(l.waiting, c)
 		l.open--
 	}
 	l.mu.Unlock()
@@ -84,11 +83,15 @@ func (l *connLimiter) track(c net.Conn, state http.ConnState) {
 	}
 }
 
-// forget takes c off the waiting list. l.mu must be held.
-func (l *connLimiter) forget(c net.Conn) net.Conn {
-	if e, ok := l.element[c]; ok {
-		l.waiting.Remove(e)
-		delete(l.element, c)
+// longestWaiting returns the connection that has waited longest, or c if
+// none waits. It looks at all of them, but only at the limit, where a
+// client's surplus of connections pays for it. l.mu must be held.
+func (l *connLimiter) longestWaiting(c net.Conn) net.Conn {
+	oldest, since := c, ^uint64(0)
+	for conn, t := range l.waiting {
+		if t < since {
+			oldest, since = conn, t
+		}
 	}
-	return c
+	return oldest
 }

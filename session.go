@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/hkdf"
@@ -118,14 +119,20 @@ func (s *sealer) additionalData(name string) []byte {
 	return []byte(name + "\x00" + s.instance)
 }
 
-// seal encrypts v with its expiry time, base64url-encoded. The plain text
-// is the expiry (Unix seconds, big-endian), then the record.
-func (s *sealer) seal(name string, v record, expires time.Time) []byte {
-	plain := getBuffer()
+// seal encrypts v with its expiry time, and writes it base64url-encoded
+// to dst. The plain text is the expiry (Unix seconds, big-endian), then
+// the record. The steps between use reused buffers: a session is a few
+// kilobytes, sealed at every sign-in and refresh.
+func (s *sealer) seal(dst *bytes.Buffer, name string, v record, expires time.Time) {
+	plain, sealed := getBuffer(), getBuffer()
 	defer putBuffer(plain)
+	defer putBuffer(sealed)
 	plain.Write(binary.BigEndian.AppendUint64(plain.AvailableBuffer(), uint64(expires.Unix())))
 	writeRecord(plain, v)
-	return base64.RawURLEncoding.AppendEncode(nil, s.aeads[0].Seal(nil, nil, plain.Bytes(), s.additionalData(name)))
+	sealed.Grow(plain.Len() + s.aeads[0].Overhead()) // the nonce, the ciphertext and the tag
+	out := s.aeads[0].Seal(sealed.AvailableBuffer(), nil, plain.Bytes(), s.additionalData(name))
+	dst.Grow(base64.RawURLEncoding.EncodedLen(len(out)))
+	dst.Write(base64.RawURLEncoding.AppendEncode(dst.AvailableBuffer(), out))
 }
 
 // open checks and decrypts a sealed value into v. stale reports that an
@@ -183,7 +190,10 @@ func (c *cookies) chunkName(base string, i int) string {
 // that name, and deletes the parts the browser has beyond the new ones,
 // so the parts always belong together.
 func (c *cookies) set(w http.ResponseWriter, r *http.Request, base string, v record, expires time.Time) error {
-	value := c.sealer.seal(c.name(base), v, expires)
+	buf := getBuffer()
+	defer putBuffer(buf)
+	c.sealer.seal(buf, c.name(base), v, expires)
+	value := buf.Bytes()
 	if len(value) > maxCookieChunks*cookieChunkBytes {
 		return errCookieTooLarge
 	}

@@ -83,7 +83,7 @@ func TestCookiesAreBoundToTheInstance(t *testing.T) {
 				t.Fatal(err)
 			}
 			b := e.browser()
-			b.setCookie("session", string(foreign.seal("session", payload, e.appClock.Now().Add(time.Hour))))
+			b.setCookie("session", sealString(foreign, "session", payload, e.appClock.Now().Add(time.Hour)))
 			resp := b.get("/")
 			mustContain(t, resp.body, "Sign in to Zendesk")
 			if strings.Contains(resp.body, "evilcorp") {
@@ -93,7 +93,7 @@ func TestCookiesAreBoundToTheInstance(t *testing.T) {
 				t.Errorf("the foreign session cookie was not cleared: %v", resp.Header["Set-Cookie"])
 			}
 
-			b.setCookie("oauth_flow", string(foreign.seal("oauth_flow", flowPayload, e.appClock.Now().Add(time.Hour))))
+			b.setCookie("oauth_flow", sealString(foreign, "oauth_flow", flowPayload, e.appClock.Now().Add(time.Hour)))
 			if resp := b.get("/zendesk/oauth/callback?code=c&state=s"); resp.StatusCode != http.StatusBadRequest {
 				t.Errorf("callback with a foreign flow: status %d, want 400", resp.StatusCode)
 			}
@@ -115,7 +115,7 @@ func TestRecordsReadBack(t *testing.T) {
 	when := e.appClock.Now().Add(time.Hour)
 	roundTrip := func(in, out record) error {
 		req := httptest.NewRequest("GET", "/", nil)
-		req.AddCookie(&http.Cookie{Name: "session", Value: string(c.sealer.seal("session", in, when))})
+		req.AddCookie(&http.Cookie{Name: "session", Value: sealString(c.sealer, "session", in, when)})
 		_, _, err := c.get(req, sessionCookie, out)
 		return err
 	}

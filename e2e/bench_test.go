@@ -33,7 +33,10 @@ import (
 // benchmark's own work (browser and simulator) is not counted. The
 // contenders take turns, the first of a round going second in the next, so
 // neither always runs on a machine the other has just warmed. Each figure
-// is the median over the rounds.
+// is the median over the rounds. Each ratio is the median of the rounds'
+// ratios: within a round the two are measured one right after the other,
+// so a host that is faster or slower for a while (a virtual machine's
+// neighbours) shifts both sides of a ratio alike.
 //
 // The rounds, sign-ins per round and concurrency default to 5, 3,000 and
 // 16; flags (-sidebyside.rounds=1) or the environment
@@ -92,11 +95,12 @@ func BenchmarkSideBySide(b *testing.B) {
 	// The table: each figure's median, and its range over the rounds.
 	// (Benchmark logs are cut after ten lines: the table is the only one.)
 	var table strings.Builder
-	fmt.Fprintf(&table, "%-30s %-22s %-22s %s\n", "median (min-max)", "app", "tutorial", "app/tutorial")
+	fmt.Fprintf(&table, "%-30s %-22s %-22s %s\n", "median (min-max)", "app", "tutorial", "app/tutorial, by round")
 	for _, m := range sideMetrics {
 		row := fmt.Sprintf("%-30s %-22s %-22s", m.label, app.figure(m), tutorial.figure(m))
 		if m.ratioUnit != "" {
-			row += fmt.Sprintf(" %.2f", app.median(m)/tutorial.median(m))
+			r := ratios(app, tutorial, m)
+			row += fmt.Sprintf(" %.2f (%.2f-%.2f)", median(r), r[0], r[len(r)-1])
 		}
 		table.WriteString(strings.TrimRight(row, " ") + "\n")
 	}
@@ -110,7 +114,7 @@ func BenchmarkSideBySide(b *testing.B) {
 	}
 	for _, m := range sideMetrics {
 		if m.ratioUnit != "" {
-			b.ReportMetric(app.median(m)/tutorial.median(m), m.ratioUnit)
+			b.ReportMetric(median(ratios(app, tutorial, m)), m.ratioUnit)
 		}
 	}
 }
@@ -222,8 +226,20 @@ func (c *contender) values(m sideMetric) []float64 {
 }
 
 // median is a figure's median over the rounds.
-func (c *contender) median(m sideMetric) float64 {
-	v := c.values(m)
+func (c *contender) median(m sideMetric) float64 { return median(c.values(m)) }
+
+// ratios returns a figure's ratio a/b in each round, sorted.
+func ratios(a, b *contender, m sideMetric) []float64 {
+	var r []float64
+	for i := range a.results {
+		r = append(r, m.get(a.results[i])/m.get(b.results[i]))
+	}
+	slices.Sort(r)
+	return r
+}
+
+// median is the median of sorted values.
+func median(v []float64) float64 {
 	if n := len(v); n%2 == 0 {
 		return (v[n/2-1] + v[n/2]) / 2
 	}
