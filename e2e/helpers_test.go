@@ -209,27 +209,36 @@ func startProcess(tb testing.TB, name, binary string, env map[string]string, rea
 	// loopback name to it.
 	ready = "http://localhost:" + env["PORT"] + ready
 	client := &http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
-	var lastErr error
-	ok := poll(10*time.Second, 2*time.Millisecond, func() bool {
-		select {
-		case <-p.exited:
-			tb.Fatalf("%s exited at start: %v\n%s", p.name, p.waitErr, p.log)
-		default:
-		}
-		resp, err := client.Get(ready)
-		if err != nil {
-			lastErr = err
-			return false
-		}
-		drain(resp)
-		lastErr = fmt.Errorf("status %d", resp.StatusCode)
-		return resp.StatusCode == http.StatusOK
-	})
-	if !ok {
-		tb.Fatalf("%s: GET %s did not answer 200 within 10 s (last: %v)\n%s", p.name, ready, lastErr, p.log)
+	if err := waitUntilOK(client, ready, 10*time.Second, p.exited); err != nil {
+		tb.Fatalf("%s: GET %s: %v (exit: %v)\n%s", p.name, ready, err, p.waitErr, p.log)
 	}
 	p.startup = time.Since(begin)
 	return p
+}
+
+// waitUntilOK polls GET url until it answers 200, for at most timeout. It
+// gives up at once when exited is closed: the process died.
+func waitUntilOK(client *http.Client, url string, timeout time.Duration, exited <-chan struct{}) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		select {
+		case <-exited:
+			return errors.New("the process exited")
+		default:
+		}
+		resp, err := client.Get(url)
+		if err == nil {
+			drain(resp)
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+			err = fmt.Errorf("status %d", resp.StatusCode)
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("no 200 within %v (last: %v)", timeout, err)
+		}
+		time.Sleep(2 * time.Millisecond) // a pace, not a wait for an event
+	}
 }
 
 var sourcesOnce sync.Once

@@ -335,24 +335,8 @@ func startNginx(t *testing.T, bin, dir, conf string, client *http.Client, port s
 		}
 	})
 
-	var lastErr error
-	ready := poll(5*time.Second, 20*time.Millisecond, func() bool {
-		select {
-		case <-exited:
-			t.Fatalf("nginx exited at start:\n%s\nconfig:\n%s", errorLog(), conf)
-		default:
-		}
-		resp, err := client.Get("https://localhost:" + port + "/healthz")
-		if err != nil {
-			lastErr = err
-			return false
-		}
-		drain(resp)
-		lastErr = fmt.Errorf("status %d", resp.StatusCode)
-		return resp.StatusCode == http.StatusOK
-	})
-	if !ready {
-		t.Fatalf("nginx: /healthz did not answer 200 within 5 s (last: %v)\n%s", lastErr, errorLog())
+	if err := waitUntilOK(client, "https://localhost:"+port+"/healthz", 5*time.Second, exited); err != nil {
+		t.Fatalf("nginx: GET /healthz: %v\n%s\nconfig:\n%s", err, errorLog(), conf)
 	}
 }
 
