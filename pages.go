@@ -60,8 +60,8 @@ type layoutView struct {
 	View any
 }
 
-// buffers are reused for the kilobytes most requests read or write: the
-// pages, and Zendesk's replies. Fewer allocations mean less work for the
+// buffers are reused for the kilobytes most requests read or write: pages,
+// Zendesk's replies, sealed cookies. Fewer allocations mean less work for the
 // garbage collector.
 var buffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
