@@ -36,8 +36,7 @@
 //     asking for another is invalid_scope.
 //     https://support.zendesk.com/hc/en-us/articles/11093380955674
 //   - A person who already allowed a client the same scopes is sent back
-//     without a consent page; a real revocation forgets that grant
-//     (Simulator.ForgetGrants forgets them all).
+//     without a consent page; a real revocation forgets that grant.
 //     https://developer.zendesk.com/documentation/ticketing/working-with-oauth/using-oauth-to-authenticate-zendesk-api-requests-in-a-web-app/
 //   - API calls need a bearer token whose scopes cover the endpoint (read
 //     or <resource>:read for GET, write or <resource>:write otherwise), else
@@ -255,14 +254,6 @@ func (s *Simulator) ExpireAccessTokens() {
 	for _, t := range s.access {
 		t.expires = past
 	}
-}
-
-// ForgetGrants forgets every grant the user has allowed, so that the next
-// authorization request shows the consent page again.
-func (s *Simulator) ForgetGrants() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	clear(s.grants)
 }
 
 // LastTokenRequest returns the decoded parameters of the most recent
