@@ -62,9 +62,10 @@ func (a *app) routes(extra ...route) http.Handler {
 func (a *app) handleIndex(w http.ResponseWriter, r *http.Request) {
 	s, ok := a.loadSession(w, r)
 	if !ok {
+		q := r.URL.Query()
 		view := a.signInView(r)
-		view.Notice = signOutNotices[r.URL.Query().Get("signed_out")]
-		view.Return = localPath(r.URL.Query().Get("return"))
+		view.Notice = signOutNotices[q.Get("signed_out")]
+		view.Return = localPath(q.Get("return"))
 		a.renderSignIn(w, r, http.StatusOK, view)
 		return
 	}
@@ -207,7 +208,7 @@ func (a *app) handleCallback(w http.ResponseWriter, r *http.Request) {
 	}
 	s := session{Subdomain: f.Subdomain, UserID: u.ID, AuthorizedAt: a.cfg.now().Unix(), tokens: *t}
 	if err := a.saveSession(w, r, &s); err != nil {
-		a.failZendesk(w, r, a.revokeUnkept(r, s.Subdomain, s.AccessToken, &tooLargeError{opExchange, s.tokens}))
+		a.failZendesk(w, r, a.revokeUnkept(r, s.Subdomain, s.AccessToken, newTooLargeError(opExchange, s.tokens)))
 		return
 	}
 	if a.cfg.subdomain == "" {
@@ -328,8 +329,7 @@ func (a *app) checkRevocation(r *http.Request, s *session, err error) (string, e
 // keep, so that no valid token is left that no one holds. It returns
 // cause, the reason the token is not kept, with the outcome for the log.
 func (a *app) revokeUnkept(r *http.Request, subdomain, accessToken string, cause error) error {
-	req := apiRequest{method: "DELETE", subdomain: subdomain, path: revokePath, token: accessToken}
-	if err := a.zendesk.do(context.WithoutCancel(r.Context()), req, nil); err != nil {
+	if err := a.zendesk.revoke(context.WithoutCancel(r.Context()), subdomain, accessToken); err != nil {
 		return fmt.Errorf("%w (revoking the unkept token failed: %v)", cause, err)
 	}
 	return fmt.Errorf("%w (the unkept token was revoked)", cause)

@@ -97,14 +97,19 @@ type reauthorizeError struct{ reason string }
 func (e *reauthorizeError) Error() string { return "re-authorization needed: " + e.reason }
 
 // tooLargeError means Zendesk's tokens do not fit in the session cookies.
+// It keeps their sizes for the log, never the tokens.
 type tooLargeError struct {
-	op string
-	t  tokens
+	op                    string
+	accessLen, refreshLen int
+}
+
+func newTooLargeError(op string, t tokens) *tooLargeError {
+	return &tooLargeError{op, len(t.AccessToken), len(t.RefreshToken)}
 }
 
 func (e *tooLargeError) Error() string {
 	return fmt.Sprintf("the %s gave an access token of %d bytes and a refresh token of %d bytes: too large for %d cookies",
-		e.op, len(e.t.AccessToken), len(e.t.RefreshToken), maxCookieChunks)
+		e.op, e.accessLen, e.refreshLen, maxCookieChunks)
 }
 
 // refresh trades the refresh token for a new pair and saves it in the
@@ -135,7 +140,7 @@ func (u *userAPI) refresh() error {
 	}
 	s.tokens = *t
 	if err := u.app.saveSession(u.w, u.r, s); err != nil {
-		return u.app.revokeUnkept(u.r, s.Subdomain, s.AccessToken, &tooLargeError{opRefresh, s.tokens})
+		return u.app.revokeUnkept(u.r, s.Subdomain, s.AccessToken, newTooLargeError(opRefresh, s.tokens))
 	}
 	u.app.log.InfoContext(u.r.Context(), "tokens refreshed", "request_id", requestID(u.r.Context()), "user_id", s.UserID)
 	return nil
@@ -174,7 +179,7 @@ func (a *app) reauthorize(w http.ResponseWriter, r *http.Request, s *session, re
 	a.logAttrs(r.Context(), slog.LevelInfo, "session ended; authorizing again", slog.String("request_id", requestID(r.Context())),
 		slog.String("reason", reason.Error()), slog.String("subdomain", s.Subdomain))
 	back := ""
-	if r.Method == http.MethodGet && r.URL.Path != callbackPath {
+	if r.Method == http.MethodGet { // a redirect cannot repeat a form's POST
 		back = r.URL.RequestURI()
 	}
 	http.Redirect(w, r, a.authPath(s.Subdomain, back), http.StatusSeeOther)

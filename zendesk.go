@@ -232,6 +232,12 @@ func (c *zendeskClient) me(ctx context.Context, subdomain, accessToken string) (
 	return reply.user()
 }
 
+// revoke revokes the access token presented, as is: no refresh, no
+// retry. Signing out goes through userAPI, to revoke a fresh token.
+func (c *zendeskClient) revoke(ctx context.Context, subdomain, accessToken string) error {
+	return c.do(ctx, apiRequest{method: "DELETE", subdomain: subdomain, path: revokePath, token: accessToken}, nil)
+}
+
 // apiRequest is one request to a Zendesk instance.
 type apiRequest struct {
 	method    string
