@@ -222,13 +222,15 @@ func (c *cookies) get(r *http.Request, base string, v record) (found, stale bool
 	if err != nil {
 		return false, false, nil
 	}
-	value := first.Value
-	for i := 1; i < maxCookieChunks; i++ {
-		part, err := r.Cookie(c.chunkName(base, i))
+	// Only a full part can have another after it.
+	value, part := first.Value, first.Value
+	for i := 1; i < maxCookieChunks && len(part) == cookieChunkBytes; i++ {
+		next, err := r.Cookie(c.chunkName(base, i))
 		if err != nil {
 			break
 		}
-		value += part.Value
+		part = next.Value
+		value += part
 	}
 	stale, err = c.sealer.open(c.name(base), value, c.now(), v)
 	return true, stale, err

@@ -43,6 +43,17 @@ func TestLargeValuesSpanCookies(t *testing.T) {
 		t.Fatalf("reading the parts back: found %v, err %v", found, err)
 	}
 
+	// A value in one part opens, whatever later part the browser may
+	// still send: only a full part has another after it.
+	small := httptest.NewRecorder()
+	c.set(small, httptest.NewRequest("GET", "/", nil), sessionCookie, &session{Subdomain: "acme"}, expires)
+	one := httptest.NewRequest("GET", "/", nil)
+	one.AddCookie(small.Result().Cookies()[0])
+	one.AddCookie(&http.Cookie{Name: "session.1", Value: written[1].Value})
+	if found, _, err := c.get(one, sessionCookie, &got); !found || err != nil || got.Subdomain != "acme" {
+		t.Errorf("one part beside a stray second: found %v, err %v", found, err)
+	}
+
 	// A small value deletes the parts the browser has beyond it, and
 	// replaces what this response already set.
 	rec = httptest.NewRecorder()
