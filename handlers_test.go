@@ -644,3 +644,14 @@ func TestReturnStaysOnTheApp(t *testing.T) {
 		t.Errorf("after a sign-in with a crafted return: status %d to %q, want the profile", page.StatusCode, page.Header.Get("Location"))
 	}
 }
+
+// A page whose template does not exist stops the program where the page
+// is declared, at start-up, never a request later.
+func TestMissingPageFailsAtStart(t *testing.T) {
+	defer func() {
+		if recover() == nil {
+			t.Error("parsePage of a missing template did not panic")
+		}
+	}()
+	parsePage("no-such-page")
+}

@@ -65,6 +65,9 @@ func TestIdleConnectionsCannotLockOthersOut(t *testing.T) {
 		t.Fatalf("this test needs %d open files, the limit is %d (%v)", held+maxConns+500, limit.Cur, err)
 	}
 	e := newEnv(t, envOptions{})
+	if idle := newServer(e.app).IdleTimeout; idle <= 0 || idle > time.Minute {
+		t.Errorf("IdleTimeout %v: idle connections must be closed, within a minute", idle)
+	}
 	addr := serve(t, e, nil)
 
 	conns := make([]net.Conn, 0, held)
