@@ -42,9 +42,9 @@ type config struct {
 
 func (c *config) redirectURI() string { return c.appURL + callbackPath }
 
-// instance names what the session cookies are bound to: the client and
-// the configured Zendesk, or any Zendesk in the many-instances mode.
-func (c *config) instance() string {
+// cookieBinding names what the cookies are bound to: the client and the
+// configured Zendesk, or any Zendesk in the many-instances mode.
+func (c *config) cookieBinding() string {
 	return c.clientID + "@" + cmp.Or(c.subdomain, "*")
 }
 
@@ -125,8 +125,10 @@ func loadConfig(getenv func(string) string, demo bool) (*config, error) {
 	}
 
 	appURL := cmp.Or(strings.TrimSpace(getenv("APP_URL")), "http://localhost:"+cfg.port)
-	if u, err := parseAppURL(appURL); err != nil {
+	if u, err := parseURL(appURL); err != nil {
 		problem("APP_URL %q %v", redacted(appURL), err)
+	} else if strings.Trim(u.Path, "/") != "" {
+		problem("APP_URL %q is not an origin: use the address people open, without a path, e.g. https://app.example.com", redacted(appURL))
 	} else {
 		cfg.appURL, cfg.https = u.Scheme+"://"+u.Host, u.Scheme == "https"
 		switch {
@@ -142,12 +144,8 @@ func loadConfig(getenv func(string) string, demo bool) (*config, error) {
 	}
 
 	if base := strings.TrimSpace(getenv("ZENDESK_BASE_URL")); base != "" && !demo {
-		u, err := url.Parse(base)
-		if err != nil || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" ||
-			(u.Scheme != "https" && !(u.Scheme == "http" && isLoopback(u.Hostname()))) {
-			// The client secret, codes and tokens go there: https only,
-			// except to this machine (the simulator, a local proxy).
-			problem("ZENDESK_BASE_URL %q is not an https base URL: use e.g. https://proxy.example.com (http only for localhost), or leave it unset", redacted(base))
+		if _, err := parseURL(base); err != nil {
+			problem("ZENDESK_BASE_URL %q %v; or leave it unset", redacted(base), err)
 		} else {
 			cfg.baseURL = strings.TrimSuffix(base, "/")
 		}
@@ -173,23 +171,23 @@ func loadConfig(getenv func(string) string, demo bool) (*config, error) {
 	return cfg, nil
 }
 
-// parseAppURL checks APP_URL. Zendesk accepts http redirect URLs only for
-// localhost, and cookies over plain http elsewhere would travel in the
-// clear, so every other address must use https.
-func parseAppURL(raw string) (*url.URL, error) {
+// parseURL checks a URL from the settings. The app sends people there
+// (APP_URL), or its client secret and the tokens (ZENDESK_BASE_URL), so it
+// must be https, or http on this machine only: Zendesk accepts http
+// redirect URLs only for localhost, and elsewhere cookies and secrets
+// would travel in the clear.
+func parseURL(raw string) (*url.URL, error) {
 	if !strings.Contains(raw, "://") {
 		return nil, errors.New("has no scheme: write it in full, e.g. http://localhost:3000 for local development or https://app.example.com")
 	}
 	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" || strings.Trim(u.Path, "/") != "" {
-		return nil, errors.New("is not an origin: use the address people open, without a path, e.g. https://app.example.com")
-	}
-	switch u.Scheme {
-	case "https":
-	case "http":
-		if !isLoopback(u.Hostname()) {
-			return nil, errors.New("uses http on a host other than localhost: use https://" + u.Host + " (behind a TLS-terminating proxy), or http://localhost for local development")
-		}
+	switch {
+	case err != nil || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "":
+		return nil, errors.New("is not a URL the app can use: write the scheme and the host, without a user, query or fragment, e.g. https://app.example.com")
+	case u.Scheme == "https":
+	case u.Scheme == "http" && isLoopback(u.Hostname()):
+	case u.Scheme == "http":
+		return nil, errors.New("uses http on a host other than localhost: use https://" + u.Host + " (behind a TLS-terminating proxy), or http://localhost for local development")
 	default:
 		return nil, errors.New("must start with https:// (or http://localhost for local development)")
 	}

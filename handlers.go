@@ -3,16 +3,12 @@ package main
 import (
 	"cmp"
 	"context"
-	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
-	"time"
 )
 
 // callbackPath is where Zendesk sends the browser back: APP_URL followed by
@@ -53,12 +49,11 @@ func (a *app) routes(extra ...route) http.Handler {
 	// and Origin headers: no CSRF tokens to plumb (OWASP CSRF cheat sheet).
 	crossOrigin := http.NewCrossOriginProtection()
 	crossOrigin.SetDenyHandler(http.HandlerFunc(a.handleCrossOrigin))
-	return a.logRequests(a.recoverPanics(a.secureHeaders(a.oneLoopbackName(crossOrigin.Handler(mux)))))
+	return a.logRequests(a.secureHeaders(a.oneLoopbackName(crossOrigin.Handler(mux))))
 }
 
-// handleIndex shows the profile to a signed-in person, calling Show Self
-// with their token on every visit (so a revoked grant shows at once), and
-// the sign-in page to everyone else.
+// handleIndex shows the sign-in page to a signed-out person, and the
+// profile to a signed-in one.
 func (a *app) handleIndex(w http.ResponseWriter, r *http.Request) {
 	s, ok := a.loadSession(w, r)
 	if !ok {
@@ -69,13 +64,18 @@ func (a *app) handleIndex(w http.ResponseWriter, r *http.Request) {
 		a.renderSignIn(w, r, http.StatusOK, view)
 		return
 	}
-	api := a.userAPI(w, r, &s)
+	a.serveSignedIn(w, r, &s, a.handleProfile)
+}
+
+// handleProfile calls Show Self with the person's token on every visit, so
+// that a revoked grant shows at once.
+func (a *app) handleProfile(w http.ResponseWriter, r *http.Request, api *userAPI) error {
 	u, err := api.me()
 	if err != nil {
-		api.fail(err) // a transient failure keeps the session: the next try may succeed
-		return
+		return err
 	}
-	a.renderProfile(w, r, u, s.Subdomain)
+	a.renderProfile(w, r, u, api.session.Subdomain)
+	return nil
 }
 
 func (a *app) renderProfile(w http.ResponseWriter, r *http.Request, u *user, subdomain string) {
@@ -92,13 +92,10 @@ func (a *app) handleAuth(w http.ResponseWriter, r *http.Request) {
 	}
 	f := flow{State: randomToken(), Verifier: randomToken(), Subdomain: subdomain, Return: localPath(q.Get("return"))}
 	if err := a.cookies.set(w, r, flowCookie, &f, a.cfg.now().Add(flowLifetime)); err != nil {
-		a.fail(w, r, http.StatusInternalServerError, "Something went wrong", "The app could not start the sign-in. Please try again.", err)
+		a.fail(w, r, problem(http.StatusInternalServerError, "Something went wrong", "The app could not start the sign-in. Please try again."), err)
 		return
 	}
-	// No body: http.Redirect's would cost a parse and an escape of the URL
-	// on every sign-in, and browsers follow Location.
-	w.Header().Set("Location", a.zendesk.authorizeURL(subdomain, f.State, f.Verifier))
-	w.WriteHeader(http.StatusFound)
+	http.Redirect(w, r, a.zendesk.authorizeURL(subdomain, f.State, f.Verifier), http.StatusFound)
 }
 
 // localPath returns p if it is a path on this app, else "": the page to
@@ -124,7 +121,7 @@ func (a *app) chosenSubdomain(w http.ResponseWriter, r *http.Request, q url.Valu
 		if given {
 			label, _ := normalizeSubdomain(typed[0])
 			if len(typed) != 1 || label != a.cfg.subdomain {
-				a.fail(w, r, http.StatusBadRequest, "Wrong Zendesk", "This app signs in to "+a.cfg.subdomain+".zendesk.com only.", errors.New("subdomain parameter names another instance"))
+				a.fail(w, r, problem(http.StatusBadRequest, "Wrong Zendesk", "This app signs in to "+a.cfg.subdomain+".zendesk.com only."), errors.New("the subdomain parameter names another Zendesk"))
 				return "", false
 			}
 		}
@@ -135,7 +132,7 @@ func (a *app) chosenSubdomain(w http.ResponseWriter, r *http.Request, q url.Valu
 			return subdomain, true
 		}
 	}
-	a.log.InfoContext(r.Context(), "subdomain refused", "request_id", requestID(r.Context()))
+	a.log.InfoContext(r.Context(), "subdomain refused")
 	a.renderSignIn(w, r, http.StatusBadRequest, indexView{
 		AskSubdomain: true,
 		Subdomain:    shorten(strings.Join(typed, " "), 200),
@@ -146,53 +143,14 @@ func (a *app) chosenSubdomain(w http.ResponseWriter, r *http.Request, q url.Valu
 }
 
 // handleCallback is where Zendesk sends the browser back. It follows the
-// protocol in order: Zendesk's error, state, code exchange, Show Self,
-// session, page.
+// protocol in order: the flow, the code exchange, Show Self, the session,
+// the page. It calls the Zendesk client directly: there is no session yet
+// for userAPI to keep fresh.
 func (a *app) handleCallback(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	for _, name := range []string{"code", "state", "error"} {
-		if len(q[name]) > 1 {
-			a.fail(w, r, http.StatusBadRequest, "Sign-in failed", "The link back from Zendesk is malformed. Please start again.", fmt.Errorf("callback: repeated %q parameter", name))
-			return
-		}
-	}
-
-	var f flow
-	found, _, err := a.cookies.get(r, flowCookie, &f)
-	hasFlow := found && err == nil
-	matches := hasFlow && stateMatches(f, q.Get("state"))
-	if matches {
-		a.cookies.clear(w, r, flowCookie)
-	}
-	if errCode := q.Get("error"); errCode != "" {
-		a.callbackError(w, r, errCode, q.Get("error_description"), matches)
+	f, code, ok := a.takeFlow(w, r)
+	if !ok {
 		return
 	}
-	code := q.Get("code")
-	switch {
-	case hasFlow && !matches:
-		// The flow cookie stays, so a forged callback cannot cancel a real
-		// sign-in.
-		a.fail(w, r, http.StatusBadRequest, "Sign-in failed", "The answer from Zendesk does not belong to the sign-in this browser started. Please start again.", errors.New("callback: state missing or mismatched"))
-		return
-	case matches && (code == "" || len(code) > 512):
-		a.fail(w, r, http.StatusBadRequest, "Sign-in failed", "Zendesk's answer carries no usable authorization code. Please start again.", errors.New("callback: code missing or too long"))
-		return
-	}
-	// A flow is used once (RFC 9700 §4.7.1): its state is remembered as
-	// spent until the flow would have expired, so a copy of its cookie
-	// cannot make the app call Zendesk again.
-	if !matches || !a.spentStates.add(sha256.Sum256([]byte(f.State)), struct{}{}, a.cfg.now()) {
-		if _, signedIn := a.loadSession(w, r); signedIn {
-			http.Redirect(w, r, "/", http.StatusSeeOther) // a reload of the callback after signing in
-			return
-		}
-		a.fail(w, r, http.StatusBadRequest, "Sign-in expired",
-			"This sign-in has expired, was already completed, or was opened under another address than the app's. Please start again from the app's address.",
-			fmt.Errorf("callback without a usable flow cookie (spent: %v)", matches))
-		return
-	}
-
 	// Exchange the code at once: it is valid for 120 seconds and only once.
 	t, err := a.zendesk.exchange(r.Context(), f.Subdomain, code, f.Verifier)
 	if err != nil {
@@ -203,27 +161,74 @@ func (a *app) handleCallback(w http.ResponseWriter, r *http.Request) {
 	// needs no refresh, and a 403 now is final.
 	u, err := a.zendesk.me(r.Context(), f.Subdomain, t.AccessToken)
 	if err != nil {
-		a.failZendesk(w, r, a.revokeUnkept(r, f.Subdomain, t.AccessToken, err))
+		a.failZendesk(w, r, a.revokeUnkept(r.Context(), f.Subdomain, t.AccessToken, err))
 		return
 	}
-	s := session{Subdomain: f.Subdomain, UserID: u.ID, AuthorizedAt: a.cfg.now().Unix(), tokens: *t}
+	s := session{Subdomain: f.Subdomain, UserID: u.ID, SignedInAt: a.cfg.now(), tokens: *t}
 	if err := a.saveSession(w, r, &s); err != nil {
-		a.failZendesk(w, r, a.revokeUnkept(r, s.Subdomain, s.AccessToken, newTooLargeError(opExchange, s.tokens)))
+		a.failZendesk(w, r, a.revokeUnkept(r.Context(), s.Subdomain, s.AccessToken, saveError(opExchange, s.tokens, err)))
 		return
 	}
 	if a.cfg.subdomain == "" {
-		last := lastInstance(s.Subdomain)
-		if err := a.cookies.set(w, r, subdomainCookie, &last, a.cfg.now().Add(subdomainLifetime)); err != nil {
-			a.log.WarnContext(r.Context(), "remembering the instance failed", "request_id", requestID(r.Context()), "error", err)
+		if err := a.cookies.set(w, r, subdomainCookie, s.Subdomain, a.cfg.now().Add(subdomainLifetime)); err != nil {
+			a.log.WarnContext(r.Context(), "remembering the Zendesk failed", "error", err)
 		}
 	}
-	a.logAttrs(r.Context(), slog.LevelInfo, "signed in", slog.String("request_id", requestID(r.Context())),
-		slog.String("subdomain", s.Subdomain), slog.Int64("user_id", u.ID), slog.String("role", u.Role))
+	a.log.InfoContext(r.Context(), "signed in", "subdomain", s.Subdomain, "user_id", u.ID, "role", u.Role)
 	if f.Return != "" && f.Return != "/" {
 		http.Redirect(w, r, f.Return, http.StatusSeeOther)
 		return
 	}
 	a.renderProfile(w, r, u, s.Subdomain)
+}
+
+// takeFlow checks the callback against the sign-in this browser started,
+// and uses that sign-in up: Zendesk's error, the state, that the flow was
+// not used before, and the code. When there is nothing to exchange it
+// answers the request itself and returns ok false.
+func (a *app) takeFlow(w http.ResponseWriter, r *http.Request) (f flow, code string, ok bool) {
+	q := r.URL.Query()
+	for _, name := range []string{"code", "state", "error"} {
+		if len(q[name]) > 1 {
+			a.fail(w, r, problem(http.StatusBadRequest, "Sign-in failed", "The link back from Zendesk is malformed. Please start again."), fmt.Errorf("callback: repeated %q parameter", name))
+			return f, "", false
+		}
+	}
+	found, _, err := a.cookies.get(r, flowCookie, &f)
+	hasFlow := found && err == nil
+	matches := hasFlow && stateMatches(f, q.Get("state"))
+	if matches {
+		a.cookies.clear(w, r, flowCookie)
+	}
+	if errCode := q.Get("error"); errCode != "" {
+		a.callbackError(w, r, errCode, q.Get("error_description"), matches)
+		return f, "", false
+	}
+	code = q.Get("code")
+	switch {
+	case hasFlow && !matches:
+		// The flow cookie stays, so a forged callback cannot cancel a real
+		// sign-in.
+		a.fail(w, r, problem(http.StatusBadRequest, "Sign-in failed", "The answer from Zendesk does not belong to the sign-in this browser started. Please start again."), errors.New("callback: state missing or mismatched"))
+		return f, "", false
+	case matches && (code == "" || len(code) > 512):
+		a.fail(w, r, problem(http.StatusBadRequest, "Sign-in failed", "Zendesk's answer carries no usable authorization code. Please start again."), errors.New("callback: code missing or too long"))
+		return f, "", false
+	}
+	// A flow is used once (RFC 9700 §4.7.1): its state is remembered as
+	// spent until the flow would have expired, so a copy of its cookie
+	// cannot make the app call Zendesk again.
+	if !matches || !a.spentStates.add(f.State, struct{}{}, a.cfg.now()) {
+		if _, signedIn := a.loadSession(w, r); signedIn {
+			http.Redirect(w, r, "/", http.StatusSeeOther) // a reload of the callback after signing in
+			return f, "", false
+		}
+		a.fail(w, r, problem(http.StatusBadRequest, "Sign-in expired",
+			"This sign-in has expired, was already completed, or was opened under another address than the app's. Please start again from the app's address."),
+			fmt.Errorf("callback without a usable flow cookie (spent: %v)", matches))
+		return f, "", false
+	}
+	return f, code, true
 }
 
 // stateMatches checks the callback's state against the one this browser
@@ -241,7 +246,6 @@ func stateMatches(f flow, state string) bool {
 func (a *app) callbackError(w http.ResponseWriter, r *http.Request, errCode, description string, ours bool) {
 	_, signedIn := a.loadSession(w, r)
 	view := errorView{Action: "Try again", ActionURL: a.authPath(a.cfg.subdomain, "")}
-	level := slog.LevelInfo
 	switch {
 	case errCode == "access_denied":
 		view.Title, view.Status = "Access denied", http.StatusForbidden
@@ -250,7 +254,7 @@ func (a *app) callbackError(w http.ResponseWriter, r *http.Request, errCode, des
 			view.Message = "You did not allow the app to access your Zendesk account this time. You are still signed in as before."
 		}
 	case ours:
-		view.Title, view.Status, level = "Sign-in failed", http.StatusBadGateway, slog.LevelError
+		view.Title, view.Status = "Sign-in failed", http.StatusBadGateway
 		view.Message = "Zendesk could not complete the sign-in. If this keeps happening, the app's OAuth client settings (scopes, redirect URL) may be wrong."
 		view.Detail = shorten(errCode, 64) + ": " + shorten(description, 200)
 	default:
@@ -260,9 +264,7 @@ func (a *app) callbackError(w http.ResponseWriter, r *http.Request, errCode, des
 	if signedIn {
 		view.Action, view.ActionURL = "Back to the app", "/"
 	}
-	a.logAttrs(r.Context(), level, "sign-in refused by Zendesk", slog.String("request_id", requestID(r.Context())),
-		slog.String("error", shorten(errCode, 64)), slog.Bool("state_matches", ours))
-	a.renderError(w, r, view)
+	a.fail(w, r, view, fmt.Errorf("sign-in refused by Zendesk: %s (state matches: %v)", shorten(errCode, 64), ours))
 }
 
 // What the signed-out page says after a sign-out, by how the revocation
@@ -281,17 +283,16 @@ func (a *app) handleLogout(w http.ResponseWriter, r *http.Request) {
 	s, ok := a.loadSession(w, r)
 	target := "/"
 	if ok {
-		// An expired token is refreshed first, so that the new one is
-		// revoked; a refused refresh means there is nothing left to revoke.
+		// Through userAPI: an expired token is refreshed first, so that the
+		// new one is revoked; a refused refresh means there is nothing left
+		// to revoke.
 		err := a.userAPI(w, r, &s).call("DELETE", revokePath, nil, nil)
-		outcome, err := a.checkRevocation(r, &s, err)
-		attrs := []slog.Attr{slog.String("request_id", requestID(r.Context())), slog.Int64("user_id", s.UserID),
-			slog.String("revocation", cmp.Or(outcome, "token already unusable"))}
-		level := slog.LevelInfo
+		outcome, err := a.checkRevocation(r.Context(), &s, err)
 		if err != nil {
-			level, attrs = slog.LevelWarn, append(attrs, slog.String("error", err.Error()))
+			a.log.WarnContext(r.Context(), "signed out", "user_id", s.UserID, "revocation", outcome, "error", err)
+		} else {
+			a.log.InfoContext(r.Context(), "signed out", "user_id", s.UserID, "revocation", cmp.Or(outcome, "token already unusable"))
 		}
-		a.logAttrs(r.Context(), level, "signed out", attrs...)
 		if outcome != "" {
 			target = "/?signed_out=" + outcome
 		}
@@ -303,8 +304,10 @@ func (a *app) handleLogout(w http.ResponseWriter, r *http.Request) {
 // checkRevocation names how the revocation went, with the error behind
 // it. Zendesk has answered 204 and left the token working
 // (support.zendesk.com community posts 4627188332186 and 5537132288282),
-// so a 204 is checked with one call that must now fail with 401.
-func (a *app) checkRevocation(r *http.Request, s *session, err error) (string, error) {
+// so a 204 is checked with one call that must now fail with 401. That call
+// goes to the client directly: userAPI would refresh the token, and hide
+// whether the revocation worked.
+func (a *app) checkRevocation(ctx context.Context, s *session, err error) (string, error) {
 	var reauth *reauthorizeError
 	var ze *zendeskError
 	switch {
@@ -315,7 +318,7 @@ func (a *app) checkRevocation(r *http.Request, s *session, err error) (string, e
 	case err != nil:
 		return "failed", err
 	}
-	_, err = a.zendesk.me(r.Context(), s.Subdomain, s.AccessToken)
+	_, err = a.zendesk.me(ctx, s.Subdomain, s.AccessToken)
 	switch {
 	case err == nil:
 		return "kept", errors.New("zendesk answered 204 to the revocation, but the token still works")
@@ -328,8 +331,8 @@ func (a *app) checkRevocation(r *http.Request, s *session, err error) (string, e
 // revokeUnkept revokes, best effort, an access token the app will not
 // keep, so that no valid token is left that no one holds. It returns
 // cause, the reason the token is not kept, with the outcome for the log.
-func (a *app) revokeUnkept(r *http.Request, subdomain, accessToken string, cause error) error {
-	if err := a.zendesk.revoke(context.WithoutCancel(r.Context()), subdomain, accessToken); err != nil {
+func (a *app) revokeUnkept(ctx context.Context, subdomain, accessToken string, cause error) error {
+	if err := a.zendesk.revoke(context.WithoutCancel(ctx), subdomain, accessToken); err != nil {
 		return fmt.Errorf("%w (revoking the unkept token failed: %v)", cause, err)
 	}
 	return fmt.Errorf("%w (the unkept token was revoked)", cause)
@@ -353,7 +356,7 @@ func handleFavicon(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *app) handleNotFound(w http.ResponseWriter, r *http.Request) {
-	a.fail(w, r, http.StatusNotFound, "Page not found", "There is no page at this address.", nil)
+	a.fail(w, r, problem(http.StatusNotFound, "Page not found", "There is no page at this address."), nil)
 }
 
 func (a *app) handleMethodNotAllowed(methods []string) http.HandlerFunc {
@@ -363,12 +366,12 @@ func (a *app) handleMethodNotAllowed(methods []string) http.HandlerFunc {
 	}
 	return func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", allow)
-		a.fail(w, r, http.StatusMethodNotAllowed, "Method not allowed", "This address does not answer a "+shorten(r.Method, 20)+" request. Use the app's own links and buttons.", nil)
+		a.fail(w, r, problem(http.StatusMethodNotAllowed, "Method not allowed", "This address does not answer a "+shorten(r.Method, 20)+" request. Use the app's own links and buttons."), nil)
 	}
 }
 
 func (a *app) handleCrossOrigin(w http.ResponseWriter, r *http.Request) {
-	a.fail(w, r, http.StatusForbidden, "Request refused", "This request came from another site, so the app refused it. Use the app's own buttons.", errors.New("cross-origin request refused"))
+	a.fail(w, r, problem(http.StatusForbidden, "Request refused", "This request came from another site, so the app refused it. Use the app's own buttons."), errors.New("cross-origin request refused"))
 }
 
 // renderSignIn shows the signed-out page. The many-instances form leads,
@@ -388,15 +391,15 @@ func (a *app) renderSignIn(w http.ResponseWriter, r *http.Request, status int, v
 func (a *app) signInView(r *http.Request) indexView {
 	view := indexView{AskSubdomain: a.cfg.subdomain == ""}
 	if view.AskSubdomain {
-		var last lastInstance
+		var last string
 		if found, _, err := a.cookies.get(r, subdomainCookie, &last); found && err == nil {
-			view.Subdomain, _ = normalizeSubdomain(string(last))
+			view.Subdomain, _ = normalizeSubdomain(last)
 		}
 	}
 	return view
 }
 
-// authPath is where to start a new sign-in to the given instance (""
+// authPath is where to start a new sign-in to the given Zendesk (""
 // in the many-instances mode: the form that asks), coming back to the
 // app's page back (if not "") afterwards.
 func (a *app) authPath(subdomain, back string) string {
@@ -419,7 +422,7 @@ func (a *app) authPath(subdomain, back string) string {
 
 // loadSession opens the session cookie. A cookie that does not open
 // (tampered, truncated, expired, sealed with an unknown secret or for
-// another client or instance) means signed out, and is cleared. One sealed
+// another client or Zendesk) means signed out, and is cleared. One sealed
 // with an older secret is sealed again with the current one.
 func (a *app) loadSession(w http.ResponseWriter, r *http.Request) (session, bool) {
 	var s session
@@ -428,12 +431,12 @@ func (a *app) loadSession(w http.ResponseWriter, r *http.Request) (session, bool
 	case !found:
 		return s, false
 	case err != nil:
-		a.log.InfoContext(r.Context(), "session cookie refused", "request_id", requestID(r.Context()), "error", err)
+		a.log.InfoContext(r.Context(), "session cookie refused", "error", err)
 		a.cookies.clear(w, r, sessionCookie)
 		return s, false
 	case stale:
 		if err := a.saveSession(w, r, &s); err != nil {
-			a.log.WarnContext(r.Context(), "resealing the session failed", "request_id", requestID(r.Context()), "error", err)
+			a.log.WarnContext(r.Context(), "resealing the session failed", "error", err)
 		}
 	}
 	return s, true
@@ -443,66 +446,13 @@ func (a *app) saveSession(w http.ResponseWriter, r *http.Request, s *session) er
 	return a.cookies.set(w, r, sessionCookie, s, s.expires(a.cfg.now()))
 }
 
-// failZendesk answers a failed call to Zendesk with the page that says what
-// happened and what to do.
+// userAPI returns the Zendesk API client of the person whose session s
+// is: the rotated tokens of a refresh are saved into this response.
+func (a *app) userAPI(w http.ResponseWriter, r *http.Request, s *session) *userAPI {
+	return &userAPI{app: a, ctx: r.Context(), session: s, save: func(s *session) error { return a.saveSession(w, r, s) }}
+}
+
+// failZendesk answers a failed call to Zendesk with its page.
 func (a *app) failZendesk(w http.ResponseWriter, r *http.Request, err error) {
-	var ze *zendeskError
-	var tooLarge *tooLargeError
-	switch {
-	case errors.Is(err, context.Canceled):
-		// The browser went away: no one reads an answer. 499 is nginx's
-		// "client closed request", so the log line says what happened.
-		a.log.InfoContext(r.Context(), "request canceled by the browser", "request_id", requestID(r.Context()))
-		w.WriteHeader(499)
-	case errors.As(err, &tooLarge):
-		a.cookies.clear(w, r, sessionCookie)
-		a.fail(w, r, http.StatusBadGateway, "Zendesk's tokens are too large",
-			"Zendesk sent tokens too large for the app to keep in browser cookies, so the app asked Zendesk to revoke them, and you are not signed in. Whoever runs the app can find the sizes in its log.", err)
-	case !errors.As(err, &ze):
-		a.fail(w, r, http.StatusBadGateway, "Zendesk sent an unexpected answer", "Zendesk's answer could not be used. Please try again.", err)
-	case ze.Kind == timedOut:
-		a.fail(w, r, http.StatusGatewayTimeout, "Zendesk did not answer in time", "Zendesk took too long to answer. Please try again in a moment.", err)
-	case ze.Kind == rateLimited:
-		wait := max(ze.RetryAfter, time.Second)
-		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())))
-		a.fail(w, r, http.StatusServiceUnavailable, "Zendesk is busy", fmt.Sprintf("Zendesk asked the app to slow down. Please try again in %d seconds.", int(wait.Seconds())), err)
-	case ze.Kind == rejected && ze.Op == opExchange && ze.Code == "invalid_grant":
-		a.fail(w, r, http.StatusBadRequest, "Sign-in expired", "Zendesk did not accept this sign-in: its code expired or was already used. Please start again.", err)
-	case ze.Kind == rejected && ze.Status == http.StatusForbidden:
-		a.fail(w, r, http.StatusForbidden, "Zendesk refused access",
-			fmt.Sprintf("Zendesk refuses this to the app. Whoever runs the app should check that ZENDESK_SCOPES (now %q) covers what the page needs (for example users:read or read for your profile) and that the OAuth client allows those scopes; your Zendesk role may also not allow it.", a.cfg.scopes), err)
-	case ze.Kind == rejected && ze.Status == http.StatusNotFound:
-		a.fail(w, r, http.StatusNotFound, "Not found at Zendesk", "Zendesk has no such record, or does not show it to you.", err)
-	case ze.Kind == rejected && ze.Code == "invalid_client":
-		a.fail(w, r, http.StatusBadGateway, "The app's Zendesk settings are wrong", "Zendesk did not accept the app's OAuth client. Whoever runs this app should check ZENDESK_CLIENT_ID and ZENDESK_CLIENT_SECRET.", err)
-	case ze.Kind == rejected:
-		a.fail(w, r, http.StatusBadGateway, "Zendesk refused the request", "Zendesk refused the app's request. If this keeps happening, check the OAuth client's settings and scopes.", err)
-	case ze.Kind == badAnswer:
-		a.fail(w, r, http.StatusBadGateway, "Zendesk sent an unexpected answer", "Zendesk's answer could not be used. Please try again.", err)
-	default:
-		a.fail(w, r, http.StatusBadGateway, "Zendesk is not available", "The app could not reach Zendesk. Please try again in a moment.", err)
-	}
-}
-
-// fail writes one log line and the error page.
-func (a *app) fail(w http.ResponseWriter, r *http.Request, status int, title, message string, err error) {
-	level := slog.LevelInfo
-	if status >= 500 {
-		level = slog.LevelError
-	}
-	if err != nil {
-		a.logAttrs(r.Context(), level, title, slog.String("request_id", requestID(r.Context())), slog.Int("status", status), slog.String("error", err.Error()))
-	}
-	a.renderError(w, r, errorView{Title: title, Message: message, Status: status})
-}
-
-// renderError shows the error page with its request id, which the log line
-// has too. Unless told otherwise, it leads back to the start, where a
-// sign-in can begin again.
-func (a *app) renderError(w http.ResponseWriter, r *http.Request, view errorView) {
-	view.RequestID = requestID(r.Context())
-	if view.Action == "" {
-		view.Action, view.ActionURL = "Back to the start", "/"
-	}
-	a.render(w, r, view.Status, errorPage, view)
+	a.fail(w, r, a.zendeskErrorPage(err), err)
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"crypto/sha256"
 	"fmt"
 	"net"
 	"net/http"
@@ -46,6 +45,12 @@ func TestSignIn(t *testing.T) {
 	}
 	if got := e.sim.Stats()[zendesksim.Me]; got != 2 {
 		t.Errorf("users/me calls = %d, want 2", got)
+	}
+	// Every line the requests wrote names its request.
+	for _, line := range strings.Split(strings.TrimSpace(e.logs.String()), "\n") {
+		if !strings.Contains(line, " request_id=") {
+			t.Errorf("a log line without its request id: %s", line)
+		}
 	}
 }
 
@@ -293,9 +298,9 @@ func TestFlowIsUsedOnce(t *testing.T) {
 	}
 	mustContain(t, b.get(callback).body, "Hi, John Doe!")
 	// The memory expires with the flow, and stays bounded.
-	e.advance(flowLifetime + time.Second)
-	e.app.spentStates.add([32]byte{1}, struct{}{}, e.appClock.Now())
-	if _, ok := e.app.spentStates.get(sha256.Sum256([]byte(state)), e.appClock.Now()); ok {
+	e.advance(2 * flowLifetime)
+	e.app.spentStates.add("another", struct{}{}, e.appClock.Now())
+	if _, ok := e.app.spentStates.get(state, e.appClock.Now()); ok {
 		t.Error("a spent state outlived its flow")
 	}
 }

@@ -300,8 +300,10 @@ func mustContain(t *testing.T, body string, wants ...string) {
 }
 
 // sealString is what the sealer s makes of v for the cookie name.
-func sealString(s *sealer, name string, v record, expires time.Time) string {
-	var b bytes.Buffer
-	s.seal(&b, name, v, expires)
-	return b.String()
+func sealString(s *sealer, name string, v any, expires time.Time) string {
+	value, err := s.seal(name, v, expires)
+	if err != nil {
+		panic(err)
+	}
+	return value
 }

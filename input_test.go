@@ -172,7 +172,7 @@ func TestPanicIsRecovered(t *testing.T) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/boom", func(http.ResponseWriter, *http.Request) { panic("boom") })
 	mux.Handle("/", e.app.routes())
-	ts := httptest.NewServer(e.app.logRequests(e.app.recoverPanics(mux)))
+	ts := httptest.NewServer(e.app.logRequests(mux))
 	defer ts.Close()
 
 	resp, err := http.Get(ts.URL + "/boom")
@@ -185,7 +185,7 @@ func TestPanicIsRecovered(t *testing.T) {
 		t.Errorf("status %d\n%s", resp.StatusCode, body)
 	}
 	logs := e.logs.String()
-	if !strings.Contains(logs, "msg=panic") || !strings.Contains(logs, "goroutine") || !strings.Contains(logs, "status=500") {
+	if !strings.Contains(logs, "panic: boom") || !strings.Contains(logs, "goroutine") || !strings.Contains(logs, "status=500") {
 		t.Errorf("no panic log line with a stack:\n%s", logs)
 	}
 	if resp, err := http.Get(ts.URL + "/healthz"); err != nil || resp.StatusCode != 200 {
@@ -197,11 +197,11 @@ func TestPanicIsRecovered(t *testing.T) {
 // not take half a page for a whole one.
 func TestPanicMidPageAborts(t *testing.T) {
 	e := newEnv(t, envOptions{})
-	ts := httptest.NewServer(e.app.logRequests(e.app.recoverPanics(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	ts := httptest.NewServer(e.app.logRequests(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("<p>half a page"))
 		http.NewResponseController(w).Flush()
 		panic("boom")
-	}))))
+	})))
 	defer ts.Close()
 	resp, err := http.Get(ts.URL)
 	if err != nil {

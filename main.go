@@ -148,9 +148,8 @@ type app struct {
 	zendesk   *zendeskClient
 	cookies   *cookies
 	refresher *refresher
-	// spentStates are the flows already used, by the hash of their state:
-	// keys without pointers, which the garbage collector need not scan.
-	spentStates *recent[[32]byte, struct{}]
+	// spentStates are the states of the flows already used: see takeFlow.
+	spentStates *recent[string, struct{}]
 	log         *slog.Logger
 }
 
@@ -159,7 +158,7 @@ type app struct {
 const maxSpentStates = 60_000
 
 func newApp(cfg *config, logger *slog.Logger) (*app, error) {
-	sealer, err := newSealer(cfg.secrets, cfg.instance())
+	sealer, err := newSealer(cfg.secrets, cfg.cookieBinding())
 	if err != nil {
 		return nil, err
 	}
@@ -177,12 +176,10 @@ func newApp(cfg *config, logger *slog.Logger) (*app, error) {
 			redirectURI:  cfg.redirectURI(),
 			instanceURL:  instanceURL,
 			now:          cfg.now,
-
-			fixedAuthorizeParams: fixedAuthorizeParams(cfg.clientID, cfg.redirectURI(), cfg.scopes),
 		},
 		cookies:     &cookies{sealer: sealer, secure: cfg.https, now: cfg.now},
 		refresher:   newRefresher(cfg.now),
-		spentStates: newRecent[[32]byte, struct{}](flowLifetime, maxSpentStates),
-		log:         logger,
+		spentStates: newRecent[string, struct{}](flowLifetime, maxSpentStates),
+		log:         slog.New(requestIDHandler{logger.Handler()}),
 	}, nil
 }

@@ -64,7 +64,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 		t.Errorf("redirect URI %q", got)
 	}
 	for _, ok := range []string{"https://app.example.com", "https://app.example.com/", "http://127.0.0.1:8080", "http://[::1]:3000"} {
-		if _, err := parseAppURL(ok); err != nil {
+		if _, err := parseURL(ok); err != nil {
 			t.Errorf("APP_URL %q refused: %v", ok, err)
 		}
 	}

@@ -13,14 +13,33 @@ import (
 	"time"
 )
 
-// The middleware every request goes through, outermost first: a request id
-// and one log line, panic recovery, security headers, one loopback name.
+// The middleware every request goes through, outermost first: a request id,
+// panic recovery and one log line; security headers; one loopback name.
 
 type requestIDKey struct{}
 
 func requestID(ctx context.Context) string {
 	id, _ := ctx.Value(requestIDKey{}).(string)
 	return id
+}
+
+// requestIDHandler adds the request id of a record's context to every log
+// line, so that no call site has to name it.
+type requestIDHandler struct{ slog.Handler }
+
+func (h requestIDHandler) Handle(ctx context.Context, r slog.Record) error {
+	if id := requestID(ctx); id != "" {
+		r.AddAttrs(slog.String("request_id", id))
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h requestIDHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return requestIDHandler{h.Handler.WithAttrs(attrs)}
+}
+
+func (h requestIDHandler) WithGroup(name string) slog.Handler {
+	return requestIDHandler{h.Handler.WithGroup(name)}
 }
 
 // statusRecorder remembers the status a handler wrote, for the log line
@@ -48,87 +67,62 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
 // logRequests gives each request an id (shown on error pages, so a person
-// can quote it) and writes one line when it ends. It logs the path without
-// the query string, which may hold an authorization code.
+// can quote it), turns a panic into an error page, and writes one line when
+// the request ends. It logs the path without the query string, which may
+// hold an authorization code.
 func (a *app) logRequests(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		id := rand.Text()[:12]
-		r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id))
+		r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, rand.Text()[:12]))
 		rec := &statusRecorder{ResponseWriter: w}
-		next.ServeHTTP(rec, r)
-		a.logAttrs(r.Context(), slog.LevelInfo, "request",
-			slog.String("method", r.Method),
-			slog.String("path", shorten(r.URL.Path, 200)),
-			slog.Int("status", cmp.Or(rec.status, http.StatusOK)),
-			slog.Duration("duration", time.Since(start)),
-			slog.String("request_id", id))
-	})
-}
-
-// logAttrs writes one log line, as slog.Logger.LogAttrs does but without
-// looking up the caller's program counter (runtime.Callers), which the
-// text handler never prints and which costs more than formatting the
-// line. The request log line and the sign-in line go through it.
-func (a *app) logAttrs(ctx context.Context, level slog.Level, msg string, attrs ...slog.Attr) {
-	h := a.log.Handler()
-	if !h.Enabled(ctx, level) {
-		return
-	}
-	record := slog.NewRecord(time.Now(), level, msg, 0)
-	record.AddAttrs(attrs...)
-	_ = h.Handle(ctx, record) // the text handler's only error is a failed write to stderr
-}
-
-// recoverPanics turns a panic in a handler into a 500 page and a log line
-// with the stack; the server goes on serving.
-func (a *app) recoverPanics(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		defer func() {
-			v := recover()
-			if v == nil {
-				return
-			}
-			if v == http.ErrAbortHandler { // the handler's way to abort a response
-				panic(v)
-			}
-			a.log.ErrorContext(r.Context(), "panic", "request_id", requestID(r.Context()),
-				"panic", fmt.Sprint(v), "stack", string(debug.Stack()))
-			if rec, ok := w.(*statusRecorder); ok && rec.status != 0 {
-				// The response has begun: cut it off, so the client cannot
-				// take half a page for a whole one.
-				panic(http.ErrAbortHandler)
-			}
-			a.renderError(w, r, errorView{
-				Title:   "Something went wrong",
-				Message: "The app hit an unexpected error. It has been logged; please try again.",
-				Status:  http.StatusInternalServerError,
-			})
+			a.log.InfoContext(r.Context(), "request", "method", r.Method, "path", shorten(r.URL.Path, 200),
+				"status", cmp.Or(rec.status, http.StatusOK), "duration", time.Since(start))
 		}()
-		next.ServeHTTP(w, r)
+		defer a.recoverPanic(rec, r)
+		next.ServeHTTP(rec, r)
 	})
+}
+
+// recoverPanic, deferred, turns a panic in a handler into a 500 page and a
+// log line with the stack; the server goes on serving.
+func (a *app) recoverPanic(w *statusRecorder, r *http.Request) {
+	v := recover()
+	switch {
+	case v == nil:
+		return
+	case v == http.ErrAbortHandler: // the handler's way to abort a response
+		panic(v)
+	case w.status != 0:
+		// The response has begun: cut it off, so the client cannot take
+		// half a page for a whole one.
+		a.log.ErrorContext(r.Context(), "panic after the response began", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+		w.status = http.StatusInternalServerError // for the log line
+		panic(http.ErrAbortHandler)
+	}
+	a.fail(w, r, errorView{
+		Status:  http.StatusInternalServerError,
+		Title:   "Something went wrong",
+		Message: "The app hit an unexpected error. It has been logged; please try again.",
+	}, fmt.Errorf("panic: %v\n%s", v, debug.Stack()))
 }
 
 // secureHeaders sets the headers every response carries (OWASP Secure
 // Headers). Nothing is cached, since pages show a person's data or set
-// cookies; only the stylesheet may be.
+// cookies; only the stylesheet's handler allows it.
 func (a *app) secureHeaders(next http.Handler) http.Handler {
-	headers := http.Header{} // built once: the same values for every response
-	headers.Set("Content-Security-Policy", contentSecurityPolicy)
-	headers.Set("X-Content-Type-Options", "nosniff")
-	headers.Set("X-Frame-Options", "DENY") // for browsers without CSP frame-ancestors
-	// No Referer: the callback URL holds the authorization code.
-	headers.Set("Referrer-Policy", "no-referrer")
-	headers.Set("Cross-Origin-Opener-Policy", "same-origin")
-	if a.cfg.https {
-		headers.Set("Strict-Transport-Security", "max-age=63072000")
-	}
-	headers.Set("Cache-Control", "no-store") // the stylesheet's handler allows caching
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		for name, values := range headers {
-			h[name] = values // shared, never changed: a handler that needs another value Sets it
+		h.Set("Content-Security-Policy", contentSecurityPolicy)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY") // for browsers without CSP frame-ancestors
+		// No Referer: the callback URL holds the authorization code.
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		if a.cfg.https {
+			h.Set("Strict-Transport-Security", "max-age=63072000")
 		}
+		h.Set("Cache-Control", "no-store")
 		next.ServeHTTP(w, r)
 	})
 }

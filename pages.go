@@ -5,7 +5,7 @@ import (
 	"embed"
 	"html/template"
 	"net/http"
-	"sync"
+	"time"
 )
 
 //go:embed templates/*.html
@@ -46,11 +46,12 @@ type (
 		Name, Role, Instance string
 	}
 	errorView struct {
-		Title, Message    string
-		Detail            string // Zendesk's own words, if any
 		Status            int
-		Action, ActionURL string // the way forward
-		RequestID         string
+		Title, Message    string
+		Detail            string        // Zendesk's own words, if any
+		Action, ActionURL string        // the way forward; by default back to the start
+		RequestID         string        // also in the log line that explains the error
+		retryAfter        time.Duration // sent as Retry-After when not zero
 	}
 )
 
@@ -60,31 +61,12 @@ type layoutView struct {
 	View any
 }
 
-// buffers are reused for the kilobytes most requests read or write: pages,
-// Zendesk's replies, sealed cookies. Fewer allocations mean less work for the
-// garbage collector.
-var buffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
-
-func getBuffer() *bytes.Buffer {
-	buf := buffers.Get().(*bytes.Buffer)
-	buf.Reset()
-	return buf
-}
-
-// putBuffer keeps buf for reuse, unless an unusual request made it large.
-func putBuffer(buf *bytes.Buffer) {
-	if buf.Cap() <= 64<<10 {
-		buffers.Put(buf)
-	}
-}
-
 // render writes a page. It renders into a buffer first, so a failing
 // template cannot leave half a page behind a 200 status.
 func (a *app) render(w http.ResponseWriter, r *http.Request, status int, p *page, view any) {
-	buf := getBuffer()
-	defer putBuffer(buf)
-	if err := p.tmpl.ExecuteTemplate(buf, "layout", layoutView{Demo: a.cfg.demo, View: view}); err != nil {
-		a.log.ErrorContext(r.Context(), "rendering a page failed", "page", p.name, "request_id", requestID(r.Context()), "error", err)
+	var buf bytes.Buffer
+	if err := p.tmpl.ExecuteTemplate(&buf, "layout", layoutView{Demo: a.cfg.demo, View: view}); err != nil {
+		a.log.ErrorContext(r.Context(), "rendering a page failed", "page", p.name, "error", err)
 		http.Error(w, "Internal Server Error", http.StatusInternalServerError)
 		return
 	}

@@ -240,7 +240,7 @@ func TestRefusedRefreshReturnsWithoutPrompt(t *testing.T) {
 	oldCookies := b.client.Jar.Cookies(mustParse(e.server.URL))
 	e.advance(31 * time.Minute)
 	b.get("/") // refreshes
-	e.advance(rememberRefresh)
+	e.advance(2 * rememberRefresh)
 
 	stale := e.browser()
 	stale.client.Jar.SetCookies(mustParse(e.server.URL), oldCookies)

@@ -5,40 +5,34 @@ import (
 	"time"
 )
 
-// recent remembers values by key for a fixed time, and at most max of
-// them. Every entry lives the same ttl, so entries expire in the order
-// they were added: expired ones are swept from the front of that order,
-// without scanning the entries still alive, and when the memory is full
-// the oldest goes first. It is safe for concurrent use.
+// recent remembers values by key for at least ttl and at most twice that,
+// and holds at most 2×max of them. It keeps two generations: new entries
+// go into the current one, and once it is ttl old (or holds max entries)
+// it becomes the previous one, and the previous one is forgotten. It is
+// safe for concurrent use.
 type recent[K comparable, V any] struct {
 	ttl time.Duration
 	max int
 
-	mu      sync.Mutex
-	entries map[K]recentEntry[V]
-	order   []K // the keys by time added; order[head:] are in entries
-	head    int
-}
-
-type recentEntry[V any] struct {
-	value   V
-	expires time.Time
+	mu                sync.Mutex
+	current, previous map[K]V
+	since             time.Time // when current began
 }
 
 func newRecent[K comparable, V any](ttl time.Duration, max int) *recent[K, V] {
-	return &recent[K, V]{ttl: ttl, max: max, entries: map[K]recentEntry[V]{}}
+	return &recent[K, V]{ttl: ttl, max: max, current: map[K]V{}, previous: map[K]V{}}
 }
 
-// get returns the value remembered under key, if it has not expired.
+// get returns the value remembered under key.
 func (m *recent[K, V]) get(key K, now time.Time) (V, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	e, ok := m.entries[key]
-	if !ok || !now.Before(e.expires) {
-		var zero V
-		return zero, false
+	m.age(now)
+	if v, ok := m.current[key]; ok {
+		return v, true
 	}
-	return e.value, true
+	v, ok := m.previous[key]
+	return v, ok
 }
 
 // add remembers value under key from now on, unless key is remembered
@@ -46,34 +40,34 @@ func (m *recent[K, V]) get(key K, now time.Time) (V, bool) {
 func (m *recent[K, V]) add(key K, value V, now time.Time) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.sweep(now)
-	if _, ok := m.entries[key]; ok {
+	m.age(now)
+	_, inCurrent := m.current[key]
+	_, inPrevious := m.previous[key]
+	if inCurrent || inPrevious {
 		return false
 	}
-	if len(m.entries) >= m.max {
-		m.drop()
+	if len(m.current) >= m.max {
+		m.previous, m.current, m.since = m.current, map[K]V{}, now
 	}
-	m.entries[key] = recentEntry[V]{value, now.Add(m.ttl)}
-	m.order = append(m.order, key)
+	m.current[key] = value
 	return true
 }
 
-// sweep forgets the expired entries at the front. m.mu must be held.
-func (m *recent[K, V]) sweep(now time.Time) {
-	for m.head < len(m.order) && !now.Before(m.entries[m.order[m.head]].expires) {
-		m.drop()
-	}
+// forget forgets key.
+func (m *recent[K, V]) forget(key K) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.current, key)
+	delete(m.previous, key)
 }
 
-// drop forgets the oldest entry, and compacts the order once half of it
-// is spent, so it never grows beyond twice the entries. m.mu must be held.
-func (m *recent[K, V]) drop() {
-	delete(m.entries, m.order[m.head])
-	var zero K
-	m.order[m.head] = zero
-	m.head++
-	if m.head > len(m.order)/2 {
-		m.order = append(m.order[:0], m.order[m.head:]...)
-		m.head = 0
+// age starts a new generation when the current one is ttl old, and
+// forgets both when the previous one is too. m.mu must be held.
+func (m *recent[K, V]) age(now time.Time) {
+	switch {
+	case now.Sub(m.since) >= 2*m.ttl:
+		m.previous, m.current, m.since = map[K]V{}, map[K]V{}, now
+	case now.Sub(m.since) >= m.ttl:
+		m.previous, m.current, m.since = m.current, map[K]V{}, now
 	}
 }

@@ -7,34 +7,40 @@ import (
 
 func TestRecentExpiresAndStaysBounded(t *testing.T) {
 	now := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
-	m := newRecent[string, int](10*time.Second, 3)
-	for i, k := range []string{"a", "b", "c"} {
-		if !m.add(k, i, now) {
+	const ttl = 10 * time.Second
+	m := newRecent[string, int](ttl, 3)
+	m.add("first", 0, now) // starts the generations
+	for i, k := range []string{"a", "b"} {
+		if !m.add(k, i+1, now) {
 			t.Fatalf("add(%q) refused", k)
 		}
 	}
 	if m.add("a", 9, now) {
 		t.Error("a key already there was added again")
 	}
-	if v, ok := m.get("a", now); !ok || v != 0 {
+	if v, ok := m.get("a", now); !ok || v != 1 {
 		t.Errorf("get(a) = %v, %v; want the first value", v, ok)
 	}
-	m.add("d", 3, now) // full: the oldest goes
-	if _, ok := m.get("a", now); ok {
-		t.Error("the oldest entry survived a full memory")
+
+	// Remembered for at least ttl, whenever it was added.
+	later := now.Add(ttl - time.Second)
+	m.add("late", 4, later) // full: a new generation, the old one still read
+	if _, ok := m.get("a", later); !ok {
+		t.Error("an entry was forgotten before its time")
 	}
-	if _, ok := m.get("d", now.Add(9*time.Second)); !ok {
+	if _, ok := m.get("late", later.Add(ttl-time.Second)); !ok {
 		t.Error("an entry expired early")
 	}
-	if _, ok := m.get("d", now.Add(10*time.Second)); ok {
-		t.Error("an entry outlived its time")
+	// Forgotten by twice ttl.
+	if _, ok := m.get("late", later.Add(2*ttl)); ok {
+		t.Error("an entry outlived twice its time")
 	}
 
-	// Many additions over time: the memory holds what is alive only.
+	// Many additions at once: at most two generations of max entries.
 	for i := range 1000 {
-		m.add(string(rune('A'+i%26))+string(rune(i)), i, now.Add(time.Duration(i)*time.Second))
+		m.add(string(rune(i)), i, now.Add(time.Hour))
 	}
-	if len(m.entries) > 3 || len(m.order)-m.head > 3 || cap(m.order) > 64 {
-		t.Errorf("%d entries, %d ordered, capacity %d: the memory grows", len(m.entries), len(m.order)-m.head, cap(m.order))
+	if n := len(m.current) + len(m.previous); n > 2*3 {
+		t.Errorf("%d entries: the memory grows", n)
 	}
 }

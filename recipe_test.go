@@ -38,15 +38,16 @@ type ticketsView struct {
 }
 
 // handleTickets calls Zendesk as the signed-in person. userAPI keeps the
-// token fresh, and fail answers every error with the right page.
-func (a *app) handleTickets(w http.ResponseWriter, r *http.Request, api *userAPI) {
+// token fresh, and requireSignIn answers the error it returns with the
+// right page.
+func (a *app) handleTickets(w http.ResponseWriter, r *http.Request, api *userAPI) error {
 	var view ticketsView
 	path := fmt.Sprintf("/api/v2/users/%d/tickets/requested.json?sort_by=updated_at&sort_order=desc&per_page=10", api.session.UserID)
 	if err := api.get(path, &view); err != nil {
-		api.fail(err)
-		return
+		return err
 	}
 	a.render(w, r, http.StatusOK, ticketsPage, view)
+	return nil
 }
 
 // recentTickets is the simulator's side: the endpoint the page calls,

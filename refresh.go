@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
 	"sync"
 	"time"
 )
@@ -15,24 +14,28 @@ import (
 // sign the person out.
 
 const (
-	// rememberRefresh is how long a refresh result is kept for requests
-	// that still carry the old cookie: long enough for the requests the
-	// browser sent before it received the new one, and no longer, since
-	// whoever holds the old cookie gets the new pair meanwhile.
+	// rememberRefresh is how long, at least, a refresh result is kept for
+	// requests that still carry the old cookie (at most twice that): long
+	// enough for the requests the browser sent before it received the new
+	// one, and no longer, since whoever holds the old cookie gets the new
+	// pair meanwhile.
 	rememberRefresh = 10 * time.Second
 	// maxRememberedRefreshes bounds that memory.
 	maxRememberedRefreshes = 10_000
 )
 
 // refresher makes at most one refresh request per refresh token within this
-// process at a time, and remembers the new pair briefly. Across several
-// instances it cannot help; the README explains what happens there.
+// process at a time, and remembers its result briefly. Behind a load
+// balancer, several replicas of the app share nothing: deploy/nginx.conf
+// sends each person's requests to one replica (docs/deployment.md).
 type refresher struct {
-	mu       sync.Mutex
-	inFlight map[[32]byte]*refreshCall // by hash of subdomain and refresh token
-	results  *recent[[32]byte, *tokens]
-	now      func() time.Time
+	mu    sync.Mutex
+	calls *recent[refreshKey, *refreshCall] // running, or done within rememberRefresh
+	now   func() time.Time
 }
+
+// refreshKey names one refresh token of one Zendesk.
+type refreshKey struct{ subdomain, refreshToken string }
 
 type refreshCall struct {
 	done   chan struct{} // closed when tokens and err are set
@@ -41,38 +44,26 @@ type refreshCall struct {
 }
 
 func newRefresher(now func() time.Time) *refresher {
-	return &refresher{
-		inFlight: map[[32]byte]*refreshCall{},
-		results:  newRecent[[32]byte, *tokens](rememberRefresh, maxRememberedRefreshes),
-		now:      now,
-	}
+	return &refresher{calls: newRecent[refreshKey, *refreshCall](rememberRefresh, maxRememberedRefreshes), now: now}
 }
 
 // do returns the result of refresh(ctx) for this subdomain and refresh
 // token, running it only if no other request is running it or ran it
-// successfully within rememberRefresh. The shared call runs without the
-// caller's cancellation, so one person closing a tab does not fail the
-// others; the Zendesk client's own timeout still bounds it.
+// successfully within the last rememberRefresh. The shared call runs
+// without the caller's cancellation, so one person closing a tab does not
+// fail the others; the Zendesk client's own timeout still bounds it.
 func (r *refresher) do(ctx context.Context, subdomain, refreshToken string, refresh func(context.Context) (*tokens, error)) (*tokens, error) {
-	key := sha256.Sum256([]byte(subdomain + "\x00" + refreshToken))
+	key := refreshKey{subdomain, refreshToken}
 	r.mu.Lock()
-	if t, ok := r.results.get(key, r.now()); ok {
-		r.mu.Unlock()
-		return t, nil
-	}
-	call, ok := r.inFlight[key]
+	call, ok := r.calls.get(key, r.now())
 	if !ok {
 		call = &refreshCall{done: make(chan struct{})}
-		r.inFlight[key] = call
+		r.calls.add(key, call, r.now())
 		go func() {
-			t, err := refresh(context.WithoutCancel(ctx))
-			r.mu.Lock()
-			if err == nil { // a failure is not remembered: the next try may succeed
-				r.results.add(key, t, r.now())
+			call.tokens, call.err = refresh(context.WithoutCancel(ctx))
+			if call.err != nil {
+				r.calls.forget(key) // the next try may succeed
 			}
-			call.tokens, call.err = t, err
-			delete(r.inFlight, key)
-			r.mu.Unlock()
 			close(call.done)
 		}()
 	}

@@ -7,8 +7,6 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -56,13 +54,13 @@ func rawStatus(t *testing.T, addr, request string) string {
 }
 
 // One client holding thousands of idle keep-alive connections cannot lock
-// anyone else out: at maxConns the server closes the ones that waited
-// longest, and a new request is answered at once.
+// anyone else out: the server has no connection cap for them to fill, and
+// closes them once idle for IdleTimeout.
 func TestIdleConnectionsCannotLockOthersOut(t *testing.T) {
 	const held = 2500
 	var limit syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &limit); err != nil || limit.Cur < held+maxConns+500 {
-		t.Fatalf("this test needs %d open files, the limit is %d (%v)", held+maxConns+500, limit.Cur, err)
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &limit); err != nil || limit.Cur < 2*held+500 {
+		t.Fatalf("this test needs %d open files, the limit is %d (%v)", 2*held+500, limit.Cur, err)
 	}
 	e := newEnv(t, envOptions{})
 	if idle := newServer(e.app).IdleTimeout; idle <= 0 || idle > time.Minute {
@@ -100,28 +98,5 @@ func TestIdleConnectionsCannotLockOthersOut(t *testing.T) {
 	resp.Body.Close()
 	if elapsed := time.Since(start); elapsed > time.Second {
 		t.Errorf("a new client behind %d idle connections waited %v for its answer", held, elapsed)
-	}
-
-	// The server closed the oldest idle connections, and kept at most
-	// maxConns open. A closed one answers EOF at once; each is given a
-	// second, all at the same time, so that a busy machine cannot make a
-	// closed one look open.
-	var open atomic.Int64
-	var wg sync.WaitGroup
-	for _, c := range conns {
-		wg.Go(func() {
-			c.SetReadDeadline(time.Now().Add(time.Second))
-			if _, err := c.Read(make([]byte, 1)); err != io.EOF {
-				open.Add(1)
-			}
-		})
-	}
-	wg.Wait()
-	if n := int(open.Load()); n > maxConns || n < maxConns-2 {
-		t.Errorf("%d of %d idle connections still open, want the newest %d or one or two fewer", n, held, maxConns)
-	}
-	conns[0].SetReadDeadline(time.Now().Add(time.Second))
-	if _, err := conns[0].Read(make([]byte, 1)); err != io.EOF {
-		t.Errorf("the oldest idle connection is still open (%v)", err)
 	}
 }

@@ -1,14 +1,13 @@
 package main
 
 import (
-	"bytes"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/hkdf"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"slices"
@@ -17,23 +16,25 @@ import (
 	"time"
 )
 
-// The app keeps no server-side state: the signed-in session and the
-// sign-in in progress each live in cookies, sealed (encrypted and
-// authenticated) so that neither page scripts nor the person can read or
-// change the tokens inside. Any instance that shares SESSION_SECRET can
-// open them.
+// The signed-in session and the sign-in in progress live in cookies, sealed
+// (encrypted and authenticated) so that neither page scripts nor the person
+// can read or change the tokens inside; any replica of the app that shares
+// SESSION_SECRET can open them. What each process keeps in memory is only
+// an optimisation for requests that arrive together: the flows already used
+// (spentStates in main.go) and the results of recent refreshes (refresh.go).
 
-// session is the signed-in state: whose tokens, for which instance.
+// session is the signed-in state: whose tokens, for which Zendesk.
 type session struct {
-	Subdomain    string
-	UserID       int64
-	AuthorizedAt int64 // Unix time of the sign-in that issued the tokens
+	Subdomain  string
+	UserID     int64     // 0 until Show Self has answered (it may be busy right after the sign-in)
+	Scopes     string    // what Zendesk granted, space-separated
+	SignedInAt time.Time // the sign-in that issued the tokens: a refresh does not change it
 	tokens
 }
 
 // flow is a sign-in in progress: what the callback must check and send.
 // The subdomain travels here, never in the callback URL, so a callback can
-// only complete against the instance the flow started with.
+// only complete against the Zendesk the flow started with.
 type flow struct {
 	State     string
 	Verifier  string
@@ -73,21 +74,28 @@ func (s *session) expires(now time.Time) time.Time {
 	return now.Add(defaultSessionLifetime)
 }
 
+// sealVersion names the format of what cookies hold: JSON of the structs
+// above. A field added to a struct needs no change here: cookies sealed
+// before it existed open with the field zero. Removing a field or changing
+// its type does: bump the version, and cookies sealed before stop opening
+// (people sign in again).
+const sealVersion = "zendesk-oauth-app cookie sealing v2"
+
 // sealer seals cookie values with AES-256-GCM. Keys are derived from the
 // secrets with HKDF; the first key seals, every key opens, so a secret can
 // be rotated without signing everyone out.
 type sealer struct {
 	aeads []cipher.AEAD
-	// instance is bound into every seal with the cookie's name, so a
-	// cookie sealed by an app configured for another client or Zendesk
-	// instance never opens here, even with the same secret.
-	instance string
+	// binding is bound into every seal with the cookie's name, so a cookie
+	// sealed by an app configured for another client or Zendesk never
+	// opens here, even with the same secret.
+	binding string
 }
 
-func newSealer(secrets [][]byte, instance string) (*sealer, error) {
-	s := &sealer{instance: instance}
+func newSealer(secrets [][]byte, binding string) (*sealer, error) {
+	s := &sealer{binding: binding}
 	for _, secret := range secrets {
-		key, err := hkdf.Key(sha256.New, secret, nil, "zendesk-oauth-app cookie sealing v1", 32)
+		key, err := hkdf.Key(sha256.New, secret, nil, sealVersion, 32)
 		if err != nil {
 			return nil, err
 		}
@@ -114,44 +122,50 @@ var (
 	errCookieTooLarge = errors.New("sealed cookie is too large for a browser")
 )
 
-// additionalData binds a seal to the cookie's name and the app's instance.
-func (s *sealer) additionalData(name string) []byte {
-	return []byte(name + "\x00" + s.instance)
+// sealed is what a cookie holds before sealing: a value and its expiry,
+// which open checks on the server rather than trusting the browser.
+type sealed struct {
+	Expires int64           `json:"exp"` // Unix seconds
+	Value   json.RawMessage `json:"v"`
 }
 
-// seal encrypts v with its expiry time, and writes it base64url-encoded
-// to dst. The plain text is the expiry (Unix seconds, big-endian), then
-// the record. The steps between use reused buffers: a session is a few
-// kilobytes, sealed at every sign-in and refresh.
-func (s *sealer) seal(dst *bytes.Buffer, name string, v record, expires time.Time) {
-	plain, sealed := getBuffer(), getBuffer()
-	defer putBuffer(plain)
-	defer putBuffer(sealed)
-	plain.Write(binary.BigEndian.AppendUint64(plain.AvailableBuffer(), uint64(expires.Unix())))
-	writeRecord(plain, v)
-	sealed.Grow(plain.Len() + s.aeads[0].Overhead()) // the nonce, the ciphertext and the tag
-	out := s.aeads[0].Seal(sealed.AvailableBuffer(), nil, plain.Bytes(), s.additionalData(name))
-	dst.Grow(base64.RawURLEncoding.EncodedLen(len(out)))
-	dst.Write(base64.RawURLEncoding.AppendEncode(dst.AvailableBuffer(), out))
+// additionalData binds a seal to the cookie's name and the app's binding.
+func (s *sealer) additionalData(name string) []byte {
+	return []byte(name + "\x00" + s.binding)
+}
+
+// seal encrypts v, as JSON, with its expiry, and returns it
+// base64url-encoded.
+func (s *sealer) seal(name string, v any, expires time.Time) (string, error) {
+	value, err := json.Marshal(v)
+	if err != nil {
+		return "", err
+	}
+	plain, err := json.Marshal(sealed{Expires: expires.Unix(), Value: value})
+	if err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(s.aeads[0].Seal(nil, nil, plain, s.additionalData(name))), nil
 }
 
 // open checks and decrypts a sealed value into v. stale reports that an
 // older secret sealed it, so the caller should seal it again with the
-// current one. The expiry is checked here, not left to the browser.
-func (s *sealer) open(name, value string, now time.Time, v record) (stale bool, err error) {
+// current one.
+func (s *sealer) open(name, value string, now time.Time, v any) (stale bool, err error) {
 	if len(value) > maxCookieChunks*cookieChunkBytes {
 		return false, errBadCookie
 	}
-	sealed, err := base64.RawURLEncoding.DecodeString(value)
+	ciphertext, err := base64.RawURLEncoding.DecodeString(value)
 	if err != nil {
 		return false, errBadCookie
 	}
 	for i, aead := range s.aeads {
-		plain, err := aead.Open(nil, nil, sealed, s.additionalData(name))
+		plain, err := aead.Open(nil, nil, ciphertext, s.additionalData(name))
 		if err != nil {
 			continue
 		}
-		if len(plain) < 8 || now.Unix() >= int64(binary.BigEndian.Uint64(plain)) || !readRecord(plain[8:], v) {
+		var c sealed
+		if json.Unmarshal(plain, &c) != nil || now.Unix() >= c.Expires || json.Unmarshal(c.Value, v) != nil {
 			return false, errBadCookie
 		}
 		return i > 0, nil
@@ -189,11 +203,11 @@ func (c *cookies) chunkName(base string, i int) string {
 // cookies as it needs. It replaces what this response already set under
 // that name, and deletes the parts the browser has beyond the new ones,
 // so the parts always belong together.
-func (c *cookies) set(w http.ResponseWriter, r *http.Request, base string, v record, expires time.Time) error {
-	buf := getBuffer()
-	defer putBuffer(buf)
-	c.sealer.seal(buf, c.name(base), v, expires)
-	value := buf.Bytes()
+func (c *cookies) set(w http.ResponseWriter, r *http.Request, base string, v any, expires time.Time) error {
+	value, err := c.sealer.seal(c.name(base), v, expires)
+	if err != nil {
+		return err
+	}
 	if len(value) > maxCookieChunks*cookieChunkBytes {
 		return errCookieTooLarge
 	}
@@ -205,7 +219,7 @@ func (c *cookies) set(w http.ResponseWriter, r *http.Request, base string, v rec
 	}
 	c.unset(w, base)
 	i := 0
-	for ; len(value) > 0; i++ {
+	for ; value != ""; i++ {
 		part := value[:min(len(value), cookieChunkBytes)]
 		value = value[len(part):]
 		c.write(w, c.chunkName(base, i), part, maxAge)
@@ -217,7 +231,7 @@ func (c *cookies) set(w http.ResponseWriter, r *http.Request, base string, v rec
 // get opens the named cookie into v. A missing cookie gives found=false; a
 // forged, truncated, expired or foreign one an error (the caller treats it
 // as absent and clears it).
-func (c *cookies) get(r *http.Request, base string, v record) (found, stale bool, err error) {
+func (c *cookies) get(r *http.Request, base string, v any) (found, stale bool, err error) {
 	first, err := r.Cookie(c.name(base))
 	if err != nil {
 		return false, false, nil
@@ -239,7 +253,7 @@ func (c *cookies) get(r *http.Request, base string, v record) (found, stale bool
 // clear deletes the named cookie and its parts.
 func (c *cookies) clear(w http.ResponseWriter, r *http.Request, base string) {
 	c.unset(w, base)
-	c.write(w, c.name(base), nil, -1)
+	c.write(w, c.name(base), "", -1)
 	c.deleteFrom(w, r, base, 1)
 }
 
@@ -247,13 +261,14 @@ func (c *cookies) clear(w http.ResponseWriter, r *http.Request, base string) {
 func (c *cookies) deleteFrom(w http.ResponseWriter, r *http.Request, base string, i int) {
 	for ; i < maxCookieChunks; i++ {
 		if _, err := r.Cookie(c.chunkName(base, i)); err == nil {
-			c.write(w, c.chunkName(base, i), nil, -1)
+			c.write(w, c.chunkName(base, i), "", -1)
 		}
 	}
 }
 
 // unset removes the Set-Cookie headers this response already has for the
-// named cookie and its parts: the last write wins.
+// named cookie and its parts: the last write wins. (A refresh saves the
+// session, and the same response may then end it.)
 func (c *cookies) unset(w http.ResponseWriter, base string) {
 	prefix := c.name(base)
 	w.Header()["Set-Cookie"] = slices.DeleteFunc(w.Header()["Set-Cookie"], func(h string) bool {
@@ -262,18 +277,17 @@ func (c *cookies) unset(w http.ResponseWriter, base string) {
 	})
 }
 
-// write sets one cookie. It writes the Set-Cookie line itself, in one
-// allocation, rather than through http.SetCookie, which checks every byte
-// of a value that is base64url by construction and kilobytes long.
-func (c *cookies) write(w http.ResponseWriter, name string, value []byte, maxAge int) {
-	attributes := "; Path=/; Max-Age=0; HttpOnly; SameSite=Lax" // Max-Age=0 deletes the cookie
-	if maxAge > 0 {
-		attributes = "; Path=/; Max-Age=" + strconv.Itoa(maxAge) + "; HttpOnly; SameSite=Lax"
-	}
-	if c.secure {
-		attributes += "; Secure"
-	}
-	w.Header().Add("Set-Cookie", name+"="+string(value)+attributes)
+// write sets one cookie; a negative maxAge deletes it.
+func (c *cookies) write(w http.ResponseWriter, name, value string, maxAge int) {
+	http.SetCookie(w, &http.Cookie{
+		Name:     name,
+		Value:    value,
+		Path:     "/",
+		MaxAge:   maxAge,
+		HttpOnly: true,
+		Secure:   c.secure,
+		SameSite: http.SameSiteLaxMode,
+	})
 }
 
 // randomToken returns 256 random bits, base64url-encoded (43 characters):

@@ -118,11 +118,11 @@ func TestConcurrentRefreshIsShared(t *testing.T) {
 
 	// Only briefly: later, whoever holds the old cookie gets nothing from
 	// it. Its refresh token is spent, so the person signs in again.
-	e.appClock.Advance(rememberRefresh)
+	e.appClock.Advance(2 * rememberRefresh)
 	stale := e.browser()
 	stale.setCookie("session", old)
 	if resp := stale.get("/"); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/zendesk/auth" {
-		t.Errorf("the old cookie after %v: status %d to %q, want 303 to /zendesk/auth", rememberRefresh, resp.StatusCode, resp.Header.Get("Location"))
+		t.Errorf("the old cookie after %v: status %d to %q, want 303 to /zendesk/auth", 2*rememberRefresh, resp.StatusCode, resp.Header.Get("Location"))
 	}
 	if n := e.sim.Stats()[zendesksim.Refresh]; n != 2 {
 		t.Errorf("%d refresh requests, want 2 (the old token's, refused)", n)

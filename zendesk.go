@@ -4,12 +4,12 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"crypto/tls"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net"
 	"net/http"
 	"net/url"
@@ -34,47 +34,37 @@ const (
 )
 
 // zendeskClient talks to Zendesk's OAuth endpoints and the Support API. It
-// knows nothing about handlers or cookies: every call names the instance
-// (subdomain) it goes to, because in the global-client mode each person may
-// use a different one.
+// knows nothing about handlers or cookies: every call names the Zendesk
+// (subdomain) it goes to, because in the many-instances mode each person
+// may use a different one.
 type zendeskClient struct {
 	http         *http.Client
 	clientID     string
 	clientSecret string // empty for a public client, which relies on PKCE alone
 	scopes       string // space-separated, e.g. "users:read"
 	redirectURI  string
-	// instanceURL maps a validated subdomain to the instance's origin:
+	// instanceURL maps a validated subdomain to the Zendesk's origin:
 	// https://{subdomain}.zendesk.com, or ZENDESK_BASE_URL when set.
-	instanceURL          func(subdomain string) string
-	fixedAuthorizeParams string
-	now                  func() time.Time
+	instanceURL func(subdomain string) string
+	now         func() time.Time
 }
 
-const maxConnsPerInstance = 50
+// maxConnsPerZendesk bounds the connections to one Zendesk. Its rate
+// limits (200 to 2,500 requests a minute per account) make more concurrent
+// calls pointless: a burst waits for a connection instead of opening
+// hundreds.
+const maxConnsPerZendesk = 50
 
-// newHTTPClient returns the one client used for every Zendesk call. The
-// transport is tuned on purpose: a sign-in makes two calls to the same host,
-// and many people sign in at once, so connections are kept warm and reused.
+// newHTTPClient returns the one client used for every Zendesk call: Go's
+// default transport (proxy from the environment, HTTP/2, dial and TLS
+// timeouts), with two changes.
 func newHTTPClient(timeout time.Duration) *http.Client {
-	transport := &http.Transport{
-		Proxy:       http.ProxyFromEnvironment,
-		DialContext: (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		// A custom Transport speaks HTTP/2 only when asked to.
-		ForceAttemptHTTP2: true,
-		// Keep a connection per concurrent sign-in warm: the default of 2
-		// idle connections per host would make most sign-ins pay new TCP and
-		// TLS handshakes. Zendesk's rate limits (200 to 2,500 requests a
-		// minute per account) make more than 50 concurrent calls to one
-		// instance pointless, so a burst waits for a connection instead of
-		// opening hundreds.
-		MaxConnsPerHost:     maxConnsPerInstance,
-		MaxIdleConnsPerHost: maxConnsPerInstance,
-		MaxIdleConns:        4 * maxConnsPerInstance,
-		IdleConnTimeout:     90 * time.Second,
-		TLSHandshakeTimeout: 5 * time.Second,
-		// Session resumption makes a reconnect cost one round trip less.
-		TLSClientConfig: &tls.Config{ClientSessionCache: tls.NewLRUClientSessionCache(256)},
-	}
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.MaxConnsPerHost = maxConnsPerZendesk
+	// Many people sign in at once: keep those connections open between
+	// calls, not the default two, so that most calls skip a new TCP and TLS
+	// handshake.
+	transport.MaxIdleConnsPerHost = maxConnsPerZendesk
 	return &http.Client{
 		Transport: transport,
 		Timeout:   timeout, // the deadline for one whole request, headers and body
@@ -103,21 +93,15 @@ type user struct {
 
 // authorizeURL builds the link to Zendesk's consent page. state binds the
 // answer to this browser (RFC 6749 §10.12) and the S256 challenge binds the
-// code to this app's verifier (RFC 7636). Both are base64url: they need no
-// escaping after the parameters that are the same for every sign-in.
+// code to this app's verifier (RFC 7636).
 func (c *zendeskClient) authorizeURL(subdomain, state, verifier string) string {
-	return c.instanceURL(subdomain) + "/oauth/authorizations/new?" + c.fixedAuthorizeParams +
-		"&state=" + state + "&code_challenge=" + pkceChallenge(verifier)
-}
-
-// fixedAuthorizeParams is the query of the authorization request, but for
-// state and code_challenge.
-func fixedAuthorizeParams(clientID, redirectURI, scopes string) string {
-	return url.Values{
+	return c.instanceURL(subdomain) + "/oauth/authorizations/new?" + url.Values{
 		"response_type":         {"code"},
-		"client_id":             {clientID},
-		"redirect_uri":          {redirectURI},
-		"scope":                 {scopes},
+		"client_id":             {c.clientID},
+		"redirect_uri":          {c.redirectURI},
+		"scope":                 {c.scopes},
+		"state":                 {state},
+		"code_challenge":        {pkceChallenge(verifier)},
 		"code_challenge_method": {"S256"},
 	}.Encode()
 }
@@ -251,7 +235,8 @@ type apiRequest struct {
 }
 
 // do makes one request and decodes a 2xx JSON reply into out (nil: ignore
-// the body). Every failure becomes a *zendeskError.
+// the body). Every failure at Zendesk's end becomes a *zendeskError; an
+// error of any other type is the app's own bug.
 func (c *zendeskClient) do(ctx context.Context, req apiRequest, out any) error {
 	op := req.op
 	if op == "" {
@@ -262,13 +247,13 @@ func (c *zendeskClient) do(ctx context.Context, req apiRequest, out any) error {
 	if req.body != nil {
 		b, err := json.Marshal(req.body)
 		if err != nil {
-			return &zendeskError{Op: op, Kind: badAnswer, Err: err}
+			return fmt.Errorf("zendesk: %s: encoding the request: %w", op, err)
 		}
 		reqBody = bytes.NewReader(b)
 	}
 	httpReq, err := http.NewRequestWithContext(ctx, req.method, c.instanceURL(req.subdomain)+req.path, reqBody)
 	if err != nil {
-		return &zendeskError{Op: op, Kind: unreachable, Err: err}
+		return fmt.Errorf("zendesk: %s: building the request: %w", op, err)
 	}
 	httpReq.Header.Set("Accept", "application/json")
 	if req.body != nil {
@@ -282,12 +267,7 @@ func (c *zendeskClient) do(ctx context.Context, req apiRequest, out any) error {
 		return &zendeskError{Op: op, Kind: transportKind(err), Err: err}
 	}
 	defer resp.Body.Close()
-	// The reply is read into a reused buffer: a token reply holds two JWTs
-	// of a kilobyte or more, and what the app keeps of it is copied out.
-	buf := getBuffer()
-	defer putBuffer(buf)
-	_, err = buf.ReadFrom(io.LimitReader(resp.Body, maxResponseBytes+1))
-	body := buf.Bytes()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
 	if err != nil {
 		return &zendeskError{Op: op, Kind: transportKind(err), Status: resp.StatusCode, Err: err}
 	}
@@ -301,7 +281,7 @@ func (c *zendeskClient) do(ctx context.Context, req apiRequest, out any) error {
 		Error any `json:"error"`
 	}
 	isJSON := hasJSONContentType(resp.Header)
-	if isJSON && bytes.Contains(body, []byte(`"error"`)) { // most replies need one parse only
+	if isJSON {
 		_ = json.Unmarshal(body, &oauthErr) // best effort: a non-object body is checked below
 	}
 	code, _ := oauthErr.Error.(string)
@@ -330,11 +310,11 @@ func (c *zendeskClient) do(ctx context.Context, req apiRequest, out any) error {
 	return nil
 }
 
-// hasJSONContentType reports whether the media type, before any
-// parameters, is application/json (RFC 9110 §8.3.1: case-insensitive).
+// hasJSONContentType reports whether the reply's media type is
+// application/json.
 func hasJSONContentType(h http.Header) bool {
-	mediaType, _, _ := strings.Cut(h.Get("Content-Type"), ";")
-	return strings.EqualFold(strings.TrimSpace(mediaType), "application/json")
+	mediaType, _, err := mime.ParseMediaType(h.Get("Content-Type"))
+	return err == nil && mediaType == "application/json"
 }
 
 // transportKind tells a timeout from other failures to get an answer.

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -128,5 +129,33 @@ func TestZendeskNotFound(t *testing.T) {
 	e.app.failZendesk(rec, httptest.NewRequest("GET", "/tickets/9", nil), &zendeskError{Op: "GET /api/v2/tickets/9.json", Kind: rejected, Status: 404, Code: "RecordNotFound"})
 	if rec.Code != http.StatusNotFound || !strings.Contains(rec.Body.String(), "Not found at Zendesk") {
 		t.Errorf("status %d\n%s", rec.Code, rec.Body)
+	}
+}
+
+// A request the app cannot even build is the app's own bug: a 500 page,
+// not "Zendesk is not available", and Zendesk is never called.
+func TestAppBugIsNotZendesksFault(t *testing.T) {
+	for name, call := range map[string]func(api *userAPI) error{
+		"a body JSON cannot encode": func(api *userAPI) error { return api.call("POST", "/api/v2/tickets.json", make(chan int), nil) },
+		"a path no URL can hold":    func(api *userAPI) error { return api.get("/api/v2/\x7f.json", nil) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t, envOptions{})
+			e.serve(e.app.routes(route{"GET", "/bug", e.app.requireSignIn(func(w http.ResponseWriter, r *http.Request, api *userAPI) error {
+				return call(api)
+			})}))
+			b := e.browser()
+			b.signIn()
+			before := e.sim.Stats()
+			resp := b.get("/bug")
+			if resp.StatusCode != http.StatusInternalServerError {
+				t.Errorf("status %d, want 500", resp.StatusCode)
+			}
+			mustContain(t, resp.body, "Something went wrong")
+			assertOneLogLine(t, e, resp)
+			if after := e.sim.Stats(); !maps.Equal(before, after) {
+				t.Errorf("Zendesk was called: %v, then %v", before, after)
+			}
+		})
 	}
 }

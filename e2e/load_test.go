@@ -14,8 +14,8 @@ import (
 // app's binary: none fails, the app keeps its connections to Zendesk warm
 // instead of opening one per sign-in, and it still shuts down cleanly.
 func TestManySignIns(t *testing.T) {
-	// 50 is the app's cap on connections per Zendesk instance (README,
-	// "Warm connections"): the most this burst may open.
+	// 50 is the app's cap on connections per Zendesk (maxConnsPerZendesk
+	// in zendesk.go): the most this burst may open.
 	const total, concurrency = 500, 50
 	port := freePort(t)
 	appURL := "http://localhost:" + port
