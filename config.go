@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"strconv"
@@ -18,7 +19,7 @@ import (
 // defaultScopes is what the app asks Zendesk for unless ZENDESK_SCOPES says
 // otherwise: enough for Show Self. Add the scopes of the API calls you add,
 // space-separated, e.g. "users:read tickets:read".
-const defaultScopes = "users:read"
+const defaultScopes = showSelfScope
 
 // config is the app's settings, read from the environment.
 type config struct {
@@ -31,9 +32,10 @@ type config struct {
 	listenHost   string // "" listens on every interface
 	appURL       string // origin the browser uses, e.g. http://localhost:3000
 	https        bool
-	secrets      [][]byte // the first seals cookies, all open them
-	baseURL      string   // ZENDESK_BASE_URL: replaces https://{subdomain}.zendesk.com
-	warnings     []string // things to fix that do not stop the app
+	secrets      [][]byte    // the first seals cookies, all open them
+	baseURL      string      // ZENDESK_BASE_URL: replaces https://{subdomain}.zendesk.com
+	marketplace  http.Header // the X-Zendesk-Marketplace-* headers of a Marketplace app; nil if it is none
+	warnings     []string    // things to fix that do not stop the app
 
 	// Not settings: seams for tests.
 	zendeskTimeout time.Duration
@@ -51,6 +53,13 @@ func (c *config) cookieBinding() string {
 // zendeskVariables are the settings that say "use a real Zendesk": with
 // none of them set (and no public APP_URL), the app runs its demo.
 var zendeskVariables = []string{"ZENDESK_SUBDOMAIN", "ZENDESK_CLIENT_ID", "ZENDESK_CLIENT_SECRET", "ZENDESK_SCOPES", "ZENDESK_BASE_URL"}
+
+// marketplaceHeaders are the settings of a Marketplace app's headers.
+var marketplaceHeaders = []struct{ setting, header string }{
+	{"ZENDESK_MARKETPLACE_NAME", "X-Zendesk-Marketplace-Name"},
+	{"ZENDESK_MARKETPLACE_ORGANIZATION_ID", "X-Zendesk-Marketplace-Organization-Id"},
+	{"ZENDESK_MARKETPLACE_APP_ID", "X-Zendesk-Marketplace-App-Id"},
+}
 
 // placeholders are .env.example's sample values: a copy left unedited must
 // not send people to someone else's Zendesk with a client that does not
@@ -149,6 +158,24 @@ func loadConfig(getenv func(string) string, demo bool) (*config, error) {
 		} else {
 			cfg.baseURL = strings.TrimSuffix(base, "/")
 		}
+	}
+
+	// A Marketplace app, which includes one with a global OAuth client,
+	// names itself on every request to Zendesk's API
+	// (https://developer.zendesk.com/documentation/marketplace/building-a-marketplace-app/request-header-requirements-for-marketplace-apps).
+	marketplace := http.Header{}
+	for _, m := range marketplaceHeaders {
+		if v := strings.TrimSpace(getenv(m.setting)); v != "" {
+			marketplace.Set(m.header, v)
+		}
+	}
+	for _, m := range marketplaceHeaders {
+		if len(marketplace) > 0 && marketplace.Get(m.header) == "" {
+			problem("%s is not set: a Marketplace app sends all three X-Zendesk-Marketplace-* headers; set it too, or unset the other ZENDESK_MARKETPLACE_* settings", m.setting)
+		}
+	}
+	if len(marketplace) > 0 {
+		cfg.marketplace = marketplace
 	}
 
 	if secrets := getenv("SESSION_SECRET"); secrets == "" || demo {

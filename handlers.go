@@ -64,7 +64,7 @@ func (a *app) handleIndex(w http.ResponseWriter, r *http.Request) {
 		a.renderSignIn(w, r, http.StatusOK, view)
 		return
 	}
-	a.serveSignedIn(w, r, &s, a.handleProfile)
+	a.serveSignedIn(w, r, &s, showSelfScope, a.handleProfile)
 }
 
 // handleProfile calls Show Self with the person's token on every visit, so
@@ -158,13 +158,17 @@ func (a *app) handleCallback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// Show Self with the new token as it is: a token issued a moment ago
-	// needs no refresh, and a 403 now is final.
-	u, err := a.zendesk.me(r.Context(), f.Subdomain, t.AccessToken)
-	if err != nil {
-		a.failZendesk(w, r, a.revokeUnkept(r.Context(), f.Subdomain, t.AccessToken, err))
+	// needs no refresh, and a 401 or 403 now is final. If Zendesk is only
+	// busy or unavailable, the tokens are good: they are kept.
+	u, meErr := a.zendesk.me(r.Context(), f.Subdomain, t.AccessToken)
+	if meErr != nil && !transient(meErr) {
+		a.failZendesk(w, r, a.revokeUnkept(r.Context(), f.Subdomain, t.AccessToken, meErr))
 		return
 	}
-	s := session{Subdomain: f.Subdomain, UserID: u.ID, SignedInAt: a.cfg.now(), tokens: *t}
+	s := session{Subdomain: f.Subdomain, SignedInAt: a.cfg.now(), tokens: *t}
+	if meErr == nil {
+		s.UserID = u.ID
+	}
 	if err := a.saveSession(w, r, &s); err != nil {
 		a.failZendesk(w, r, a.revokeUnkept(r.Context(), s.Subdomain, s.AccessToken, saveError(opExchange, s.tokens, err)))
 		return
@@ -173,6 +177,13 @@ func (a *app) handleCallback(w http.ResponseWriter, r *http.Request) {
 		if err := a.cookies.set(w, r, subdomainCookie, s.Subdomain, a.cfg.now().Add(subdomainLifetime)); err != nil {
 			a.log.WarnContext(r.Context(), "remembering the Zendesk failed", "error", err)
 		}
+	}
+	if meErr != nil {
+		// Signed in, but Show Self must wait: the next view calls it.
+		v := a.zendeskErrorPage(meErr, showSelfScope)
+		v.Action, v.ActionURL = "Try again", cmp.Or(f.Return, "/")
+		a.fail(w, r, v, fmt.Errorf("signed in, but Show Self failed: %w", meErr))
+		return
 	}
 	a.log.InfoContext(r.Context(), "signed in", "subdomain", s.Subdomain, "user_id", u.ID, "role", u.Role)
 	if f.Return != "" && f.Return != "/" {
@@ -286,7 +297,7 @@ func (a *app) handleLogout(w http.ResponseWriter, r *http.Request) {
 		// Through userAPI: an expired token is refreshed first, so that the
 		// new one is revoked; a refused refresh means there is nothing left
 		// to revoke.
-		err := a.userAPI(w, r, &s).call("DELETE", revokePath, nil, nil)
+		err := a.userAPI(w, r, &s).delete(revokePath)
 		outcome, err := a.checkRevocation(r.Context(), &s, err)
 		if err != nil {
 			a.log.WarnContext(r.Context(), "signed out", "user_id", s.UserID, "revocation", outcome, "error", err)
@@ -452,7 +463,8 @@ func (a *app) userAPI(w http.ResponseWriter, r *http.Request, s *session) *userA
 	return &userAPI{app: a, ctx: r.Context(), session: s, save: func(s *session) error { return a.saveSession(w, r, s) }}
 }
 
-// failZendesk answers a failed call to Zendesk with its page.
+// failZendesk answers a failed call of the sign-in to Zendesk with its
+// page.
 func (a *app) failZendesk(w http.ResponseWriter, r *http.Request, err error) {
-	a.fail(w, r, a.zendeskErrorPage(err), err)
+	a.fail(w, r, a.zendeskErrorPage(err, showSelfScope), err)
 }

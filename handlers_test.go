@@ -55,7 +55,7 @@ func TestSignIn(t *testing.T) {
 }
 
 func TestAuthorizeRedirect(t *testing.T) {
-	e := newEnv(t, envOptions{vars: map[string]string{"ZENDESK_SCOPES": "users:read  tickets:read"}})
+	e := newEnv(t, envOptions{vars: map[string]string{"ZENDESK_SCOPES": defaultScopes + "  tickets:read"}})
 	b := e.browser()
 	resp := b.get("/zendesk/auth")
 	if resp.StatusCode != http.StatusFound {
@@ -73,7 +73,7 @@ func TestAuthorizeRedirect(t *testing.T) {
 		"response_type":         "code",
 		"client_id":             "test-client",
 		"redirect_uri":          e.server.URL + "/zendesk/oauth/callback",
-		"scope":                 "users:read tickets:read",
+		"scope":                 defaultScopes + " tickets:read",
 		"code_challenge_method": "S256",
 	} {
 		if got := q.Get(name); got != want {
@@ -124,7 +124,7 @@ func TestPKCEVerifierSent(t *testing.T) {
 	if sent.Has("client_secret") {
 		t.Error("a public client sent client_secret")
 	}
-	for name, want := range map[string]string{"grant_type": "authorization_code", "expires_in": "1800", "refresh_token_expires_in": "2592000", "scope": "users:read"} {
+	for name, want := range map[string]string{"grant_type": "authorization_code", "expires_in": "1800", "refresh_token_expires_in": "2592000", "scope": defaultScopes} {
 		if got := sent.Get(name); got != want {
 			t.Errorf("token request %s = %q, want %q", name, got, want)
 		}
@@ -547,7 +547,7 @@ func TestScopesWithoutShowSelf(t *testing.T) {
 	if resp.StatusCode != http.StatusForbidden {
 		t.Fatalf("status %d, want 403\n%s", resp.StatusCode, resp.body)
 	}
-	mustContain(t, resp.body, "Zendesk refused access", "ZENDESK_SCOPES (now &#34;tickets:read&#34;)", "users:read")
+	mustContain(t, resp.body, "Zendesk refused access", "ZENDESK_SCOPES (now &#34;tickets:read&#34;)", "needs the scope "+showSelfScope)
 	if b.cookie("session") != nil {
 		t.Error("a session was kept")
 	}

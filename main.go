@@ -175,6 +175,7 @@ func newApp(cfg *config, logger *slog.Logger) (*app, error) {
 			scopes:       cfg.scopes,
 			redirectURI:  cfg.redirectURI(),
 			instanceURL:  instanceURL,
+			header:       cfg.marketplace,
 			now:          cfg.now,
 		},
 		cookies:     &cookies{sealer: sealer, secure: cfg.https, now: cfg.now},

@@ -57,7 +57,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.subdomain != "acme" || cfg.port != "3000" || cfg.appURL != "http://localhost:3000" || cfg.scopes != "users:read" || len(cfg.secrets) != 1 || cfg.https {
+	if cfg.subdomain != "acme" || cfg.port != "3000" || cfg.appURL != "http://localhost:3000" || cfg.scopes != defaultScopes || len(cfg.secrets) != 1 || cfg.https {
 		t.Errorf("config = %+v", cfg)
 	}
 	if got := cfg.redirectURI(); got != "http://localhost:3000/zendesk/oauth/callback" {

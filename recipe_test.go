@@ -70,7 +70,7 @@ func recentTickets(w http.ResponseWriter, r *http.Request, c zendesksim.Caller) 
 func TestRecipeRecentTickets(t *testing.T) {
 	e := newEnv(t, envOptions{vars: map[string]string{"ZENDESK_SCOPES": defaultScopes + " tickets:read"}})
 	e.sim.HandleAPI("GET /api/v2/users/{id}/tickets/requested.json", "tickets", recentTickets)
-	handler := e.app.routes(route{"GET", "/tickets", e.app.requireSignIn(e.app.handleTickets)})
+	handler := e.app.routes(route{"GET", "/tickets", e.app.requireSignIn("tickets:read", e.app.handleTickets)})
 	e.serve(handler)
 	b := e.browser()
 
@@ -100,11 +100,11 @@ func TestRecipeNewScopeForOldSessions(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	e.sim.HandleAPI("GET /api/v2/users/{id}/tickets/requested.json", "tickets", recentTickets)
 	b := e.browser()
-	b.signIn() // with users:read only
+	b.signIn() // with the default scopes only
 
 	// The app restarts with the new scope.
 	a := withScopes(t, e, defaultScopes+" tickets:read")
-	e.serve(a.routes(route{"GET", "/tickets", a.requireSignIn(a.handleTickets)}))
+	e.serve(a.routes(route{"GET", "/tickets", a.requireSignIn("tickets:read", a.handleTickets)}))
 	e.advance(2 * recentSignIn)
 
 	resp := b.get("/tickets")
@@ -124,7 +124,7 @@ func TestRecipeReturnThroughTheInstanceForm(t *testing.T) {
 	e := globalEnv(t)
 	e.sim.HandleAPI("GET /api/v2/users/{id}/tickets/requested.json", "tickets", recentTickets)
 	a := withScopes(t, e, defaultScopes+" tickets:read")
-	e.serve(a.routes(route{"GET", "/tickets", a.requireSignIn(a.handleTickets)}))
+	e.serve(a.routes(route{"GET", "/tickets", a.requireSignIn("tickets:read", a.handleTickets)}))
 	b := e.browser()
 	resp := b.get("/tickets")
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/?return=%2Ftickets" {

@@ -27,7 +27,6 @@ import (
 type session struct {
 	Subdomain  string
 	UserID     int64     // 0 until Show Self has answered (it may be busy right after the sign-in)
-	Scopes     string    // what Zendesk granted, space-separated
 	SignedInAt time.Time // the sign-in that issued the tokens: a refresh does not change it
 	tokens
 }

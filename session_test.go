@@ -129,16 +129,16 @@ func TestCookiesReadBack(t *testing.T) {
 		_, _, err := c.get(req, sessionCookie, out)
 		return err
 	}
-	in := session{Subdomain: "acme", UserID: 42, Scopes: "users:read", SignedInAt: when.Add(-time.Hour), tokens: tokens{
-		AccessToken: "a.b.c", RefreshToken: "r", AccessExpiry: when, RefreshExpiry: when.Add(time.Hour)}}
+	in := session{Subdomain: "acme", UserID: 42, SignedInAt: when.Add(-time.Hour), tokens: tokens{
+		AccessToken: "a.b.c", RefreshToken: "r", Scope: defaultScopes, AccessExpiry: when, RefreshExpiry: when.Add(time.Hour)}}
 	var out session
-	if err := roundTrip(&in, &out); err != nil || out.Subdomain != in.Subdomain || out.UserID != in.UserID || out.Scopes != in.Scopes ||
+	if err := roundTrip(&in, &out); err != nil || out.Subdomain != in.Subdomain || out.UserID != in.UserID || out.Scope != in.Scope ||
 		!out.SignedInAt.Equal(in.SignedInAt) || out.AccessToken != in.AccessToken || out.RefreshToken != in.RefreshToken ||
 		!out.AccessExpiry.Equal(in.AccessExpiry) || !out.RefreshExpiry.Equal(in.RefreshExpiry) {
 		t.Errorf("read back %+v (%v), want %+v", out, err, in)
 	}
 
-	// The session as it was before Scopes and SignedInAt existed.
+	// The session as it was before SignedInAt and the scope existed.
 	type olderSession struct {
 		Subdomain string
 		UserID    int64
@@ -146,7 +146,7 @@ func TestCookiesReadBack(t *testing.T) {
 	}
 	var upgraded session
 	if err := roundTrip(&olderSession{Subdomain: "acme", UserID: 7, tokens: tokens{AccessToken: "a"}}, &upgraded); err != nil ||
-		upgraded.Subdomain != "acme" || upgraded.UserID != 7 || upgraded.AccessToken != "a" || upgraded.Scopes != "" || !upgraded.SignedInAt.IsZero() {
+		upgraded.Subdomain != "acme" || upgraded.UserID != 7 || upgraded.AccessToken != "a" || upgraded.Scope != "" || !upgraded.SignedInAt.IsZero() {
 		t.Errorf("an older session read back as %+v (%v)", upgraded, err)
 	}
 

@@ -41,10 +41,18 @@ func TestRefreshBeforeExpiry(t *testing.T) {
 		t.Errorf("new access expiry %v, want %v", after.AccessExpiry, want)
 	}
 	sent := e.sim.LastTokenRequest()
-	for name, want := range map[string]string{"grant_type": "refresh_token", "refresh_token": before.RefreshToken, "client_id": "test-client", "client_secret": "test-client-secret", "scope": "users:read", "expires_in": "1800", "refresh_token_expires_in": "2592000"} {
+	for name, want := range map[string]string{"grant_type": "refresh_token", "refresh_token": before.RefreshToken, "client_id": "test-client", "client_secret": "test-client-secret", "expires_in": "1800", "refresh_token_expires_in": "2592000"} {
 		if got := sent.Get(name); got != want {
 			t.Errorf("refresh request %s = %q, want %q", name, got, want)
 		}
+	}
+	// No scope: a refresh keeps the grant's (RFC 6749 §6), and asking for
+	// ZENDESK_SCOPES would fail the day a team adds one.
+	if sent.Has("scope") {
+		t.Errorf("the refresh request asks for scope %q", sent.Get("scope"))
+	}
+	if after.Scope != defaultScopes {
+		t.Errorf("the session's scope after a refresh is %q, want the grant's %q", after.Scope, defaultScopes)
 	}
 }
 

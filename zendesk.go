@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
@@ -46,7 +47,11 @@ type zendeskClient struct {
 	// instanceURL maps a validated subdomain to the Zendesk's origin:
 	// https://{subdomain}.zendesk.com, or ZENDESK_BASE_URL when set.
 	instanceURL func(subdomain string) string
-	now         func() time.Time
+	// header goes with every request: a Marketplace app's
+	// X-Zendesk-Marketplace-* headers, when it is one
+	// (https://developer.zendesk.com/documentation/marketplace/building-a-marketplace-app/request-header-requirements-for-marketplace-apps).
+	header http.Header
+	now    func() time.Time
 }
 
 // maxConnsPerZendesk bounds the connections to one Zendesk. Its rate
@@ -80,6 +85,7 @@ func newHTTPClient(timeout time.Duration) *http.Client {
 type tokens struct {
 	AccessToken   string
 	RefreshToken  string
+	Scope         string // what Zendesk granted, space-separated: its reply's scope, else what the app asked for
 	AccessExpiry  time.Time
 	RefreshExpiry time.Time
 }
@@ -115,7 +121,7 @@ type tokenParams struct {
 	RefreshToken          string `json:"refresh_token,omitempty"`
 	ClientID              string `json:"client_id"`
 	ClientSecret          string `json:"client_secret,omitempty"`
-	Scope                 string `json:"scope"`
+	Scope                 string `json:"scope,omitempty"`
 	ExpiresIn             int    `json:"expires_in"`
 	RefreshTokenExpiresIn int    `json:"refresh_token_expires_in"`
 }
@@ -133,11 +139,15 @@ func (c *zendeskClient) exchange(ctx context.Context, subdomain, code, verifier 
 		Code:         code,
 		RedirectURI:  c.redirectURI, // byte-identical to the authorize step
 		CodeVerifier: verifier,
+		Scope:        c.scopes,
 	})
 }
 
 // refresh trades a refresh token for a new pair. Zendesk rotates: the old
-// pair stops working once this succeeds.
+// pair stops working once this succeeds. It sends no scope, as Zendesk's
+// own clients do: the new pair has the grant's scopes, and asking for a
+// scope the grant lacks is invalid_scope (RFC 6749 §6), which ZENDESK_SCOPES
+// would do the day a team adds one.
 func (c *zendeskClient) refresh(ctx context.Context, subdomain, refreshToken string) (*tokens, error) {
 	return c.tokenRequest(ctx, subdomain, opRefresh, tokenParams{
 		GrantType:    "refresh_token",
@@ -148,13 +158,14 @@ func (c *zendeskClient) refresh(ctx context.Context, subdomain, refreshToken str
 // tokenRequest posts to /oauth/tokens as JSON, the format Zendesk's
 // reference documents, and parses the reply.
 func (c *zendeskClient) tokenRequest(ctx context.Context, subdomain, op string, params tokenParams) (*tokens, error) {
-	params.ClientID, params.ClientSecret, params.Scope = c.clientID, c.clientSecret, c.scopes
+	params.ClientID, params.ClientSecret = c.clientID, c.clientSecret
 	params.ExpiresIn = int(accessTokenLifetime.Seconds())
 	params.RefreshTokenExpiresIn = int(refreshTokenLifetime.Seconds())
 	var reply struct {
 		AccessToken           string  `json:"access_token"`
 		TokenType             string  `json:"token_type"`
 		RefreshToken          string  `json:"refresh_token"`
+		Scope                 string  `json:"scope"`
 		ExpiresIn             seconds `json:"expires_in"`
 		RefreshTokenExpiresIn seconds `json:"refresh_token_expires_in"`
 	}
@@ -172,6 +183,7 @@ func (c *zendeskClient) tokenRequest(ctx context.Context, subdomain, op string, 
 	return &tokens{
 		AccessToken:   reply.AccessToken,
 		RefreshToken:  reply.RefreshToken,
+		Scope:         strings.Join(strings.Fields(cmp.Or(reply.Scope, params.Scope)), " "),
 		AccessExpiry:  reply.ExpiresIn.after(now),
 		RefreshExpiry: reply.RefreshTokenExpiresIn.after(now),
 	}, nil
@@ -183,6 +195,10 @@ func (c *zendeskClient) tokenRequest(ctx context.Context, subdomain, op string, 
 const (
 	mePath     = "/api/v2/users/me.json"
 	revokePath = "/api/v2/oauth/tokens/current.json"
+	// showSelfScope covers Show Self, Zendesk's reference does not say
+	// which scope it needs: users:read works on the accounts reported, and
+	// a 403 naming the broad read says to use that instead.
+	showSelfScope = "users:read"
 )
 
 // meReply is the part of Show Self's reply the app uses.
@@ -232,6 +248,10 @@ type apiRequest struct {
 	token string
 	body  any    // sent as JSON when not nil
 	op    string // names the request in errors; default "METHOD path"
+	// idempotencyKey, when set, makes a create safe to repeat: Zendesk
+	// answers a repeat with the same key with the first result
+	// (https://developer.zendesk.com/api-reference/ticketing/introduction/#idempotency).
+	idempotencyKey string
 }
 
 // do makes one request and decodes a 2xx JSON reply into out (nil: ignore
@@ -255,12 +275,18 @@ func (c *zendeskClient) do(ctx context.Context, req apiRequest, out any) error {
 	if err != nil {
 		return fmt.Errorf("zendesk: %s: building the request: %w", op, err)
 	}
+	for name, values := range c.header {
+		httpReq.Header[name] = values
+	}
 	httpReq.Header.Set("Accept", "application/json")
 	if req.body != nil {
 		httpReq.Header.Set("Content-Type", "application/json")
 	}
 	if req.token != "" {
 		httpReq.Header.Set("Authorization", "Bearer "+req.token)
+	}
+	if req.idempotencyKey != "" {
+		httpReq.Header.Set("Idempotency-Key", req.idempotencyKey)
 	}
 	resp, err := c.http.Do(httpReq)
 	if err != nil {
@@ -275,16 +301,15 @@ func (c *zendeskClient) do(ctx context.Context, req apiRequest, out any) error {
 		return &zendeskError{Op: op, Kind: badAnswer, Status: resp.StatusCode, Err: errors.New("reply larger than 1 MiB")}
 	}
 
-	// Zendesk's error shape is RFC 6749 §5.2's; a 2xx carrying it is still
-	// an error.
-	var oauthErr struct {
-		Error any `json:"error"`
-	}
+	// Zendesk's error shape is RFC 6749 §5.2's, or the API's own with a
+	// description and field details; a 2xx carrying an error is still an
+	// error.
+	var zErr zendeskErrorBody
 	isJSON := hasJSONContentType(resp.Header)
 	if isJSON {
-		_ = json.Unmarshal(body, &oauthErr) // best effort: a non-object body is checked below
+		_ = json.Unmarshal(body, &zErr) // best effort: a non-object body is checked below
 	}
-	code, _ := oauthErr.Error.(string)
+	code, _ := zErr.Error.(string)
 	ok := resp.StatusCode >= 200 && resp.StatusCode < 300
 	switch {
 	case resp.StatusCode == http.StatusTooManyRequests:
@@ -294,8 +319,10 @@ func (c *zendeskClient) do(ctx context.Context, req apiRequest, out any) error {
 	case resp.StatusCode >= 300 && resp.StatusCode < 400:
 		return &zendeskError{Op: op, Kind: badAnswer, Status: resp.StatusCode, Err: errors.New("unexpected redirect")}
 	case !ok:
-		return &zendeskError{Op: op, Kind: rejected, Status: resp.StatusCode, Code: code}
-	case oauthErr.Error != nil:
+		ze := &zendeskError{Op: op, Kind: rejected, Status: resp.StatusCode, Code: code}
+		zErr.describe(ze)
+		return ze
+	case zErr.Error != nil:
 		// A success status with an error body contradicts itself: trust
 		// neither half (a refresh "rejected" this way keeps the session).
 		return &zendeskError{Op: op, Kind: badAnswer, Status: resp.StatusCode, Code: code, Err: errors.New("success status with an error body")}
@@ -310,6 +337,58 @@ func (c *zendeskClient) do(ctx context.Context, req apiRequest, out any) error {
 	return nil
 }
 
+// zendeskErrorBody is what Zendesk says of a refused request. OAuth
+// endpoints answer {"error", "error_description"}; the API answers
+// {"error", "description", "details"}, where details name the fields a
+// record failed on, e.g. a 422 RecordInvalid:
+// {"details": {"subject": [{"description": "Subject: cannot be blank"}]}}.
+// Types are loose: a part of another shape is left out, not an error.
+type zendeskErrorBody struct {
+	Error            any                        `json:"error"`
+	Description      any                        `json:"description"`
+	ErrorDescription any                        `json:"error_description"`
+	Details          map[string]json.RawMessage `json:"details"`
+}
+
+// How much of Zendesk's own words an error keeps: enough to show a form's
+// mistakes, never an unbounded body.
+const (
+	maxErrorFields   = 20
+	maxFieldMessages = 5
+	maxMessageBytes  = 200
+)
+
+// missingScopesPrefix starts Zendesk's 403 description for a token that
+// lacks a scope (support.zendesk.com community post 4485954843162).
+const missingScopesPrefix = "You are missing the following required scopes: "
+
+// describe copies Zendesk's description and field messages into ze.
+func (b *zendeskErrorBody) describe(ze *zendeskError) {
+	description, _ := b.Description.(string)
+	if description == "" {
+		description, _ = b.ErrorDescription.(string)
+	}
+	ze.Description = shorten(description, maxMessageBytes)
+	if scopes, ok := strings.CutPrefix(description, missingScopesPrefix); ok {
+		ze.MissingScope = shorten(strings.Join(strings.Fields(scopes), " "), 100)
+	}
+	for field, raw := range b.Details {
+		var messages []struct {
+			Description string `json:"description"`
+		}
+		if len(ze.Fields) == maxErrorFields || json.Unmarshal(raw, &messages) != nil {
+			continue
+		}
+		for _, m := range messages[:min(len(messages), maxFieldMessages)] {
+			if ze.Fields == nil {
+				ze.Fields = map[string][]string{}
+			}
+			key := shorten(field, 64)
+			ze.Fields[key] = append(ze.Fields[key], shorten(m.Description, maxMessageBytes))
+		}
+	}
+}
+
 // hasJSONContentType reports whether the reply's media type is
 // application/json.
 func hasJSONContentType(h http.Header) bool {
@@ -317,13 +396,19 @@ func hasJSONContentType(h http.Header) bool {
 	return err == nil && mediaType == "application/json"
 }
 
-// transportKind tells a timeout from other failures to get an answer.
+// transportKind tells a request that never left (no connection) from one
+// whose answer did not come, in time or at all: Zendesk may have carried
+// that one out.
 func transportKind(err error) errorKind {
 	var netErr net.Error
-	if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &netErr) && netErr.Timeout()) {
+	var opErr *net.OpError
+	switch {
+	case errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &netErr) && netErr.Timeout()):
 		return timedOut
+	case errors.As(err, &opErr) && opErr.Op == "dial":
+		return unreachable
 	}
-	return unreachable
+	return noAnswer
 }
 
 // retryAfter reads a Retry-After header given in seconds or as an HTTP date,
@@ -372,7 +457,8 @@ type errorKind int
 const (
 	rejected    errorKind = iota + 1 // Zendesk said no: invalid_grant, invalid_client, invalid_token...
 	unavailable                      // Zendesk answered 5xx
-	unreachable                      // no answer: refused, reset, DNS
+	unreachable                      // no connection: refused, DNS; nothing was sent
+	noAnswer                         // the connection broke before the answer: reset, closed
 	timedOut                         // no answer in time
 	rateLimited                      // 429
 	badAnswer                        // an answer the app cannot use
@@ -387,6 +473,13 @@ type zendeskError struct {
 	Code       string // Zendesk's "error" field, e.g. "invalid_grant"
 	RetryAfter time.Duration
 	Err        error
+
+	// Zendesk's own words about a refused request, shortened, for a page
+	// to show (never in Error): its description, the scope a 403 says is
+	// missing, and what is wrong with each field of a record.
+	Description  string
+	MissingScope string
+	Fields       map[string][]string
 }
 
 func (e *zendeskError) Error() string {
@@ -404,6 +497,20 @@ func (e *zendeskError) Error() string {
 }
 
 func (e *zendeskError) Unwrap() error { return e.Err }
+
+// transient reports whether err is Zendesk failing for now, not refusing:
+// busy, unavailable, unreachable or late.
+func transient(err error) bool {
+	var ze *zendeskError
+	return errors.As(err, &ze) && ze.Kind != rejected && ze.Kind != badAnswer
+}
+
+// isUnauthorized reports whether err is Zendesk's 401, whatever its body
+// says: RFC 6750's invalid_token, or "Couldn't authenticate you".
+func isUnauthorized(err error) bool {
+	var ze *zendeskError
+	return errors.As(err, &ze) && ze.Kind == rejected && ze.Status == http.StatusUnauthorized
+}
 
 // isZendeskCode reports whether err is Zendesk's answer with the given
 // OAuth error code.

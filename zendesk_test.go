@@ -136,12 +136,12 @@ func TestZendeskNotFound(t *testing.T) {
 // not "Zendesk is not available", and Zendesk is never called.
 func TestAppBugIsNotZendesksFault(t *testing.T) {
 	for name, call := range map[string]func(api *userAPI) error{
-		"a body JSON cannot encode": func(api *userAPI) error { return api.call("POST", "/api/v2/tickets.json", make(chan int), nil) },
+		"a body JSON cannot encode": func(api *userAPI) error { return api.post("/api/v2/tickets.json", make(chan int), nil) },
 		"a path no URL can hold":    func(api *userAPI) error { return api.get("/api/v2/\x7f.json", nil) },
 	} {
 		t.Run(name, func(t *testing.T) {
 			e := newEnv(t, envOptions{})
-			e.serve(e.app.routes(route{"GET", "/bug", e.app.requireSignIn(func(w http.ResponseWriter, r *http.Request, api *userAPI) error {
+			e.serve(e.app.routes(route{"GET", "/bug", e.app.requireSignIn("tickets:write", func(w http.ResponseWriter, r *http.Request, api *userAPI) error {
 				return call(api)
 			})}))
 			b := e.browser()

@@ -1,0 +1,124 @@
+package main
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"zendesk-oauth-app/internal/zendesksim"
+)
+
+// Zendesk in the field: what integrators meet once the sign-in works.
+
+// A Zendesk that keeps refusing fresh tokens with 401 sends the person
+// through one new authorization, and then shows a page: never a loop.
+func TestSecond401AuthorizesOnceThenStops(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	var refuse atomic.Bool
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if refuse.Load() && strings.HasPrefix(r.URL.Path, "/api/v2/users/me") {
+			zendesksim.WriteJSON(w, http.StatusUnauthorized, map[string]string{"error": "Couldn't authenticate you"})
+			return
+		}
+		e.sim.ServeHTTP(w, r)
+	}))
+	defer upstream.Close()
+	e.app.zendesk.instanceURL = func(string) string { return upstream.URL }
+	b := e.browser()
+	b.signIn()
+	e.advance(2 * recentSignIn)
+
+	refuse.Store(true)
+	resp := b.get("/")
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/zendesk/auth" {
+		t.Fatalf("a second 401: status %d to %q, want 303 to /zendesk/auth", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	page := b.follow(resp)
+	if page.StatusCode != http.StatusBadGateway {
+		t.Errorf("after the new authorization: status %d, want 502", page.StatusCode)
+	}
+	if st := e.sim.Stats(); st[zendesksim.Refresh] != 1 || st[zendesksim.Authorize] != 1 || st[zendesksim.Exchange] != 2 {
+		t.Errorf("stats %v: want one refresh, one new authorization and its exchange", st)
+	}
+	if n := e.sim.Stats()[zendesksim.Revoke]; n != 1 {
+		t.Errorf("%d revocations: the tokens of the refused sign-in must be revoked", n)
+	}
+	if b.cookie("session") != nil {
+		t.Error("a session was kept")
+	}
+}
+
+// Zendesk's 429 without Retry-After: the busy page asks for a minute,
+// the length of Zendesk's rate-limit window.
+func TestBusyWithoutRetryAfter(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	var busy atomic.Bool
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if busy.Load() && strings.HasPrefix(r.URL.Path, "/api/") {
+			w.WriteHeader(http.StatusTooManyRequests)
+			return
+		}
+		e.sim.ServeHTTP(w, r)
+	}))
+	defer upstream.Close()
+	e.app.zendesk.instanceURL = func(string) string { return upstream.URL }
+	b := e.browser()
+	b.signIn()
+	busy.Store(true)
+	resp := b.get("/")
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") != "60" {
+		t.Errorf("status %d, Retry-After %q: want 503 with 60", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	mustContain(t, resp.body, "Zendesk is busy", "try again in 60 seconds")
+}
+
+// The three Marketplace settings, when set, go to Zendesk with every
+// request: the sign-in's, a refresh, an API call of a page, a sign-out.
+func TestMarketplaceHeaders(t *testing.T) {
+	vars := map[string]string{
+		"ZENDESK_MARKETPLACE_NAME":            "Acme Helper",
+		"ZENDESK_MARKETPLACE_ORGANIZATION_ID": "1234",
+		"ZENDESK_MARKETPLACE_APP_ID":          "5678",
+	}
+	e := newEnv(t, envOptions{vars: vars})
+	var mu sync.Mutex
+	var without []string
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fromApp := r.URL.Path == "/oauth/tokens" || strings.HasPrefix(r.URL.Path, "/api/") // not the browser's consent page
+		if fromApp && (r.Header.Get("X-Zendesk-Marketplace-Name") != "Acme Helper" || r.Header.Get("X-Zendesk-Marketplace-Organization-Id") != "1234" ||
+			r.Header.Get("X-Zendesk-Marketplace-App-Id") != "5678") {
+			mu.Lock()
+			without = append(without, r.Method+" "+r.URL.Path)
+			mu.Unlock()
+		}
+		e.sim.ServeHTTP(w, r)
+	}))
+	defer upstream.Close()
+	e.app.zendesk.instanceURL = func(string) string { return upstream.URL }
+	e.serve(e.app.routes(route{"GET", "/tickets", e.app.requireSignIn("tickets:read", func(w http.ResponseWriter, r *http.Request, api *userAPI) error {
+		return api.get("/api/v2/users/me.json", nil)
+	})}))
+
+	b := e.browser()
+	b.signIn()
+	e.advance(31 * time.Minute)
+	b.get("/tickets") // a refresh, then the page's call
+	b.post("/zendesk/logout", nil)
+	if st := e.sim.Stats(); st[zendesksim.Exchange] != 1 || st[zendesksim.Refresh] != 1 || st[zendesksim.Me] != 3 || st[zendesksim.Revoke] != 1 {
+		t.Fatalf("stats %v: the journey did not run", st)
+	}
+	if len(without) > 0 {
+		t.Errorf("requests to Zendesk without the Marketplace headers: %q", without)
+	}
+
+	// All three or none.
+	delete(vars, "ZENDESK_MARKETPLACE_APP_ID")
+	vars["ZENDESK_CLIENT_ID"] = "id"
+	if _, err := loadConfig(func(k string) string { return vars[k] }, false); err == nil || !strings.Contains(err.Error(), "ZENDESK_MARKETPLACE_APP_ID is not set") {
+		t.Errorf("two of three Marketplace settings: %v, want a problem naming the third", err)
+	}
+}
