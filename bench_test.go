@@ -259,7 +259,7 @@ func benchSealer(b *testing.B) *sealer {
 // cookies.set does before cutting the value into cookies.
 func BenchmarkSeal(b *testing.B) {
 	sl, s := benchSealer(b), benchSession()
-	expires := s.expires(time.Now())
+	expires := s.expires(time.Now(), 24*time.Hour)
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := sl.seal(sessionCookie, &s, expires); err != nil {
@@ -272,7 +272,7 @@ func BenchmarkSeal(b *testing.B) {
 // check, and JSON, as cookies.get does once it has the parts.
 func BenchmarkOpen(b *testing.B) {
 	sl, s := benchSealer(b), benchSession()
-	value := sealString(sl, sessionCookie, &s, s.expires(time.Now()))
+	value := sealString(sl, sessionCookie, &s, s.expires(time.Now(), 24*time.Hour))
 	b.Logf("sealed session: %d bytes", len(value))
 	now := time.Now()
 	b.ReportAllocs()

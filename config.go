@@ -21,6 +21,10 @@ import (
 // space-separated, e.g. "users:read tickets:read".
 const defaultScopes = showSelfScope
 
+// defaultSessionMaxAge is how long a sign-in lasts, refreshes or not,
+// unless SESSION_MAX_AGE says otherwise.
+const defaultSessionMaxAge = 7 * 24 * time.Hour
+
 // config is the app's settings, read from the environment.
 type config struct {
 	demo         bool   // the built-in simulator plays Zendesk
@@ -35,7 +39,10 @@ type config struct {
 	secrets      [][]byte    // the first seals cookies, all open them
 	baseURL      string      // ZENDESK_BASE_URL: replaces https://{subdomain}.zendesk.com
 	marketplace  http.Header // the X-Zendesk-Marketplace-* headers of a Marketplace app; nil if it is none
-	warnings     []string    // things to fix that do not stop the app
+	// sessionMaxAge ends a session that long after its sign-in, refreshes
+	// or not: SESSION_MAX_AGE.
+	sessionMaxAge time.Duration
+	warnings      []string // things to fix that do not stop the app
 
 	// Not settings: seams for tests.
 	zendeskTimeout time.Duration
@@ -178,6 +185,15 @@ func loadConfig(getenv func(string) string, demo bool) (*config, error) {
 		cfg.marketplace = marketplace
 	}
 
+	cfg.sessionMaxAge = defaultSessionMaxAge
+	if v := strings.TrimSpace(getenv("SESSION_MAX_AGE")); v != "" {
+		if d, err := time.ParseDuration(v); err != nil || d <= 0 {
+			problem("SESSION_MAX_AGE %q is not a positive duration: write e.g. 168h (a week), 12h or 90m", shorten(v, 40))
+		} else {
+			cfg.sessionMaxAge = d
+		}
+	}
+
 	if secrets := getenv("SESSION_SECRET"); secrets == "" || demo {
 		cfg.secrets = [][]byte{[]byte(rand.Text() + rand.Text())}
 		if !demo {
@@ -264,16 +280,22 @@ func withDotEnv(lookup func(string) (string, bool), path string) (func(string) s
 // parseDotEnv reads KEY=VALUE lines the way common .env loaders (dotenv,
 // godotenv, Docker Compose) do: blank lines and lines starting with # are
 // skipped, an "export " prefix is ignored, and a value is either
-//   - unquoted: trimmed, and cut at " #" (an inline comment), or
+//   - unquoted: trimmed, and cut at " #" (an inline comment); a value that
+//     is only a comment is empty, or
 //   - in single or double quotes: taken literally up to the closing quote,
 //     which may be followed only by spaces and a comment.
 //
-// There are no escapes and no multi-line values.
+// There are no escapes and no multi-line values. A UTF-8 byte-order mark at
+// the start, as some Windows editors write, is ignored.
 func parseDotEnv(r io.Reader) (map[string]string, error) {
 	values := map[string]string{}
 	scanner := bufio.NewScanner(r)
 	for n := 1; scanner.Scan(); n++ {
-		line := strings.TrimSpace(scanner.Text())
+		line := scanner.Text()
+		if n == 1 {
+			line = strings.TrimPrefix(line, "\uFEFF")
+		}
+		line = strings.TrimSpace(line)
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
@@ -291,6 +313,8 @@ func parseDotEnv(r io.Reader) (map[string]string, error) {
 				return nil, fmt.Errorf("line %d: %s has text after its closing quote", n, key)
 			}
 			value = value[1 : end+1]
+		} else if strings.HasPrefix(value, "#") {
+			value = ""
 		} else if i := strings.Index(value, " #"); i >= 0 {
 			value = strings.TrimSpace(value[:i])
 		} else if i := strings.Index(value, "\t#"); i >= 0 {

@@ -206,7 +206,7 @@ func (a *app) takeFlow(w http.ResponseWriter, r *http.Request) (f flow, code str
 		}
 	}
 	found, _, err := a.cookies.get(r, flowCookie, &f)
-	hasFlow := found && err == nil
+	hasFlow := found && err == nil && a.knownSubdomain(f.Subdomain)
 	matches := hasFlow && stateMatches(f, q.Get("state"))
 	if matches {
 		a.cookies.clear(w, r, flowCookie)
@@ -441,6 +441,9 @@ func (a *app) loadSession(w http.ResponseWriter, r *http.Request) (session, bool
 	switch {
 	case !found:
 		return s, false
+	case err == nil && !a.knownSubdomain(s.Subdomain):
+		err = fmt.Errorf("the session names the Zendesk %q", shorten(s.Subdomain, 64))
+		fallthrough
 	case err != nil:
 		a.log.InfoContext(r.Context(), "session cookie refused", "error", err)
 		a.cookies.clear(w, r, sessionCookie)
@@ -453,8 +456,17 @@ func (a *app) loadSession(w http.ResponseWriter, r *http.Request) (session, bool
 	return s, true
 }
 
+// knownSubdomain reports whether a subdomain from a cookie may be used:
+// one DNS label, as the instance form checks, and in the single-instance
+// mode the configured one. A cookie is sealed, but whoever holds
+// SESSION_SECRET could seal any host into one.
+func (a *app) knownSubdomain(subdomain string) bool {
+	label, ok := normalizeSubdomain(subdomain)
+	return ok && label == subdomain && (a.cfg.subdomain == "" || subdomain == a.cfg.subdomain)
+}
+
 func (a *app) saveSession(w http.ResponseWriter, r *http.Request, s *session) error {
-	return a.cookies.set(w, r, sessionCookie, s, s.expires(a.cfg.now()))
+	return a.cookies.set(w, r, sessionCookie, s, s.expires(a.cfg.now(), a.cfg.sessionMaxAge))
 }
 
 // userAPI returns the Zendesk API client of the person whose session s

@@ -335,8 +335,8 @@ func TestSessionCookieAttributes(t *testing.T) {
 			if !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.Path != "/" || c.Secure != tc.tls || c.Domain != "" {
 				t.Errorf("cookie attributes: %+v", c)
 			}
-			if want := int(refreshTokenLifetime.Seconds()); c.MaxAge != want {
-				t.Errorf("MaxAge %d, want %d (the refresh token's lifetime)", c.MaxAge, want)
+			if want := int(min(refreshTokenLifetime, defaultSessionMaxAge).Seconds()); c.MaxAge != want {
+				t.Errorf("MaxAge %d, want %d (the refresh token's lifetime, or SESSION_MAX_AGE if shorter)", c.MaxAge, want)
 			}
 			if got := resp.Header.Get("Cache-Control"); got != "no-store" {
 				t.Errorf("Cache-Control %q, want no-store", got)

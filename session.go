@@ -62,15 +62,21 @@ const (
 )
 
 // expires is when the session cookie ends: when the last token that can
-// keep the person signed in ends.
-func (s *session) expires(now time.Time) time.Time {
+// keep the person signed in ends, and at the latest maxAge after the
+// sign-in (SESSION_MAX_AGE), however often the tokens were refreshed
+// (ASVS 5 §7.3: a session has an absolute lifetime).
+func (s *session) expires(now time.Time, maxAge time.Duration) time.Time {
+	end := now.Add(defaultSessionLifetime)
 	switch {
 	case s.RefreshToken != "" && !s.RefreshExpiry.IsZero():
-		return s.RefreshExpiry
+		end = s.RefreshExpiry
 	case s.RefreshToken == "" && !s.AccessExpiry.IsZero():
-		return s.AccessExpiry
+		end = s.AccessExpiry
 	}
-	return now.Add(defaultSessionLifetime)
+	if last := s.SignedInAt.Add(maxAge); last.Before(end) {
+		return last
+	}
+	return end
 }
 
 // sealVersion names the format of what cookies hold: JSON of the structs

@@ -163,7 +163,7 @@ func TestRefreshRefusedReauthorizes(t *testing.T) {
 }
 
 func TestRefreshTokenExpiredAtZendesk(t *testing.T) {
-	e := newEnv(t, envOptions{sim: zendesksim.Options{RefreshTokenTTL: 8 * 24 * time.Hour}})
+	e := newEnv(t, envOptions{vars: map[string]string{"SESSION_MAX_AGE": "720h"}, sim: zendesksim.Options{RefreshTokenTTL: 8 * 24 * time.Hour}})
 	b := e.browser()
 	b.signIn()
 	// The app's cookie lives as long as Zendesk said the refresh token
