@@ -13,29 +13,52 @@ type Caller struct {
 	token  string
 }
 
-// HandleAPI adds an API endpoint to the simulator. pattern is a ServeMux
-// pattern with a method, e.g. "GET /api/v2/users/{id}/tickets/requested.json";
-// resource is the Zendesk scope resource that covers it, e.g. "tickets".
-// Before h runs, the request goes through what every Zendesk API endpoint
-// does: it is counted in Stats as Endpoint(pattern), takes the faults
-// injected under that name, must carry a valid bearer token (else 401), and
-// that token's scopes must cover the request (else 403 Forbidden): a GET
-// needs read or <resource>:read, other methods write or <resource>:write
+// API is an extra API endpoint, listed in Options.API: the one place a
+// test or the -demo mode adds the Zendesk endpoints its pages call.
+//
+// Pattern is a ServeMux pattern with a method, e.g.
+// "GET /api/v2/users/{id}/tickets/requested.json". Resource is the Zendesk
+// scope resource that covers it, e.g. "tickets". Before Handler runs, the
+// request goes through what every Zendesk API endpoint does: it is counted
+// in Stats as Endpoint(Pattern), takes the faults injected under that
+// name, must carry a valid bearer token (else 401), and that token's
+// scopes must cover the request (else 403 naming the missing scope): a
+// GET needs read or <Resource>:read, other methods write or
+// <Resource>:write
 // (https://developer.zendesk.com/api-reference/ticketing/oauth/grant_type_tokens/#scope).
 // A request without a bearer token gets Zendesk's 401 "Couldn't
 // authenticate you".
+type API struct {
+	Pattern  string
+	Resource string
+	Handler  func(w http.ResponseWriter, r *http.Request, c Caller)
+}
+
+// HandleAPI adds the endpoint API{pattern, resource, h} to a running
+// simulator, as if it had been listed in Options.API.
 //
-// HandleAPI panics, like ServeMux.Handle, if pattern is not a method and a
-// path or conflicts with another endpoint, or if resource is empty.
+// Deprecated: list the endpoint in Options.API, the one documented place
+// for extra endpoints. HandleAPI will be removed.
 func (s *Simulator) HandleAPI(pattern, resource string, h func(w http.ResponseWriter, r *http.Request, c Caller)) {
-	method, path, _ := strings.Cut(pattern, " ")
+	s.addAPI(API{Pattern: pattern, Resource: resource, Handler: h})
+}
+
+// addAPI registers a. It panics, like ServeMux.Handle, if a.Pattern is not
+// a method and a path or conflicts with another endpoint, or if a.Resource
+// or a.Handler is missing: a broken list fails at start-up, not in a test
+// run's middle.
+func (s *Simulator) addAPI(a API) {
+	method, path, _ := strings.Cut(a.Pattern, " ")
 	if method == "" || method != strings.ToUpper(method) || !strings.HasPrefix(path, "/") {
-		panic("zendesksim: HandleAPI pattern must be a method and a path, e.g. \"GET /api/v2/...\": " + pattern)
+		panic("zendesksim: API pattern must be a method and a path, e.g. \"GET /api/v2/...\": " + a.Pattern)
 	}
-	if resource == "" {
-		panic("zendesksim: HandleAPI needs the scope resource of " + pattern)
+	if a.Resource == "" {
+		panic("zendesksim: API needs the scope resource of " + a.Pattern)
 	}
-	s.handleAPI(apiEndpoint{name: Endpoint(pattern), resource: resource, serve: h}, pattern)
+	if a.Handler == nil {
+		panic("zendesksim: API has no Handler for " + a.Pattern)
+	}
+	s.handleAPI(apiEndpoint{name: Endpoint(a.Pattern), resource: a.Resource, serve: a.Handler}, a.Pattern)
 }
 
 // apiEndpoint is an API endpoint as handleAPI serves it.

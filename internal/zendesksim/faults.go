@@ -45,8 +45,8 @@ type injected struct {
 
 // Inject makes endpoint e answer with fault f for the next times requests
 // (times <= 0: every request, until Inject(e, NoFault, 0)). Every endpoint
-// counted in Stats takes faults, except Consent; an endpoint added with
-// HandleAPI is named Endpoint(pattern). A faulted request changes no state
+// counted in Stats takes faults, except Consent; an endpoint listed in
+// Options.API is named Endpoint(pattern). A faulted request changes no state
 // (an exchange hit by a fault does not consume the code), except Slow,
 // which answers normally after the delay.
 func (s *Simulator) Inject(e Endpoint, f Fault, times int) {

@@ -42,7 +42,7 @@ func invalidGrant() *apiError {
 }
 
 // WriteJSON writes v as a JSON body with the given status and Zendesk's
-// Content-Type, for handlers added with HandleAPI. A v that cannot be
+// Content-Type, for the handlers listed in Options.API. A v that cannot be
 // encoded becomes a 500.
 func WriteJSON(w http.ResponseWriter, status int, v any) {
 	body, err := json.Marshal(v)

@@ -17,7 +17,7 @@
 //	GET    /access/jwt                          Options.IdentityProvider only: back from the identity
 //	                                            provider, sets the Zendesk session cookie
 //
-// Tests add API endpoints with Simulator.HandleAPI, one line each.
+// Tests add API endpoints in Options.API, one line each.
 //
 // What it copies from Zendesk:
 //   - Codes are single use and live 120 seconds; PKCE S256 is required of a
@@ -118,6 +118,10 @@ type Options struct {
 	// provider's page on another origin, then back. Without it the person
 	// counts as signed in.
 	IdentityProvider bool
+	// API lists the extra API endpoints the simulator serves, each behind
+	// Zendesk's token and scope checks (see API). New panics if one is
+	// malformed.
+	API []API
 	// Now is the clock; nil means time.Now. Tests inject a fake clock to
 	// expire codes and tokens.
 	Now func() time.Time
@@ -184,6 +188,7 @@ func New(opts Options) *Simulator {
 	}
 	opts.RedirectURIs = slices.Clone(opts.RedirectURIs)
 	opts.AllowedScopes = slices.Clone(opts.AllowedScopes)
+	opts.API = slices.Clone(opts.API)
 	s := &Simulator{
 		opts:     opts,
 		mux:      http.NewServeMux(),
@@ -199,7 +204,7 @@ func New(opts Options) *Simulator {
 	}
 
 	// Every route. API endpoints go through handleAPI, which checks the
-	// token and its scopes; HandleAPI adds more.
+	// token and its scopes; Options.API adds more.
 	s.mux.HandleFunc("GET /oauth/authorizations/new", s.authorize)
 	s.mux.HandleFunc("POST /oauth/authorizations/new", s.decide)
 	s.mux.HandleFunc("POST /oauth/tokens", s.tokens)
@@ -207,6 +212,9 @@ func New(opts Options) *Simulator {
 		"GET /api/v2/users/me", "GET /api/v2/users/me.json")
 	s.handleAPI(apiEndpoint{name: Revoke, serve: s.revoke},
 		"DELETE /api/v2/oauth/tokens/current", "DELETE /api/v2/oauth/tokens/current.json")
+	for _, a := range opts.API {
+		s.addAPI(a)
+	}
 	if opts.IdentityProvider {
 		s.mux.HandleFunc("GET "+idpPath, s.idpPage)
 		s.mux.HandleFunc("POST "+idpPath, s.idpSignIn)

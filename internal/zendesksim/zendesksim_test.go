@@ -1394,15 +1394,14 @@ func TestOtherOrigin(t *testing.T) {
 	}
 }
 
-func TestHandleAPI(t *testing.T) {
+func TestAPI(t *testing.T) {
 	clock := newClock()
-	e := newEnv(t, Options{Now: clock.Now, User: User{ID: 7, Name: "Ann", Role: "agent"}})
 	const show, update = "GET /api/v2/tickets/{id}", "PUT /api/v2/tickets/{id}"
-	for _, pattern := range []string{show, update} {
-		e.sim.HandleAPI(pattern, "tickets", func(w http.ResponseWriter, r *http.Request, c Caller) {
-			WriteJSON(w, http.StatusOK, map[string]any{"ticket": map[string]any{"id": r.PathValue("id")}, "caller": c.User.ID, "scopes": c.Scopes})
-		})
+	ticket := func(w http.ResponseWriter, r *http.Request, c Caller) {
+		WriteJSON(w, http.StatusOK, map[string]any{"ticket": map[string]any{"id": r.PathValue("id")}, "caller": c.User.ID, "scopes": c.Scopes})
 	}
+	e := newEnv(t, Options{Now: clock.Now, User: User{ID: 7, Name: "Ann", Role: "agent"},
+		API: []API{{show, "tickets", ticket}, {update, "tickets", ticket}}})
 	token := func(scope string) string { return "Bearer " + str(e.loginWith(scope)["access_token"]) }
 	expired := token("tickets:read")
 	revoked := token("tickets:read")
@@ -1459,41 +1458,67 @@ func TestHandleAPI(t *testing.T) {
 	}
 }
 
-func TestHandleAPIPanics(t *testing.T) {
-	e := newEnv(t, Options{})
+func TestAPIPanics(t *testing.T) {
 	h := func(http.ResponseWriter, *http.Request, Caller) {}
-	e.sim.HandleAPI("GET /api/v2/tickets.json", "tickets", h)
-	for _, c := range []struct{ pattern, resource string }{
-		{"/api/v2/groups.json", "groups"},         // no method
-		{"get /api/v2/groups.json", "groups"},     // not a method
-		{"GET /api/v2/groups.json", ""},           // no resource
-		{"GET /api/v2/tickets.json", "tickets"},   // registered already
-		{"GET /api/v2/users/me.json", "users"},    // built in
-		{"GET localhost/api/v2/x.json", "things"}, // a host: never matches the simulator's
+	for _, c := range []struct {
+		name string
+		api  []API
+	}{
+		{"no method", []API{{"/api/v2/groups.json", "groups", h}}},
+		{"not a method", []API{{"get /api/v2/groups.json", "groups", h}}},
+		{"no resource", []API{{"GET /api/v2/groups.json", "", h}}},
+		{"no handler", []API{{"GET /api/v2/groups.json", "groups", nil}}},
+		{"listed twice", []API{{"GET /api/v2/tickets.json", "tickets", h}, {"GET /api/v2/tickets.json", "tickets", h}}},
+		{"built in", []API{{"GET /api/v2/users/me.json", "users", h}}},
+		{"a host: never matches the simulator's", []API{{"GET localhost/api/v2/x.json", "things", h}}},
 	} {
-		func() {
+		t.Run(c.name, func(t *testing.T) {
 			defer func() {
 				if recover() == nil {
-					t.Errorf("HandleAPI(%q, %q) did not panic", c.pattern, c.resource)
+					t.Errorf("New with API %v did not panic", c.api)
 				}
 			}()
-			e.sim.HandleAPI(c.pattern, c.resource, h)
-		}()
+			New(Options{API: c.api})
+		})
 	}
 }
 
+// TestHandleAPI checks that the deprecated HandleAPI still adds an
+// endpoint, with the same checks, and panics like Options.API.
+func TestHandleAPI(t *testing.T) {
+	e := newEnv(t, Options{API: []API{{"GET /api/v2/tickets.json", "tickets", func(http.ResponseWriter, *http.Request, Caller) {}}}})
+	e.sim.HandleAPI("GET /api/v2/groups.json", "groups", func(w http.ResponseWriter, _ *http.Request, _ Caller) {
+		WriteJSON(w, http.StatusOK, map[string]any{"groups": []any{}})
+	})
+	groups := "Bearer " + str(e.loginWith("read")["access_token"])
+	if resp, b := e.do("GET", "/api/v2/groups.json", nil, "Authorization", groups); resp.StatusCode != 200 || string(b) != `{"groups":[]}` {
+		t.Errorf("groups: %d %s", resp.StatusCode, b)
+	}
+	if resp, _ := e.do("GET", "/api/v2/groups.json", nil); resp.StatusCode != 401 {
+		t.Errorf("groups without a token: %d, want 401", resp.StatusCode)
+	}
+	if n := e.sim.Stats()["GET /api/v2/groups.json"]; n != 2 {
+		t.Errorf("%d calls counted, want 2", n)
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("HandleAPI of a pattern listed in Options.API did not panic")
+		}
+	}()
+	e.sim.HandleAPI("GET /api/v2/tickets.json", "tickets", func(http.ResponseWriter, *http.Request, Caller) {})
+}
+
 // TestRecentTickets is the app team's first page, "my 10 most recent
-// tickets", as a test adds it: one handler, registered with one line.
+// tickets", as a test adds it: one handler, listed in Options.API.
 // https://developer.zendesk.com/api-reference/ticketing/tickets/tickets/#list-tickets
 func TestRecentTickets(t *testing.T) {
-	e := newEnv(t, Options{User: User{ID: 42, Name: "Ann", Role: "end-user"}})
 	var tickets []map[string]any // 12 tickets, updated one hour apart
 	for i := range 12 {
 		tickets = append(tickets, map[string]any{"id": 100 + i, "subject": fmt.Sprintf("Ticket %d", i),
 			"updated_at": time.Date(2026, 5, 1, i, 0, 0, 0, time.UTC).Format(time.RFC3339)})
 	}
 
-	e.sim.HandleAPI("GET /api/v2/users/{id}/tickets/requested.json", "tickets", func(w http.ResponseWriter, r *http.Request, c Caller) {
+	requested := func(w http.ResponseWriter, r *http.Request, c Caller) {
 		q := r.URL.Query()
 		if r.PathValue("id") != strconv.FormatInt(c.User.ID, 10) || q.Get("sort_by") != "updated_at" || q.Get("sort_order") != "desc" {
 			WriteJSON(w, http.StatusBadRequest, map[string]string{"error": "this simulated page expects the app's query"})
@@ -1503,7 +1528,9 @@ func TestRecentTickets(t *testing.T) {
 		recent := slices.Clone(tickets)
 		slices.Reverse(recent) // newest first
 		WriteJSON(w, http.StatusOK, map[string]any{"tickets": recent[:min(perPage, len(recent))], "count": len(recent)})
-	})
+	}
+	e := newEnv(t, Options{User: User{ID: 42, Name: "Ann", Role: "end-user"},
+		API: []API{{"GET /api/v2/users/{id}/tickets/requested.json", "tickets", requested}}})
 
 	const page = "/api/v2/users/42/tickets/requested.json?sort_by=updated_at&sort_order=desc&per_page=10"
 	token := str(e.loginWith("users:read tickets:read")["access_token"])
