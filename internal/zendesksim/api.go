@@ -65,6 +65,9 @@ func (s *Simulator) addAPI(a API) {
 type apiEndpoint struct {
 	name     Endpoint
 	resource string // "" : any valid token may call it
+	// broadOnly: only the broad read or write scope covers it, not
+	// <resource>:read or :write.
+	broadOnly bool
 	// anonymous answers a request without a bearer token; nil: 401.
 	anonymous http.HandlerFunc
 	serve     func(w http.ResponseWriter, r *http.Request, c Caller)
@@ -98,9 +101,11 @@ func (s *Simulator) handleAPI(e apiEndpoint, patterns ...string) {
 			return
 		}
 		c := Caller{User: s.opts.User, Scopes: strings.Fields(scope), token: token}
-		if e.resource != "" && !scopesCover(c.Scopes, e.resource, r.Method) {
-			writeForbidden(w)
-			return
+		if e.resource != "" {
+			if missing := missingScope(c.Scopes, e.resource, r.Method, e.broadOnly); missing != "" {
+				writeMissingScope(w, missing)
+				return
+			}
 		}
 		e.serve(w, r, c)
 	}

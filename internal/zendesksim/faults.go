@@ -29,7 +29,7 @@ const (
 	NoAccessToken          // token endpoints: 201 {"token_type":"bearer","scope":"users:read"}
 	NoUser                 // users/me: 200 {}
 	AnonymousUser          // users/me: 200 {"user":{"id":null,"name":"Anonymous user","role":"end-user"}}
-	Forbidden              // 403 with Zendesk's Forbidden body, the one a token without the needed scope gets
+	Forbidden              // 403 "You do not have access to this page...": the role-based refusal, not the missing-scope 403
 )
 
 // SlowDelay is how long a Slow fault waits before answering. Change it only

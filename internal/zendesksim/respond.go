@@ -25,12 +25,31 @@ const (
 	invalidScopeDesc = "The requested scope is invalid, unknown, or malformed."
 )
 
-// forbiddenBody is Zendesk's 403 for a token that may not use an endpoint.
-// Unlike the OAuth errors it has "description", not "error_description".
+// Zendesk answers 403 for two different reasons, with two bodies. Unlike
+// the OAuth errors both have "description", not "error_description".
+//
+// forbiddenBody is the role-based one: the caller's role may not use the
+// endpoint (an agent without API access, an end user on an agents' page),
+// whatever the token's scopes. The Forbidden fault and RefusesRevocation
+// send it:
+// https://github.com/facetoe/zenpy/issues/336
 const forbiddenBody = `{"error":"Forbidden","description":"You do not have access to this page. Please contact the account owner of this help desk for further help."}`
 
 func writeForbidden(w http.ResponseWriter) {
 	writeRaw(w, http.StatusForbidden, jsonType, []byte(forbiddenBody))
+}
+
+// missingScopeError is the other 403: the token's scopes do not cover the
+// endpoint, and the body names the scope it lacks:
+// https://support.zendesk.com/hc/en-us/community/posts/4485954843162
+type missingScopeError struct {
+	Code        string `json:"error"`
+	Description string `json:"description"`
+}
+
+// writeMissingScope answers a token that lacks scope.
+func writeMissingScope(w http.ResponseWriter, scope string) {
+	WriteJSON(w, http.StatusForbidden, missingScopeError{"Forbidden", "You are missing the following required scopes: " + scope})
 }
 
 func missing(what string) *apiError {

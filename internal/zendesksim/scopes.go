@@ -26,13 +26,23 @@ func (s *Simulator) scopesAllowed(scope string) bool {
 	return true
 }
 
-// scopesCover applies Zendesk's scope rule: read covers every GET, write
-// every other method, and <resource>:read or :write the same for one
-// resource.
-func scopesCover(scopes []string, resource, method string) bool {
-	need := "write"
+// missingScope applies Zendesk's scope rule to a request with method on
+// an endpoint of resource: read covers every GET, write every other
+// method, and <resource>:read or :write the same for one resource. It
+// returns "" when scopes cover the request, else the scope Zendesk's 403
+// names: <resource>:read or <resource>:write, or, for an endpoint that
+// accepts only the broad scopes (broadOnly), read or write.
+func missingScope(scopes []string, resource, method string, broadOnly bool) string {
+	broad := "write"
 	if method == http.MethodGet || method == http.MethodHead {
-		need = "read"
+		broad = "read"
 	}
-	return slices.Contains(scopes, need) || slices.Contains(scopes, resource+":"+need)
+	specific := resource + ":" + broad
+	switch {
+	case slices.Contains(scopes, broad), !broadOnly && slices.Contains(scopes, specific):
+		return ""
+	case broadOnly:
+		return broad
+	}
+	return specific
 }

@@ -112,6 +112,13 @@ type Options struct {
 	// Revocation is what DELETE /api/v2/oauth/tokens/current.json does with
 	// a valid token; the zero value revokes it.
 	Revocation Revocation
+	// ShowSelfNeedsRead makes Show Self require the broad read scope: a
+	// token with only users:read gets 403 "You are missing the following
+	// required scopes: read". Zendesk does not document which scope Show
+	// Self needs; by default users:read or read covers it, like any Users
+	// API GET; field reports show this stricter answer:
+	// https://support.zendesk.com/hc/en-us/community/posts/4485954843162
+	ShowSelfNeedsRead bool
 	// IdentityProvider makes the account use single sign-on: a person who
 	// is not signed in to Zendesk (no session cookie on the simulator's
 	// origin) is sent from the authorization request to an identity
@@ -208,7 +215,7 @@ func New(opts Options) *Simulator {
 	s.mux.HandleFunc("GET /oauth/authorizations/new", s.authorize)
 	s.mux.HandleFunc("POST /oauth/authorizations/new", s.decide)
 	s.mux.HandleFunc("POST /oauth/tokens", s.tokens)
-	s.handleAPI(apiEndpoint{name: Me, resource: "users", anonymous: s.anonymousMe, serve: s.me},
+	s.handleAPI(apiEndpoint{name: Me, resource: "users", broadOnly: opts.ShowSelfNeedsRead, anonymous: s.anonymousMe, serve: s.me},
 		"GET /api/v2/users/me", "GET /api/v2/users/me.json")
 	s.handleAPI(apiEndpoint{name: Revoke, serve: s.revoke},
 		"DELETE /api/v2/oauth/tokens/current", "DELETE /api/v2/oauth/tokens/current.json")

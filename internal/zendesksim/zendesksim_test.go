@@ -597,7 +597,7 @@ func TestMe(t *testing.T) {
 		{"unknown token", meP, "Bearer nope", 401, func(m map[string]any) bool { return m["error"] == "invalid_token" }},
 		{"empty token", meP, "Bearer ", 401, func(m map[string]any) bool { return m["error"] == "invalid_token" }},
 		{"wrong scope", meP, "Bearer " + ticketsOnly, 403, func(m map[string]any) bool {
-			return m["error"] == "Forbidden" && m["description"] == "You do not have access to this page. Please contact the account owner of this help desk for further help."
+			return m["error"] == "Forbidden" && m["description"] == "You are missing the following required scopes: users:read"
 		}},
 	}
 	for _, c := range cases {
@@ -608,6 +608,34 @@ func TestMe(t *testing.T) {
 				t.Errorf("got %d %s %v", resp.StatusCode, resp.Header.Get("Content-Type"), m)
 			}
 		})
+	}
+}
+
+func TestShowSelfNeedsRead(t *testing.T) {
+	for _, c := range []struct {
+		needsRead bool
+		scope     string
+		status    int
+		body      string // exact, for 403
+	}{
+		{false, "users:read", 200, ""},
+		{false, "read", 200, ""},
+		{false, "tickets:read", 403, missingScopeBody("users:read")},
+		{true, "users:read", 403, missingScopeBody("read")},
+		{true, "users:read tickets:read write", 403, missingScopeBody("read")},
+		{true, "read", 200, ""},
+	} {
+		e := newEnv(t, Options{ShowSelfNeedsRead: c.needsRead})
+		token := str(e.loginWith(c.scope)["access_token"])
+		resp, b := e.do("GET", meP, nil, "Authorization", "Bearer "+token)
+		if resp.StatusCode != c.status || (c.status == 403 && string(b) != c.body) {
+			t.Errorf("ShowSelfNeedsRead %v, scope %q: %d %s, want %d %s", c.needsRead, c.scope, resp.StatusCode, b, c.status, c.body)
+		}
+		if c.needsRead { // anonymous callers still get the anonymous user
+			if status, m := e.me(""); status != 200 || m["user"].(map[string]any)["id"] != nil {
+				t.Errorf("anonymous: %d %v", status, m)
+			}
+		}
 	}
 }
 
@@ -662,7 +690,13 @@ var faultNames = map[Fault]string{ServerError: "ServerError", BadGatewayHTML: "B
 	InvalidJSON: "InvalidJSON", Oversized: "Oversized", WrongContentType: "WrongContentType", ErrorIn2xx: "ErrorIn2xx",
 	NoAccessToken: "NoAccessToken", NoUser: "NoUser", AnonymousUser: "AnonymousUser", Forbidden: "Forbidden"}
 
+// zendeskForbidden is Zendesk's role-based 403.
 const zendeskForbidden = `{"error":"Forbidden","description":"You do not have access to this page. Please contact the account owner of this help desk for further help."}`
+
+// missingScopeBody is Zendesk's 403 for a token that lacks scope.
+func missingScopeBody(scope string) string {
+	return `{"error":"Forbidden","description":"You are missing the following required scopes: ` + scope + `"}`
+}
 
 func TestFaults(t *testing.T) {
 	endpoints := []Endpoint{Exchange, Refresh, Me, Revoke}
@@ -1420,12 +1454,12 @@ func TestAPI(t *testing.T) {
 		{"unknown token", "GET", "Bearer nope", 401, invalidToken},
 		{"expired token", "GET", expired, 401, invalidToken},
 		{"revoked token", "GET", revoked, 401, invalidToken},
-		{"GET with users:read", "GET", token("users:read"), 403, zendeskForbidden},
-		{"GET with tickets:write", "GET", token("tickets:write"), 403, zendeskForbidden},
+		{"GET with users:read", "GET", token("users:read"), 403, missingScopeBody("tickets:read")},
+		{"GET with tickets:write", "GET", token("tickets:write"), 403, missingScopeBody("tickets:read")},
 		{"GET with tickets:read", "GET", token("tickets:read"), 200, `["tickets:read"]`},
 		{"GET with read", "GET", token("read"), 200, `["read"]`},
-		{"PUT with tickets:read", "PUT", token("tickets:read"), 403, zendeskForbidden},
-		{"PUT with read", "PUT", token("read users:write"), 403, zendeskForbidden},
+		{"PUT with tickets:read", "PUT", token("tickets:read"), 403, missingScopeBody("tickets:write")},
+		{"PUT with read", "PUT", token("read users:write"), 403, missingScopeBody("tickets:write")},
 		{"PUT with tickets:write", "PUT", token("tickets:write users:read"), 200, `["tickets:write","users:read"]`},
 		{"PUT with write", "PUT", token("write"), 200, `["write"]`},
 	}
@@ -1546,8 +1580,8 @@ func TestRecentTickets(t *testing.T) {
 	}
 	// The sign-in's users:read alone does not cover tickets.
 	usersOnly := str(e.loginWith("users:read")["access_token"])
-	if resp, b := e.do("GET", page, nil, "Authorization", "Bearer "+usersOnly); resp.StatusCode != 403 || string(b) != zendeskForbidden {
-		t.Errorf("with users:read only: %d %s, want 403 Forbidden", resp.StatusCode, b)
+	if resp, b := e.do("GET", page, nil, "Authorization", "Bearer "+usersOnly); resp.StatusCode != 403 || string(b) != missingScopeBody("tickets:read") {
+		t.Errorf("with users:read only: %d %s, want 403 naming tickets:read", resp.StatusCode, b)
 	}
 	if n := e.sim.Stats()["GET /api/v2/users/{id}/tickets/requested.json"]; n != 2 {
 		t.Errorf("%d calls counted, want 2", n)
