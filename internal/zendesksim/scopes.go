@@ -26,6 +26,18 @@ func (s *Simulator) scopesAllowed(scope string) bool {
 	return true
 }
 
+// scopesWithin reports whether every scope in asked is one of granted's
+// (space-separated).
+func scopesWithin(asked []string, granted string) bool {
+	have := strings.Fields(granted)
+	for _, sc := range asked {
+		if !slices.Contains(have, sc) {
+			return false
+		}
+	}
+	return true
+}
+
 // missingScope applies Zendesk's scope rule to a request with method on
 // an endpoint of resource: read covers every GET, write every other
 // method, and <resource>:read or :write the same for one resource. It

@@ -168,8 +168,10 @@ func exchangeParams(code string) url.Values {
 		"redirect_uri": {callback}, "code_verifier": {verifier}, "scope": {"users:read"}}
 }
 
+// refreshParams is a refresh request without scope, as Zendesk's own
+// clients send it.
 func refreshParams(rt string) url.Values {
-	return url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}, "client_id": {"demo-client"}, "scope": {"users:read"}}
+	return url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}, "client_id": {"demo-client"}}
 }
 
 // login runs the whole flow and returns the token response.
@@ -507,6 +509,62 @@ func TestRefreshRotation(t *testing.T) {
 	}
 	if st := e.sim.Stats(); st[Refresh] != 3 || st[Exchange] != 1 || st[Me] != 2 || st[Authorize] != 0 || len(st) != 3 {
 		t.Errorf("stats %v", st)
+	}
+}
+
+func TestRefreshScope(t *testing.T) {
+	e := newEnv(t, Options{})
+	const granted = "users:read tickets:read"
+	refresh := func(rt, scope string) (int, map[string]any) {
+		t.Helper()
+		p := refreshParams(rt)
+		if scope != "" {
+			p.Set("scope", scope)
+		}
+		return e.token(p)
+	}
+	first := e.loginWith(granted)
+
+	// No scope: the grant's.
+	status, second := refresh(str(first["refresh_token"]), "")
+	if status != 201 || second["scope"] != granted {
+		t.Fatalf("refresh without scope: %d %v, want scope %q", status, second, granted)
+	}
+
+	// Wider, even by one scope: invalid_scope, and nothing rotated.
+	for _, wider := range []string{"users:read tickets:read write", "read", "tickets:write"} {
+		if status, m := refresh(str(second["refresh_token"]), wider); status != 400 || m["error"] != "invalid_scope" || str(m["error_description"]) == "" {
+			t.Errorf("refresh asking for %q: %d %v, want 400 invalid_scope", wider, status, m)
+		}
+	}
+	if status, _ := e.me(str(second["access_token"])); status != 200 {
+		t.Errorf("the access token after the refused refreshes: %d, want 200", status)
+	}
+
+	// Narrower: the new pair carries the narrower scope, in the reply and
+	// in the token, and cannot widen again.
+	status, third := refresh(str(second["refresh_token"]), "users:read")
+	if status != 201 || third["scope"] != "users:read" {
+		t.Fatalf("refresh narrowing to users:read: %d %v", status, third)
+	}
+	if _, claims, _ := jwtParts(t, str(third["access_token"])); claims["scope"] != "users:read" {
+		t.Errorf("narrowed access token's scope claim %v", claims["scope"])
+	}
+	if status, m := refresh(str(third["refresh_token"]), granted); status != 400 || m["error"] != "invalid_scope" {
+		t.Errorf("widening a narrowed session back: %d %v, want 400 invalid_scope", status, m)
+	}
+	status, fourth := refresh(str(third["refresh_token"]), "")
+	if status != 201 || fourth["scope"] != "users:read" {
+		t.Errorf("refresh of the narrowed session without scope: %d %v, want scope users:read", status, fourth)
+	}
+
+	// Revoking a narrowed token forgets the grant the person allowed.
+	if resp, _ := e.authorize(authQuery("scope", granted)); resp.StatusCode != http.StatusFound {
+		t.Fatalf("remembered grant: %d, want 302", resp.StatusCode)
+	}
+	e.do("DELETE", revokeP, nil, "Authorization", "Bearer "+str(fourth["access_token"]))
+	if resp, _ := e.authorize(authQuery("scope", granted)); resp.StatusCode != http.StatusOK {
+		t.Errorf("after revoking: %d, want the consent page", resp.StatusCode)
 	}
 }
 
