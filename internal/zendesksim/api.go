@@ -86,7 +86,7 @@ func (s *Simulator) handleAPI(e apiEndpoint, patterns ...string) {
 				e.anonymous(w, r)
 				return
 			}
-			WriteJSON(w, http.StatusUnauthorized, map[string]string{"error": "Couldn't authenticate you"})
+			writeCouldNotAuthenticate(w)
 			return
 		}
 		s.mu.Lock()
@@ -97,7 +97,7 @@ func (s *Simulator) handleAPI(e apiEndpoint, patterns ...string) {
 		}
 		s.mu.Unlock()
 		if t == nil {
-			WriteJSON(w, http.StatusUnauthorized, apiError{Code: "invalid_token", Description: invalidTokenDesc})
+			s.writeBadToken(w)
 			return
 		}
 		c := Caller{User: s.opts.User, Scopes: strings.Fields(scope), token: token}
@@ -112,6 +112,22 @@ func (s *Simulator) handleAPI(e apiEndpoint, patterns ...string) {
 	for _, p := range patterns {
 		s.mux.HandleFunc(p, h)
 	}
+}
+
+// writeBadToken answers a bearer token that is not valid, as
+// Options.BadTokenAnswer says.
+func (s *Simulator) writeBadToken(w http.ResponseWriter) {
+	if s.opts.BadTokenAnswer == CouldNotAuthenticateAnswer {
+		writeCouldNotAuthenticate(w)
+		return
+	}
+	WriteJSON(w, http.StatusUnauthorized, apiError{Code: "invalid_token", Description: invalidTokenDesc})
+}
+
+// writeCouldNotAuthenticate writes Zendesk's 401 for a request without
+// valid credentials.
+func writeCouldNotAuthenticate(w http.ResponseWriter) {
+	WriteJSON(w, http.StatusUnauthorized, map[string]string{"error": "Couldn't authenticate you"})
 }
 
 // validLocked returns the access token if it exists and is neither revoked

@@ -112,6 +112,10 @@ type Options struct {
 	// Revocation is what DELETE /api/v2/oauth/tokens/current.json does with
 	// a valid token; the zero value revokes it.
 	Revocation Revocation
+	// BadTokenAnswer is the 401 body an API endpoint sends for a bearer
+	// token that is unknown, expired, revoked or malformed; the zero value
+	// is RFC 6750's invalid_token.
+	BadTokenAnswer BadTokenAnswer
 	// ShowSelfNeedsRead makes Show Self require the broad read scope: a
 	// token with only users:read gets 403 "You are missing the following
 	// required scopes: read". Zendesk does not document which scope Show
@@ -156,6 +160,26 @@ const (
 	// community posts report of the real Zendesk:
 	// https://support.zendesk.com/hc/en-us/community/posts/4627188332186
 	PretendsToRevoke
+)
+
+// BadTokenAnswer is the body of the 401 an API endpoint sends for a bearer
+// token that is unknown, expired, revoked or malformed. Zendesk sends both;
+// no sample of the 401 for an expired JWT access token has been published.
+// Zendesk's own clients refresh on any 401, whatever its body (zcli's
+// packages/zcli-core/src/lib/request.ts, https://github.com/zendesk/zcli),
+// so an app should too.
+type BadTokenAnswer int
+
+const (
+	// InvalidTokenAnswer is RFC 6750's (§3.1) {"error":"invalid_token",
+	// "error_description":"The access token provided is expired, revoked,
+	// malformed or invalid for other reasons."}, which Zendesk documents
+	// for Show Self:
+	// https://developer.zendesk.com/api-reference/ticketing/users/users/#show-self
+	InvalidTokenAnswer BadTokenAnswer = iota
+	// CouldNotAuthenticateAnswer is Zendesk's other 401 body,
+	// {"error":"Couldn't authenticate you"}, as field reports show.
+	CouldNotAuthenticateAnswer
 )
 
 // Simulator is an http.Handler serving the simulated Zendesk endpoints.

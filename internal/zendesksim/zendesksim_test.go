@@ -669,6 +669,38 @@ func TestMe(t *testing.T) {
 	}
 }
 
+func TestBadTokenAnswer(t *testing.T) {
+	const (
+		invalidToken = `{"error":"invalid_token","error_description":"The access token provided is expired, revoked, malformed or invalid for other reasons."}`
+		couldNot     = `{"error":"Couldn't authenticate you"}`
+	)
+	for _, c := range []struct {
+		answer BadTokenAnswer
+		body   string
+	}{{InvalidTokenAnswer, invalidToken}, {CouldNotAuthenticateAnswer, couldNot}} {
+		clock := newClock()
+		e := newEnv(t, Options{BadTokenAnswer: c.answer, Now: clock.Now})
+		expired := str(e.login()["access_token"])
+		revoked := str(e.login()["access_token"])
+		e.do("DELETE", revokeP, nil, "Authorization", "Bearer "+revoked)
+		clock.Advance(31 * time.Minute)
+		for name, token := range map[string]string{"unknown": "nope", "empty": "", "expired": expired, "revoked": revoked} {
+			for _, path := range []string{meP, revokeP} {
+				method := map[string]string{meP: "GET", revokeP: "DELETE"}[path]
+				resp, b := e.do(method, path, nil, "Authorization", "Bearer "+token)
+				if resp.StatusCode != 401 || string(b) != c.body || resp.Header.Get("Content-Type") != jsonType {
+					t.Errorf("BadTokenAnswer %d, %s token, %s %s: %d %s, want 401 %s", c.answer, name, method, path, resp.StatusCode, b, c.body)
+				}
+			}
+		}
+		// No credentials at all: Show Self is anonymous, other endpoints
+		// answer "Couldn't authenticate you" whatever the option.
+		if resp, b := e.do("DELETE", revokeP, nil); resp.StatusCode != 401 || string(b) != couldNot {
+			t.Errorf("BadTokenAnswer %d, no credentials: %d %s", c.answer, resp.StatusCode, b)
+		}
+	}
+}
+
 func TestShowSelfNeedsRead(t *testing.T) {
 	for _, c := range []struct {
 		needsRead bool
