@@ -9,7 +9,8 @@ import (
 )
 
 // Fault is a way for an endpoint to misbehave; see Simulator.Inject.
-// "2xx" below means 201 for the token endpoints and 200 for the others.
+// "2xx" below means the token endpoints' success status (201, or 200 with
+// Options.TokenStatusOK) and 200 for the others.
 type Fault int
 
 // The faults. A fault that makes no sense for an endpoint (e.g. NoUser on
@@ -26,7 +27,7 @@ const (
 	Oversized              // 2xx, application/json, a valid JSON object larger than 2 MiB
 	WrongContentType       // 2xx, a valid-looking JSON body sent as text/html
 	ErrorIn2xx             // 200 {"error":"invalid_grant","error_description":"The provided authorization grant is invalid"}
-	NoAccessToken          // token endpoints: 201 {"token_type":"bearer","scope":"users:read"}
+	NoAccessToken          // token endpoints: 2xx {"token_type":"bearer","scope":"users:read"}
 	NoUser                 // users/me: 200 {}
 	AnonymousUser          // users/me: 200 {"user":{"id":null,"name":"Anonymous user","role":"end-user"}}
 	Forbidden              // 403 "You do not have access to this page...": the role-based refusal, not the missing-scope 403
@@ -82,7 +83,7 @@ func (s *Simulator) misbehave(w http.ResponseWriter, r *http.Request, e Endpoint
 	tokenEndpoint := e == Exchange || e == Refresh
 	ok := http.StatusOK
 	if tokenEndpoint {
-		ok = http.StatusCreated
+		ok = s.tokenStatus()
 	}
 	switch {
 	case f == NoFault:
@@ -130,7 +131,7 @@ func (s *Simulator) misbehave(w http.ResponseWriter, r *http.Request, e Endpoint
 	case f == ErrorIn2xx:
 		WriteJSON(w, http.StatusOK, apiError{Code: "invalid_grant", Description: "The provided authorization grant is invalid"})
 	case f == NoAccessToken && tokenEndpoint:
-		WriteJSON(w, http.StatusCreated, map[string]string{"token_type": "bearer", "scope": "users:read"})
+		WriteJSON(w, ok, map[string]string{"token_type": "bearer", "scope": "users:read"})
 	case f == NoUser && e == Me:
 		WriteJSON(w, http.StatusOK, map[string]any{})
 	case f == AnonymousUser && e == Me:

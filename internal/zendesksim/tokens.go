@@ -116,7 +116,16 @@ func (s *Simulator) tokens(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	WriteJSON(w, http.StatusCreated, resp)
+	WriteJSON(w, s.tokenStatus(), resp)
+}
+
+// tokenStatus is the status of a successful token response: 201 Created,
+// as the reference says, or 200 with Options.TokenStatusOK.
+func (s *Simulator) tokenStatus() int {
+	if s.opts.TokenStatusOK {
+		return http.StatusOK
+	}
+	return http.StatusCreated
 }
 
 // readTokenParams reads a token request body, JSON or form-encoded, into

@@ -106,6 +106,11 @@ type Options struct {
 	// 1,024. Access tokens are JWTs, which cannot be shorter than their
 	// claims: below about 700 bytes they come out longer than asked.
 	TokenBytes int
+	// TokenStatusOK makes successful token responses 200 OK instead of the
+	// reference's 201 Created: Zendesk's own CLI accepts only 200 from the
+	// exchange and the refresh (zcli's packages/zcli-core/src/lib/oauth.ts,
+	// https://github.com/zendesk/zcli), so that is what it meets.
+	TokenStatusOK bool
 	// NoRefreshToken makes token responses carry no refresh_token, like some
 	// legacy clients.
 	NoRefreshToken bool

@@ -473,6 +473,30 @@ func TestTokenErrors(t *testing.T) {
 	}
 }
 
+func TestTokenStatus(t *testing.T) {
+	for _, c := range []struct {
+		ok     bool
+		status int
+	}{{false, http.StatusCreated}, {true, http.StatusOK}} {
+		e := newEnv(t, Options{TokenStatusOK: c.ok})
+		status, m := e.token(exchangeParams(e.code(authQuery())))
+		if status != c.status || str(m["access_token"]) == "" {
+			t.Fatalf("TokenStatusOK %v: exchange %d %v, want %d", c.ok, status, m, c.status)
+		}
+		if status, m := e.token(refreshParams(str(m["refresh_token"]))); status != c.status || str(m["access_token"]) == "" {
+			t.Errorf("TokenStatusOK %v: refresh %d %v, want %d", c.ok, status, m, c.status)
+		}
+		// Errors keep their status, and faults that answer 2xx follow the option.
+		if status, m := e.token(exchangeParams("nope")); status != 400 || m["error"] != "invalid_grant" {
+			t.Errorf("TokenStatusOK %v: bad code %d %v, want 400", c.ok, status, m)
+		}
+		e.sim.Inject(Exchange, NoAccessToken, 1)
+		if status, _ := e.token(exchangeParams(e.code(authQuery()))); status != c.status {
+			t.Errorf("TokenStatusOK %v: NoAccessToken fault %d, want %d", c.ok, status, c.status)
+		}
+	}
+}
+
 func TestCodeExpiry(t *testing.T) {
 	for _, c := range []struct {
 		wait   time.Duration
