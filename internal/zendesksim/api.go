@@ -77,8 +77,13 @@ type apiEndpoint struct {
 // the token and the scope rule, whatever the endpoint.
 func (s *Simulator) handleAPI(e apiEndpoint, patterns ...string) {
 	h := func(w http.ResponseWriter, r *http.Request) {
-		if s.misbehave(w, r, e.name, s.begin(e.name)) {
+		f := s.begin(e.name)
+		if s.misbehave(w, r, e.name, f) {
 			return
+		}
+		if f == LostReply {
+			defer resetConnection(w) // the connection's own writer, once the request is served
+			w = lost()
 		}
 		token, ok := bearer(r)
 		if !ok {

@@ -31,6 +31,7 @@ const (
 	NoUser                 // users/me: 200 {}
 	AnonymousUser          // users/me: 200 {"user":{"id":null,"name":"Anonymous user","role":"end-user"}}
 	Forbidden              // 403 "You do not have access to this page...": the role-based refusal, not the missing-scope 403
+	LostReply              // serves the request in full (a refresh rotates, an exchange uses the code), then resets like Reset
 )
 
 // SlowDelay is how long a Slow fault waits before answering. Change it only
@@ -49,7 +50,9 @@ type injected struct {
 // counted in Stats takes faults, except Consent; an endpoint listed in
 // Options.API is named Endpoint(pattern). A faulted request changes no state
 // (an exchange hit by a fault does not consume the code), except Slow,
-// which answers normally after the delay.
+// which answers normally after the delay, and LostReply, which does all
+// the request asked and then loses the answer: after a refresh whose
+// reply is lost, the old pair is dead and the new one never arrived.
 func (s *Simulator) Inject(e Endpoint, f Fault, times int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -78,7 +81,9 @@ func (s *Simulator) begin(e Endpoint) Fault {
 }
 
 // misbehave acts out fault f on endpoint e and reports whether the request
-// is finished (true) or must be served normally (false).
+// is finished (true) or must be served normally (false). LostReply is
+// served normally, into lost(), and its caller then resets the
+// connection.
 func (s *Simulator) misbehave(w http.ResponseWriter, r *http.Request, e Endpoint, f Fault) bool {
 	tokenEndpoint := e == Exchange || e == Refresh
 	ok := http.StatusOK
@@ -86,7 +91,7 @@ func (s *Simulator) misbehave(w http.ResponseWriter, r *http.Request, e Endpoint
 		ok = s.tokenStatus()
 	}
 	switch {
-	case f == NoFault:
+	case f == NoFault, f == LostReply:
 		return false
 	case f == Slow:
 		t := time.NewTimer(SlowDelay)
@@ -141,6 +146,18 @@ func (s *Simulator) misbehave(w http.ResponseWriter, r *http.Request, e Endpoint
 	}
 	return true
 }
+
+// lost returns a ResponseWriter whose answer goes nowhere: a LostReply
+// request is served into it, then its connection is reset.
+func lost() http.ResponseWriter {
+	return unsent{http.Header{}}
+}
+
+type unsent struct{ header http.Header }
+
+func (u unsent) Header() http.Header         { return u.header }
+func (u unsent) Write(b []byte) (int, error) { return len(b), nil }
+func (u unsent) WriteHeader(int)             {}
 
 // resetConnection closes the request's connection with a TCP RST, writing
 // nothing. HTTP/2 connections cannot be hijacked: the stream is aborted.

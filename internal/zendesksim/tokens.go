@@ -83,8 +83,16 @@ func (s *Simulator) tokens(w http.ResponseWriter, r *http.Request) {
 	case "refresh_token":
 		ep = Refresh
 	}
-	if ep != "" && s.misbehave(w, r, ep, s.begin(ep)) {
+	var f Fault
+	if ep != "" {
+		f = s.begin(ep)
+	}
+	if s.misbehave(w, r, ep, f) {
 		return
+	}
+	if f == LostReply {
+		defer resetConnection(w) // the connection's own writer, once the request is served
+		w = lost()
 	}
 
 	var resp tokenResponse

@@ -1026,6 +1026,94 @@ func TestReset(t *testing.T) {
 	}
 }
 
+func TestLostReply(t *testing.T) {
+	plain := NewServer(Options{RedirectURIs: []string{callback}})
+	defer plain.Close()
+	tlsSrv := httptest.NewTLSServer(New(Options{RedirectURIs: []string{callback}}))
+	defer tlsSrv.Close()
+	for _, c := range []struct {
+		name   string
+		sim    *Simulator
+		url    string
+		client *http.Client
+	}{
+		{"http", plain.Simulator, plain.URL, &http.Client{Timeout: 2 * time.Second}},
+		{"https", tlsSrv.Config.Handler.(*Simulator), tlsSrv.URL, tlsSrv.Client()},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			noRedirects := *c.client
+			noRedirects.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+			e := &env{t, c.sim, c.url, &noRedirects}
+			// A new connection for the lost request: Go's Transport would
+			// replay a request that dies on a reused one if it could.
+			fresh := func() *http.Client {
+				tr := http.DefaultTransport.(*http.Transport).Clone()
+				tr.DisableKeepAlives = true
+				if tlsTr, ok := c.client.Transport.(*http.Transport); ok {
+					tr.TLSClientConfig = tlsTr.TLSClientConfig
+				}
+				return &http.Client{Transport: tr, Timeout: 2 * time.Second}
+			}
+			lostPost := func(form url.Values) {
+				t.Helper()
+				resp, err := fresh().PostForm(c.url+tokensP, form)
+				if err == nil {
+					resp.Body.Close()
+					t.Fatalf("got an answer, %d, want a lost reply", resp.StatusCode)
+				}
+				if isTimeout(err) {
+					t.Fatalf("want a connection error, got %v", err)
+				}
+			}
+
+			// Refresh: rotated, so the old pair is dead and the new one lost.
+			old := e.login()
+			c.sim.Inject(Refresh, LostReply, 1)
+			lostPost(refreshParams(str(old["refresh_token"])))
+			if status, m := e.token(refreshParams(str(old["refresh_token"]))); status != 400 || m["error"] != "invalid_grant" {
+				t.Errorf("old refresh token after the lost reply: %d %v, want 400 invalid_grant", status, m)
+			}
+			if status, m := e.me(str(old["access_token"])); status != 401 || m["error"] != "invalid_token" {
+				t.Errorf("old access token after the lost reply: %d %v, want 401 invalid_token", status, m)
+			}
+
+			// Exchange: the code is used up.
+			code := e.code(authQuery())
+			c.sim.Inject(Exchange, LostReply, 1)
+			lostPost(exchangeParams(code))
+			if status, m := e.token(exchangeParams(code)); status != 400 || m["error"] != "invalid_grant" {
+				t.Errorf("the code after the lost reply: %d %v, want 400 invalid_grant", status, m)
+			}
+
+			// An API endpoint: served, then lost; the next call is answered.
+			at := str(e.login()["access_token"])
+			c.sim.Inject(Me, LostReply, 1)
+			req, _ := http.NewRequest("GET", c.url+meP, nil)
+			req.Header.Set("Authorization", "Bearer "+at)
+			if resp, err := fresh().Do(req); err == nil || isTimeout(err) {
+				if err == nil {
+					resp.Body.Close()
+				}
+				t.Errorf("Show Self with LostReply: %v, want a connection error", err)
+			}
+			if status, _ := e.me(at); status != 200 {
+				t.Errorf("Show Self after the lost reply: %d, want 200", status)
+			}
+			// The authorization request: the answer is lost too.
+			c.sim.Inject(Authorize, LostReply, 1)
+			if resp, err := fresh().Get(c.url + authorizeP + "?" + authQuery().Encode()); err == nil || isTimeout(err) {
+				if err == nil {
+					resp.Body.Close()
+				}
+				t.Errorf("authorization request with LostReply: %v, want a connection error", err)
+			}
+			if st := c.sim.Stats(); st[Refresh] != 2 || st[Exchange] != 4 || st[Me] != 3 || st[Authorize] != 1 {
+				t.Errorf("Stats() = %v", st)
+			}
+		})
+	}
+}
+
 func TestConnections(t *testing.T) {
 	srv := NewServer(Options{})
 	defer srv.Close()
