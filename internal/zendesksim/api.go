@@ -8,9 +8,10 @@ import (
 // Caller is who calls an API endpoint: the signed-in user, and the scopes
 // of the access token they presented.
 type Caller struct {
-	User   User
-	Scopes []string
-	token  string
+	User     User
+	Scopes   []string
+	token    string
+	clientID string
 }
 
 // API is an extra API endpoint, listed in Options.API: the one place a
@@ -27,7 +28,9 @@ type Caller struct {
 // <Resource>:write
 // (https://developer.zendesk.com/api-reference/ticketing/oauth/grant_type_tokens/#scope).
 // A request without a bearer token gets Zendesk's 401 "Couldn't
-// authenticate you".
+// authenticate you". An endpoint listed as "POST /api/v2/tickets.json" or
+// "POST /api/v2/tickets" is Create Ticket, and honours an Idempotency-Key
+// header (see idempotency.go).
 type API struct {
 	Pattern  string
 	Resource string
@@ -71,52 +74,65 @@ type apiEndpoint struct {
 	// anonymous answers a request without a bearer token; nil: 401.
 	anonymous http.HandlerFunc
 	serve     func(w http.ResponseWriter, r *http.Request, c Caller)
+	// createsTicket: the endpoint is Create Ticket, which honours an
+	// Idempotency-Key header.
+	createsTicket bool
 }
 
 // handleAPI registers e under each pattern: one path for faults, counting,
-// the token and the scope rule, whatever the endpoint.
+// the token, the scope rule and idempotency, whatever the endpoint.
 func (s *Simulator) handleAPI(e apiEndpoint, patterns ...string) {
-	h := func(w http.ResponseWriter, r *http.Request) {
-		f := s.begin(e.name)
-		if s.misbehave(w, r, e.name, f) {
-			return
-		}
-		if f == LostReply {
-			defer resetConnection(w) // the connection's own writer, once the request is served
-			w = lost()
-		}
-		token, ok := bearer(r)
-		if !ok {
-			if e.anonymous != nil {
-				e.anonymous(w, r)
-				return
-			}
-			writeCouldNotAuthenticate(w)
-			return
-		}
-		s.mu.Lock()
-		t := s.validLocked(token)
-		var scope string
-		if t != nil {
-			scope = t.scope
-		}
-		s.mu.Unlock()
-		if t == nil {
-			s.writeBadToken(w)
-			return
-		}
-		c := Caller{User: s.opts.User, Scopes: strings.Fields(scope), token: token}
-		if e.resource != "" {
-			if missing := missingScope(c.Scopes, e.resource, r.Method, e.broadOnly); missing != "" {
-				writeMissingScope(w, missing)
-				return
-			}
-		}
-		e.serve(w, r, c)
-	}
 	for _, p := range patterns {
-		s.mux.HandleFunc(p, h)
+		e := e
+		e.createsTicket = createsTicket(p)
+		s.mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) { s.serveAPI(w, r, e) })
 	}
+}
+
+// serveAPI serves a request to API endpoint e, in Zendesk's order: faults
+// (the request never got far), the bearer token, the scopes, then the
+// endpoint itself, once per Idempotency-Key for Create Ticket.
+func (s *Simulator) serveAPI(w http.ResponseWriter, r *http.Request, e apiEndpoint) {
+	f := s.begin(e.name)
+	if s.misbehave(w, r, e.name, f) {
+		return
+	}
+	if f == LostReply {
+		defer resetConnection(w) // the connection's own writer, once the request is served
+		w = lost()
+	}
+	token, ok := bearer(r)
+	if !ok {
+		if e.anonymous != nil {
+			e.anonymous(w, r)
+			return
+		}
+		writeCouldNotAuthenticate(w)
+		return
+	}
+	s.mu.Lock()
+	t := s.validLocked(token)
+	var scope, clientID string
+	if t != nil {
+		scope, clientID = t.scope, t.grant.clientID
+	}
+	s.mu.Unlock()
+	if t == nil {
+		s.writeBadToken(w)
+		return
+	}
+	c := Caller{User: s.opts.User, Scopes: strings.Fields(scope), token: token, clientID: clientID}
+	if e.resource != "" {
+		if missing := missingScope(c.Scopes, e.resource, r.Method, e.broadOnly); missing != "" {
+			writeMissingScope(w, missing)
+			return
+		}
+	}
+	if e.createsTicket {
+		s.serveOnce(w, r, c, e.serve)
+		return
+	}
+	e.serve(w, r, c)
 }
 
 // writeBadToken answers a bearer token that is not valid, as

@@ -39,17 +39,19 @@ func writeForbidden(w http.ResponseWriter) {
 	writeRaw(w, http.StatusForbidden, jsonType, []byte(forbiddenBody))
 }
 
-// missingScopeError is the other 403: the token's scopes do not cover the
-// endpoint, and the body names the scope it lacks:
-// https://support.zendesk.com/hc/en-us/community/posts/4485954843162
-type missingScopeError struct {
+// describedError is the shape of Zendesk's API errors (not its OAuth
+// errors): "error" and "description".
+type describedError struct {
 	Code        string `json:"error"`
 	Description string `json:"description"`
 }
 
-// writeMissingScope answers a token that lacks scope.
+// writeMissingScope answers a token that lacks scope with the other 403:
+// the token's scopes do not cover the endpoint, and the body names the
+// scope it lacks:
+// https://support.zendesk.com/hc/en-us/community/posts/4485954843162
 func writeMissingScope(w http.ResponseWriter, scope string) {
-	WriteJSON(w, http.StatusForbidden, missingScopeError{"Forbidden", "You are missing the following required scopes: " + scope})
+	WriteJSON(w, http.StatusForbidden, describedError{"Forbidden", "You are missing the following required scopes: " + scope})
 }
 
 func missing(what string) *apiError {

@@ -202,6 +202,7 @@ type Simulator struct {
 	sessions  map[string]bool      // Zendesk session cookie values
 	tickets   map[string]time.Time // identity provider sign-ins not yet redeemed, by expiry
 	faults    map[Endpoint]*injected
+	once      map[onceKey]*onceAnswer // Create Ticket answers by Idempotency-Key
 	stats     Stats
 	lastToken url.Values
 }
@@ -236,6 +237,7 @@ func New(opts Options) *Simulator {
 		sessions: map[string]bool{},
 		tickets:  map[string]time.Time{},
 		faults:   map[Endpoint]*injected{},
+		once:     map[onceKey]*onceAnswer{},
 		stats:    Stats{},
 	}
 

@@ -21,6 +21,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -1787,5 +1788,254 @@ func TestRecentTickets(t *testing.T) {
 	}
 	if n := e.sim.Stats()["GET /api/v2/users/{id}/tickets/requested.json"]; n != 2 {
 		t.Errorf("%d calls counted, want 2", n)
+	}
+}
+
+// ticketDesk is a small Create Ticket for the idempotency tests: it numbers
+// tickets from 1 and refuses one without a subject with 422, as Zendesk
+// does. If hold is set, its first run waits until hold is closed, after
+// closing entered.
+// https://developer.zendesk.com/api-reference/ticketing/tickets/tickets/#create-ticket
+type ticketDesk struct {
+	runs          atomic.Int64
+	entered, hold chan struct{}
+}
+
+func (d *ticketDesk) create(w http.ResponseWriter, r *http.Request, c Caller) {
+	n := d.runs.Add(1)
+	if n == 1 && d.hold != nil {
+		close(d.entered)
+		<-d.hold
+	}
+	var in struct {
+		Ticket struct {
+			Subject string `json:"subject"`
+		} `json:"ticket"`
+	}
+	if json.NewDecoder(r.Body).Decode(&in) != nil || in.Ticket.Subject == "" {
+		WriteJSON(w, http.StatusUnprocessableEntity, map[string]any{"error": "RecordInvalid", "description": "Record validation errors"})
+		return
+	}
+	WriteJSON(w, http.StatusCreated, map[string]any{"ticket": map[string]any{"id": n, "subject": in.Ticket.Subject, "requester_id": c.User.ID}})
+}
+
+// ticketsEnv is a simulator with d as Create Ticket under both its paths,
+// and a token that may write tickets.
+func ticketsEnv(t *testing.T, d *ticketDesk, opts Options) (*env, string) {
+	opts.API = append(opts.API, API{"POST /api/v2/tickets.json", "tickets", d.create}, API{"POST /api/v2/tickets", "tickets", d.create})
+	e := newEnv(t, opts)
+	return e, "Bearer " + str(e.loginWith("tickets:write")["access_token"])
+}
+
+// postTicket sends body to path with the Idempotency-Key header keys (none
+// if nil) and returns the status, the lookup header and the body.
+func (e *env) postTicket(path, auth, body string, keys ...string) (int, string, string) {
+	e.t.Helper()
+	req, err := http.NewRequest("POST", e.url+path, strings.NewReader(body))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	req.Header.Set("Authorization", auth)
+	req.Header.Set("Content-Type", "application/json")
+	for _, k := range keys {
+		req.Header.Add("Idempotency-Key", k)
+	}
+	resp, err := e.client.Do(req)
+	if err != nil {
+		e.t.Fatalf("POST %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header.Get("x-idempotency-lookup"), string(b)
+}
+
+const (
+	ticketsJSON   = "/api/v2/tickets.json"
+	printer       = `{"ticket":{"subject":"Printer offline","comment":{"body":"It will not print."}}}`
+	keyMismatch   = `{"error":"IdempotentRequestError","description":"Request parameters don't match the given idempotency key"}`
+	keyInProgress = `{"error":"IdempotentRequestInProgress","description":"A request with this idempotency key is still in progress."}`
+)
+
+func TestIdempotencyKey(t *testing.T) {
+	clock := newClock()
+	d := &ticketDesk{}
+	var updates atomic.Int64
+	e, auth := ticketsEnv(t, d, Options{Now: clock.Now, AccessTokenTTL: 3 * time.Hour, API: []API{{"PUT /api/v2/tickets/{id}", "tickets",
+		func(w http.ResponseWriter, _ *http.Request, _ Caller) {
+			updates.Add(1)
+			WriteJSON(w, http.StatusOK, map[string]any{})
+		}}}})
+	want := func(name string, status int, lookup, body string, wantStatus int, wantLookup, wantBody string, runs int64) {
+		t.Helper()
+		if status != wantStatus || lookup != wantLookup || (wantBody != "" && body != wantBody) || d.runs.Load() != runs {
+			t.Errorf("%s: %d %q %s after %d runs; want %d %q %s after %d runs", name, status, lookup, body, d.runs.Load(), wantStatus, wantLookup, wantBody, runs)
+		}
+	}
+
+	// The first request runs and says miss; repeats, under either path,
+	// get its answer again and say hit.
+	status, lookup, first := e.postTicket(ticketsJSON, auth, printer, "k1")
+	want("first", status, lookup, first, 201, "miss", `{"ticket":{"id":1,"requester_id":1,"subject":"Printer offline"}}`, 1)
+	status, lookup, body := e.postTicket(ticketsJSON, auth, printer, "k1")
+	want("repeat", status, lookup, body, 201, "hit", first, 1)
+	status, lookup, body = e.postTicket("/api/v2/tickets", auth, printer, "k1")
+	want("repeat without .json", status, lookup, body, 201, "hit", first, 1)
+
+	// The same key with other parameters, even the same ticket spaced
+	// differently or with a query, is refused and runs nothing.
+	for _, other := range []struct{ path, body string }{
+		{ticketsJSON, `{"ticket":{"subject":"Scanner offline","comment":{"body":"It will not scan."}}}`},
+		{ticketsJSON, `{"ticket": {"subject":"Printer offline","comment":{"body":"It will not print."}}}`},
+		{ticketsJSON + "?async=true", printer},
+	} {
+		status, lookup, body = e.postTicket(other.path, auth, other.body, "k1")
+		want("other parameters", status, lookup, body, 400, "", keyMismatch, 1)
+	}
+
+	// Without a key every request runs.
+	status, lookup, body = e.postTicket(ticketsJSON, auth, printer)
+	want("no key", status, lookup, body, 201, "", `{"ticket":{"id":2,"requester_id":1,"subject":"Printer offline"}}`, 2)
+	status, lookup, body = e.postTicket(ticketsJSON, auth, printer)
+	want("no key again", status, lookup, body, 201, "", `{"ticket":{"id":3,"requester_id":1,"subject":"Printer offline"}}`, 3)
+
+	// A failure is kept and replayed too.
+	status, lookup, invalid := e.postTicket(ticketsJSON, auth, `{"ticket":{}}`, "k2")
+	want("invalid ticket", status, lookup, invalid, 422, "miss", `{"description":"Record validation errors","error":"RecordInvalid"}`, 4)
+	status, lookup, body = e.postTicket(ticketsJSON, auth, `{"ticket":{}}`, "k2")
+	want("invalid ticket again", status, lookup, body, 422, "hit", invalid, 4)
+
+	// Keys: up to 255 characters, one value, not empty.
+	status, lookup, body = e.postTicket(ticketsJSON, auth, printer, strings.Repeat("k", 255))
+	want("255 characters", status, lookup, body, 201, "miss", "", 5)
+	for name, keys := range map[string][]string{"256 characters": {strings.Repeat("k", 256)}, "empty": {""}, "two values": {"k3", "k3"}} {
+		status, lookup, body = e.postTicket(ticketsJSON, auth, printer, keys...)
+		if m := jsonMap(t, []byte(body)); status != 400 || lookup != "" || m["error"] != "InvalidIdempotencyKey" || d.runs.Load() != 5 {
+			t.Errorf("key %s: %d %q %s after %d runs", name, status, lookup, body, d.runs.Load())
+		}
+	}
+
+	// A request refused before it reaches the endpoint keeps nothing.
+	readOnly := "Bearer " + str(e.loginWith("tickets:read")["access_token"])
+	status, _, body = e.postTicket(ticketsJSON, readOnly, printer, "k4")
+	want("missing scope", status, "", body, 403, "", missingScopeBody("tickets:write"), 5)
+	e.sim.Inject(Endpoint("POST "+ticketsJSON), ServerError, 1)
+	status, lookup, body = e.postTicket(ticketsJSON, auth, printer, "k4")
+	want("fault", status, lookup, body, 500, "", "", 5)
+	status, lookup, body = e.postTicket(ticketsJSON, auth, printer, "k4")
+	want("after the refusals", status, lookup, body, 201, "miss", "", 6)
+
+	// Keys live two hours from the first request.
+	clock.Advance(2 * time.Hour)
+	status, lookup, body = e.postTicket(ticketsJSON, auth, printer, "k1")
+	want("after two hours", status, lookup, body, 201, "hit", first, 6)
+	clock.Advance(time.Second)
+	status, lookup, body = e.postTicket(ticketsJSON, auth, printer, "k1")
+	want("after two hours and a second", status, lookup, body, 201, "miss", `{"ticket":{"id":7,"requester_id":1,"subject":"Printer offline"}}`, 7)
+
+	// Other endpoints ignore the header.
+	for range 2 {
+		req, _ := http.NewRequest("PUT", e.url+"/api/v2/tickets/1", strings.NewReader(printer))
+		req.Header.Set("Authorization", auth)
+		req.Header.Set("Idempotency-Key", "k5")
+		resp, err := e.client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 || resp.Header.Get("x-idempotency-lookup") != "" {
+			t.Errorf("update with a key: %d, lookup %q", resp.StatusCode, resp.Header.Get("x-idempotency-lookup"))
+		}
+	}
+	if n := updates.Load(); n != 2 {
+		t.Errorf("update with the same key ran %d times, want 2", n)
+	}
+	if n := e.sim.Stats()[Endpoint("POST "+ticketsJSON)]; n != 18 {
+		t.Errorf("Stats() counts %d ticket creations, want 18: repeats are requests too", n)
+	}
+}
+
+func TestIdempotencyKeyConcurrent(t *testing.T) {
+	d := &ticketDesk{entered: make(chan struct{}), hold: make(chan struct{})}
+	e, auth := ticketsEnv(t, d, Options{})
+
+	// While the first request runs, a repeat is refused and runs nothing.
+	type answer struct {
+		status       int
+		lookup, body string
+	}
+	firstDone := make(chan answer, 1)
+	go func() {
+		status, lookup, body := e.postTicket(ticketsJSON, auth, printer, "k1")
+		firstDone <- answer{status, lookup, body}
+	}()
+	<-d.entered
+	if status, lookup, body := e.postTicket(ticketsJSON, auth, printer, "k1"); status != 409 || lookup != "" || body != keyInProgress {
+		t.Errorf("repeat while the first runs: %d %q %s, want 409 %s", status, lookup, body, keyInProgress)
+	}
+	if status, _, body := e.postTicket(ticketsJSON, auth, `{"ticket":{"subject":"Other"}}`, "k1"); status != 400 || body != keyMismatch {
+		t.Errorf("other parameters while the first runs: %d %s", status, body)
+	}
+	close(d.hold)
+	first := <-firstDone
+	if first.status != 201 || first.lookup != "miss" {
+		t.Fatalf("first: %+v", first)
+	}
+	if status, lookup, body := e.postTicket(ticketsJSON, auth, printer, "k1"); status != 201 || lookup != "hit" || body != first.body {
+		t.Errorf("repeat after the first: %d %q %s", status, lookup, body)
+	}
+
+	// A burst of repeats: the endpoint runs once, one answer says miss, and
+	// every other either replays it or is refused as in progress.
+	var wg sync.WaitGroup
+	answers := make(chan answer, 16)
+	for range 16 {
+		wg.Go(func() {
+			status, lookup, body := e.postTicket(ticketsJSON, auth, printer, "burst")
+			answers <- answer{status, lookup, body}
+		})
+	}
+	wg.Wait()
+	close(answers)
+	misses := 0
+	var created string
+	for a := range answers {
+		switch {
+		case a.status == 201 && a.lookup == "miss":
+			misses++
+			created = a.body
+		case a.status == 201 && a.lookup == "hit", a.status == 409 && a.body == keyInProgress:
+		default:
+			t.Errorf("burst answer %+v", a)
+		}
+	}
+	if misses != 1 || d.runs.Load() != 2 {
+		t.Errorf("burst: %d misses and %d runs in all, want 1 miss and 2 runs", misses, d.runs.Load())
+	}
+	if status, lookup, body := e.postTicket(ticketsJSON, auth, printer, "burst"); status != 201 || lookup != "hit" || body != created {
+		t.Errorf("after the burst: %d %q %s, want a hit on %s", status, lookup, body, created)
+	}
+}
+
+// TestIdempotencyKeyLostReply is what the key is for: the ticket was
+// created but the answer was lost, and the retry gets it.
+func TestIdempotencyKeyLostReply(t *testing.T) {
+	d := &ticketDesk{}
+	e, auth := ticketsEnv(t, d, Options{})
+	e.sim.Inject(Endpoint("POST "+ticketsJSON), LostReply, 1)
+	req, _ := http.NewRequest("POST", e.url+ticketsJSON, strings.NewReader(printer))
+	req.Header.Set("Authorization", auth)
+	req.Header.Set("Idempotency-Key", "k1")
+	// A new connection: on a reused one Go's Transport would itself replay
+	// the request, since it has an Idempotency-Key.
+	fresh := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 5 * time.Second}
+	if resp, err := fresh.Do(req); err == nil || isTimeout(err) {
+		if err == nil {
+			resp.Body.Close()
+		}
+		t.Fatalf("lost reply: %v, want a connection error", err)
+	}
+	status, lookup, body := e.postTicket(ticketsJSON, auth, printer, "k1")
+	if status != 201 || lookup != "hit" || body != `{"ticket":{"id":1,"requester_id":1,"subject":"Printer offline"}}` || d.runs.Load() != 1 {
+		t.Errorf("retry: %d %q %s after %d runs, want the lost answer", status, lookup, body, d.runs.Load())
 	}
 }
