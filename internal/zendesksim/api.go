@@ -89,9 +89,9 @@ func (s *Simulator) handleAPI(e apiEndpoint, patterns ...string) {
 	}
 }
 
-// serveAPI serves a request to API endpoint e, in Zendesk's order: faults
-// (the request never got far), the bearer token, the scopes, then the
-// endpoint itself, once per Idempotency-Key for Create Ticket.
+// serveAPI serves a request to API endpoint e: the injected fault first,
+// then the bearer token, the scopes, and the endpoint itself, once per
+// Idempotency-Key for Create Ticket.
 func (s *Simulator) serveAPI(w http.ResponseWriter, r *http.Request, e apiEndpoint) {
 	f := s.begin(e.name)
 	if s.misbehave(w, r, e.name, f) {

@@ -153,6 +153,7 @@ func lost() http.ResponseWriter {
 	return unsent{http.Header{}}
 }
 
+// unsent is lost's writer: it keeps headers for the handler and drops the rest.
 type unsent struct{ header http.Header }
 
 func (u unsent) Header() http.Header         { return u.header }

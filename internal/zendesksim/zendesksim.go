@@ -16,22 +16,33 @@
 //	POST   /simulated-idp/login                 sign-in page and its Sign in button, on the other loopback name
 //	GET    /access/jwt                          Options.IdentityProvider only: back from the identity
 //	                                            provider, sets the Zendesk session cookie
+//	(Options.API)                               the extra API endpoints a test or the -demo mode lists,
+//	                                            e.g. "POST /api/v2/tickets.json"; see API
 //
-// Tests add API endpoints in Options.API, one line each.
+// Extra API endpoints are listed in Options.API, one line each; the older
+// Simulator.HandleAPI is deprecated.
 //
 // What it copies from Zendesk:
 //   - Codes are single use and live 120 seconds; PKCE S256 is required of a
 //     public client (no secret). A bad client or redirect_uri gets an error
 //     page, never a redirect.
 //     https://support.zendesk.com/hc/en-us/articles/4408845965210
-//   - Token responses are 201 Created. Access tokens are RS256 JWTs of about
-//     a kilobyte, refresh tokens opaque strings as long (Options.TokenBytes).
-//     Expiry is enforced: an access token lives 30 minutes unless the
-//     request asks otherwise, and the reply has a top-level expires_in only
-//     when the request sent one. Refreshing rotates both tokens; an old
-//     refresh token gets invalid_grant.
+//   - Token responses are 201 Created, as the reference says, or 200 with
+//     Options.TokenStatusOK, which is what Zendesk's CLI, zcli, requires.
+//     Access tokens are RS256 JWTs of about a kilobyte, refresh tokens
+//     opaque strings as long (Options.TokenBytes). Expiry is enforced: an
+//     access token lives 30 minutes unless the request asks otherwise, and
+//     the reply has a top-level expires_in only when the request sent one.
+//     Refreshing rotates both tokens; an old refresh token gets
+//     invalid_grant.
 //     https://developer.zendesk.com/api-reference/ticketing/oauth/grant_type_tokens/
+//     https://support.zendesk.com/hc/en-us/articles/9182123625370
 //     https://github.com/NangoHQ/nango/issues/6775
+//     https://github.com/zendesk/zcli
+//   - A refresh may not widen the grant (RFC 6749 §6): without scope the
+//     new tokens carry the refresh token's scope; asking for any scope it
+//     lacks gets 400 invalid_scope and rotates nothing; a narrower scope is
+//     what the new tokens, refresh token included, carry.
 //   - A client may be limited to allowed scopes (Options.AllowedScopes):
 //     asking for another is invalid_scope.
 //     https://support.zendesk.com/hc/en-us/articles/11093380955674
@@ -39,12 +50,26 @@
 //     without a consent page; a real revocation forgets that grant.
 //     https://developer.zendesk.com/documentation/ticketing/working-with-oauth/using-oauth-to-authenticate-zendesk-api-requests-in-a-web-app/
 //   - API calls need a bearer token whose scopes cover the endpoint (read
-//     or <resource>:read for GET, write or <resource>:write otherwise), else
-//     403 Forbidden; a bad, expired or revoked token gets 401 invalid_token.
-//     Show Self answers 200 with an anonymous user when no credentials are
-//     sent.
+//     or <resource>:read for GET, write or <resource>:write otherwise),
+//     else 403 "You are missing the following required scopes:
+//     <resource>:read" (or :write). That is not the role-based 403, "You
+//     do not have access to this page...", which the Forbidden fault sends.
+//     With Options.ShowSelfNeedsRead, Show Self accepts only the broad read
+//     scope, as field reports show; Zendesk does not say which it needs.
 //     https://developer.zendesk.com/api-reference/ticketing/oauth/grant_type_tokens/#scope
+//     https://support.zendesk.com/hc/en-us/community/posts/4485954843162
+//   - A bad, expired or revoked token gets 401 with RFC 6750's
+//     invalid_token body, or Zendesk's other 401 body, "Couldn't
+//     authenticate you" (Options.BadTokenAnswer); a request without a
+//     bearer token gets the latter. Show Self answers 200 with an anonymous
+//     user when no credentials are sent.
 //     https://developer.zendesk.com/api-reference/ticketing/users/users/#show-self
+//   - Create Ticket (an endpoint listed as POST /api/v2/tickets(.json))
+//     runs once per Idempotency-Key: a repeat within two hours gets the
+//     first answer with x-idempotency-lookup: hit, the same key with other
+//     parameters 400 IdempotentRequestError (idempotency.go says what the
+//     simulator chose where Zendesk is silent).
+//     https://developer.zendesk.com/api-reference/ticketing/introduction/#idempotency
 //   - Revocation answers 204 and the token and its refresh token stop
 //     working, or, as a test chooses (Options.Revocation), 403, or 204
 //     while the token keeps working, as community posts report.
@@ -55,9 +80,12 @@
 //     https://support.zendesk.com/hc/en-us/articles/4408845838874
 //
 // For tests: Stats counts the requests per Endpoint; Inject makes an
-// endpoint fail (500s, a text/plain 429, 403s, hangs, TCP resets, broken
-// JSON, ...); LastTokenRequest shows what the client sent; Revoked and
-// ExpireAccessTokens look at and move the tokens' state.
+// endpoint fail (500s, a text/plain 429, the role-based 403, hangs, TCP
+// resets, broken JSON, ...), or lose its reply (LostReply: the request is
+// carried out, a refresh rotates the pair, then the connection is reset,
+// as when a reply is lost on the way); LastTokenRequest shows what the
+// client sent; Revoked and ExpireAccessTokens look at and move the tokens'
+// state.
 //
 // The simulator has one OAuth client and one user, keeps everything in
 // memory and is meant for demos and tests only.
