@@ -547,7 +547,7 @@ func TestScopesWithoutShowSelf(t *testing.T) {
 	if resp.StatusCode != http.StatusForbidden {
 		t.Fatalf("status %d, want 403\n%s", resp.StatusCode, resp.body)
 	}
-	mustContain(t, resp.body, "Zendesk refused access", "ZENDESK_SCOPES (now &#34;tickets:read&#34;)", "needs the scope "+showSelfScope)
+	mustContain(t, resp.body, "Zendesk refused access", "Zendesk says the app lacks the scope "+showSelfScope, "ZENDESK_SCOPES (now &#34;tickets:read&#34;)")
 	if b.cookie("session") != nil {
 		t.Error("a session was kept")
 	}

@@ -8,82 +8,147 @@ import (
 // Caller is who calls an API endpoint: the signed-in user, and the scopes
 // of the access token they presented.
 type Caller struct {
-	User   User
-	Scopes []string
-	token  string
+	User     User
+	Scopes   []string
+	token    string
+	clientID string
 }
 
-// HandleAPI adds an API endpoint to the simulator. pattern is a ServeMux
-// pattern with a method, e.g. "GET /api/v2/users/{id}/tickets/requested.json";
-// resource is the Zendesk scope resource that covers it, e.g. "tickets".
-// Before h runs, the request goes through what every Zendesk API endpoint
-// does: it is counted in Stats as Endpoint(pattern), takes the faults
-// injected under that name, must carry a valid bearer token (else 401), and
-// that token's scopes must cover the request (else 403 Forbidden): a GET
-// needs read or <resource>:read, other methods write or <resource>:write
+// API is an extra API endpoint, listed in Options.API: the one place a
+// test or the -demo mode adds the Zendesk endpoints its pages call.
+//
+// Pattern is a ServeMux pattern with a method, e.g.
+// "GET /api/v2/users/{id}/tickets/requested.json". Resource is the Zendesk
+// scope resource that covers it, e.g. "tickets". Before Handler runs, the
+// request goes through what every Zendesk API endpoint does: it is counted
+// in Stats as Endpoint(Pattern), takes the faults injected under that
+// name, must carry a valid bearer token (else 401), and that token's
+// scopes must cover the request (else 403 naming the missing scope): a
+// GET needs read or <Resource>:read, other methods write or
+// <Resource>:write
 // (https://developer.zendesk.com/api-reference/ticketing/oauth/grant_type_tokens/#scope).
 // A request without a bearer token gets Zendesk's 401 "Couldn't
-// authenticate you".
+// authenticate you". An endpoint listed as "POST /api/v2/tickets.json" or
+// "POST /api/v2/tickets" is Create Ticket, and honours an Idempotency-Key
+// header (see idempotency.go).
+type API struct {
+	Pattern  string
+	Resource string
+	Handler  func(w http.ResponseWriter, r *http.Request, c Caller)
+}
+
+// HandleAPI adds the endpoint API{pattern, resource, h} to a running
+// simulator, as if it had been listed in Options.API.
 //
-// HandleAPI panics, like ServeMux.Handle, if pattern is not a method and a
-// path or conflicts with another endpoint, or if resource is empty.
+// Deprecated: list the endpoint in Options.API, the one documented place
+// for extra endpoints. HandleAPI will be removed.
 func (s *Simulator) HandleAPI(pattern, resource string, h func(w http.ResponseWriter, r *http.Request, c Caller)) {
-	method, path, _ := strings.Cut(pattern, " ")
+	s.addAPI(API{Pattern: pattern, Resource: resource, Handler: h})
+}
+
+// addAPI registers a. It panics, like ServeMux.Handle, if a.Pattern is not
+// a method and a path or conflicts with another endpoint, or if a.Resource
+// or a.Handler is missing: a broken list fails at start-up, not in a test
+// run's middle.
+func (s *Simulator) addAPI(a API) {
+	method, path, _ := strings.Cut(a.Pattern, " ")
 	if method == "" || method != strings.ToUpper(method) || !strings.HasPrefix(path, "/") {
-		panic("zendesksim: HandleAPI pattern must be a method and a path, e.g. \"GET /api/v2/...\": " + pattern)
+		panic("zendesksim: API pattern must be a method and a path, e.g. \"GET /api/v2/...\": " + a.Pattern)
 	}
-	if resource == "" {
-		panic("zendesksim: HandleAPI needs the scope resource of " + pattern)
+	if a.Resource == "" {
+		panic("zendesksim: API needs the scope resource of " + a.Pattern)
 	}
-	s.handleAPI(apiEndpoint{name: Endpoint(pattern), resource: resource, serve: h}, pattern)
+	if a.Handler == nil {
+		panic("zendesksim: API has no Handler for " + a.Pattern)
+	}
+	s.handleAPI(apiEndpoint{name: Endpoint(a.Pattern), resource: a.Resource, serve: a.Handler}, a.Pattern)
 }
 
 // apiEndpoint is an API endpoint as handleAPI serves it.
 type apiEndpoint struct {
 	name     Endpoint
 	resource string // "" : any valid token may call it
+	// broadOnly: only the broad read or write scope covers it, not
+	// <resource>:read or :write.
+	broadOnly bool
 	// anonymous answers a request without a bearer token; nil: 401.
 	anonymous http.HandlerFunc
 	serve     func(w http.ResponseWriter, r *http.Request, c Caller)
+	// createsTicket: the endpoint is Create Ticket, which honours an
+	// Idempotency-Key header.
+	createsTicket bool
 }
 
 // handleAPI registers e under each pattern: one path for faults, counting,
-// the token and the scope rule, whatever the endpoint.
+// the token, the scope rule and idempotency, whatever the endpoint.
 func (s *Simulator) handleAPI(e apiEndpoint, patterns ...string) {
-	h := func(w http.ResponseWriter, r *http.Request) {
-		if s.misbehave(w, r, e.name, s.begin(e.name)) {
-			return
-		}
-		token, ok := bearer(r)
-		if !ok {
-			if e.anonymous != nil {
-				e.anonymous(w, r)
-				return
-			}
-			WriteJSON(w, http.StatusUnauthorized, map[string]string{"error": "Couldn't authenticate you"})
-			return
-		}
-		s.mu.Lock()
-		t := s.validLocked(token)
-		var scope string
-		if t != nil {
-			scope = t.scope
-		}
-		s.mu.Unlock()
-		if t == nil {
-			WriteJSON(w, http.StatusUnauthorized, apiError{Code: "invalid_token", Description: invalidTokenDesc})
-			return
-		}
-		c := Caller{User: s.opts.User, Scopes: strings.Fields(scope), token: token}
-		if e.resource != "" && !scopesCover(c.Scopes, e.resource, r.Method) {
-			writeForbidden(w)
-			return
-		}
-		e.serve(w, r, c)
-	}
 	for _, p := range patterns {
-		s.mux.HandleFunc(p, h)
+		e := e
+		e.createsTicket = createsTicket(p)
+		s.mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) { s.serveAPI(w, r, e) })
 	}
+}
+
+// serveAPI serves a request to API endpoint e: the injected fault first,
+// then the bearer token, the scopes, and the endpoint itself, once per
+// Idempotency-Key for Create Ticket.
+func (s *Simulator) serveAPI(w http.ResponseWriter, r *http.Request, e apiEndpoint) {
+	f := s.begin(e.name)
+	if s.misbehave(w, r, e.name, f) {
+		return
+	}
+	if f == LostReply {
+		defer resetConnection(w) // the connection's own writer, once the request is served
+		w = lost()
+	}
+	token, ok := bearer(r)
+	if !ok {
+		if e.anonymous != nil {
+			e.anonymous(w, r)
+			return
+		}
+		writeCouldNotAuthenticate(w)
+		return
+	}
+	s.mu.Lock()
+	t := s.validLocked(token)
+	var scope, clientID string
+	if t != nil {
+		scope, clientID = t.scope, t.grant.clientID
+	}
+	s.mu.Unlock()
+	if t == nil {
+		s.writeBadToken(w)
+		return
+	}
+	c := Caller{User: s.opts.User, Scopes: strings.Fields(scope), token: token, clientID: clientID}
+	if e.resource != "" {
+		if missing := missingScope(c.Scopes, e.resource, r.Method, e.broadOnly); missing != "" {
+			writeMissingScope(w, missing)
+			return
+		}
+	}
+	if e.createsTicket {
+		s.serveOnce(w, r, c, e.serve)
+		return
+	}
+	e.serve(w, r, c)
+}
+
+// writeBadToken answers a bearer token that is not valid, as
+// Options.BadTokenAnswer says.
+func (s *Simulator) writeBadToken(w http.ResponseWriter) {
+	if s.opts.BadTokenAnswer == CouldNotAuthenticateAnswer {
+		writeCouldNotAuthenticate(w)
+		return
+	}
+	WriteJSON(w, http.StatusUnauthorized, apiError{Code: "invalid_token", Description: invalidTokenDesc})
+}
+
+// writeCouldNotAuthenticate writes Zendesk's 401 for a request without
+// valid credentials.
+func writeCouldNotAuthenticate(w http.ResponseWriter) {
+	WriteJSON(w, http.StatusUnauthorized, map[string]string{"error": "Couldn't authenticate you"})
 }
 
 // validLocked returns the access token if it exists and is neither revoked

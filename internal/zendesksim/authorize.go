@@ -54,8 +54,13 @@ func validChallenge(c string) bool {
 // invalid_scope; a remembered grant goes back with a code; anything else
 // gets the consent page.
 func (s *Simulator) authorize(w http.ResponseWriter, r *http.Request) {
-	if s.misbehave(w, r, Authorize, s.begin(Authorize)) {
+	f := s.begin(Authorize)
+	if s.misbehave(w, r, Authorize, f) {
 		return
+	}
+	if f == LostReply {
+		defer resetConnection(w) // the connection's own writer, once the request is served
+		w = lost()
 	}
 	a, problem := s.parseAuthRequest(r.URL.Query())
 	switch {

@@ -9,7 +9,8 @@ import (
 )
 
 // Fault is a way for an endpoint to misbehave; see Simulator.Inject.
-// "2xx" below means 201 for the token endpoints and 200 for the others.
+// "2xx" below means the token endpoints' success status (201, or 200 with
+// Options.TokenStatusOK) and 200 for the others.
 type Fault int
 
 // The faults. A fault that makes no sense for an endpoint (e.g. NoUser on
@@ -26,10 +27,11 @@ const (
 	Oversized              // 2xx, application/json, a valid JSON object larger than 2 MiB
 	WrongContentType       // 2xx, a valid-looking JSON body sent as text/html
 	ErrorIn2xx             // 200 {"error":"invalid_grant","error_description":"The provided authorization grant is invalid"}
-	NoAccessToken          // token endpoints: 201 {"token_type":"bearer","scope":"users:read"}
+	NoAccessToken          // token endpoints: 2xx {"token_type":"bearer","scope":"users:read"}
 	NoUser                 // users/me: 200 {}
 	AnonymousUser          // users/me: 200 {"user":{"id":null,"name":"Anonymous user","role":"end-user"}}
-	Forbidden              // 403 with Zendesk's Forbidden body, the one a token without the needed scope gets
+	Forbidden              // 403 "You do not have access to this page...": the role-based refusal, not the missing-scope 403
+	LostReply              // serves the request in full (a refresh rotates, an exchange uses the code), then resets like Reset
 )
 
 // SlowDelay is how long a Slow fault waits before answering. Change it only
@@ -45,10 +47,12 @@ type injected struct {
 
 // Inject makes endpoint e answer with fault f for the next times requests
 // (times <= 0: every request, until Inject(e, NoFault, 0)). Every endpoint
-// counted in Stats takes faults, except Consent; an endpoint added with
-// HandleAPI is named Endpoint(pattern). A faulted request changes no state
+// counted in Stats takes faults, except Consent; an endpoint listed in
+// Options.API is named Endpoint(pattern). A faulted request changes no state
 // (an exchange hit by a fault does not consume the code), except Slow,
-// which answers normally after the delay.
+// which answers normally after the delay, and LostReply, which does all
+// the request asked and then loses the answer: after a refresh whose
+// reply is lost, the old pair is dead and the new one never arrived.
 func (s *Simulator) Inject(e Endpoint, f Fault, times int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -77,15 +81,17 @@ func (s *Simulator) begin(e Endpoint) Fault {
 }
 
 // misbehave acts out fault f on endpoint e and reports whether the request
-// is finished (true) or must be served normally (false).
+// is finished (true) or must be served normally (false). LostReply is
+// served normally, into lost(), and its caller then resets the
+// connection.
 func (s *Simulator) misbehave(w http.ResponseWriter, r *http.Request, e Endpoint, f Fault) bool {
 	tokenEndpoint := e == Exchange || e == Refresh
 	ok := http.StatusOK
 	if tokenEndpoint {
-		ok = http.StatusCreated
+		ok = s.tokenStatus()
 	}
 	switch {
-	case f == NoFault:
+	case f == NoFault, f == LostReply:
 		return false
 	case f == Slow:
 		t := time.NewTimer(SlowDelay)
@@ -130,7 +136,7 @@ func (s *Simulator) misbehave(w http.ResponseWriter, r *http.Request, e Endpoint
 	case f == ErrorIn2xx:
 		WriteJSON(w, http.StatusOK, apiError{Code: "invalid_grant", Description: "The provided authorization grant is invalid"})
 	case f == NoAccessToken && tokenEndpoint:
-		WriteJSON(w, http.StatusCreated, map[string]string{"token_type": "bearer", "scope": "users:read"})
+		WriteJSON(w, ok, map[string]string{"token_type": "bearer", "scope": "users:read"})
 	case f == NoUser && e == Me:
 		WriteJSON(w, http.StatusOK, map[string]any{})
 	case f == AnonymousUser && e == Me:
@@ -140,6 +146,19 @@ func (s *Simulator) misbehave(w http.ResponseWriter, r *http.Request, e Endpoint
 	}
 	return true
 }
+
+// lost returns a ResponseWriter whose answer goes nowhere: a LostReply
+// request is served into it, then its connection is reset.
+func lost() http.ResponseWriter {
+	return unsent{http.Header{}}
+}
+
+// unsent is lost's writer: it keeps headers for the handler and drops the rest.
+type unsent struct{ header http.Header }
+
+func (u unsent) Header() http.Header         { return u.header }
+func (u unsent) Write(b []byte) (int, error) { return len(b), nil }
+func (u unsent) WriteHeader(int)             {}
 
 // resetConnection closes the request's connection with a TCP RST, writing
 // nothing. HTTP/2 connections cannot be hijacked: the stream is aborted.

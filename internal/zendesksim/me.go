@@ -2,7 +2,8 @@ package zendesksim
 
 import "net/http"
 
-// Show Self, GET /api/v2/users/me(.json), scope read or users:read:
+// Show Self, GET /api/v2/users/me(.json), scope read or users:read (read
+// alone with Options.ShowSelfNeedsRead):
 // https://developer.zendesk.com/api-reference/ticketing/users/users/#show-self
 
 // me answers a caller with a valid token: the signed-in user.

@@ -25,12 +25,33 @@ const (
 	invalidScopeDesc = "The requested scope is invalid, unknown, or malformed."
 )
 
-// forbiddenBody is Zendesk's 403 for a token that may not use an endpoint.
-// Unlike the OAuth errors it has "description", not "error_description".
+// Zendesk answers 403 for two different reasons, with two bodies. Unlike
+// the OAuth errors both have "description", not "error_description".
+//
+// forbiddenBody is the role-based one: the caller's role may not use the
+// endpoint (an agent without API access, an end user on an agents' page),
+// whatever the token's scopes. The Forbidden fault and RefusesRevocation
+// send it:
+// https://github.com/facetoe/zenpy/issues/336
 const forbiddenBody = `{"error":"Forbidden","description":"You do not have access to this page. Please contact the account owner of this help desk for further help."}`
 
 func writeForbidden(w http.ResponseWriter) {
 	writeRaw(w, http.StatusForbidden, jsonType, []byte(forbiddenBody))
+}
+
+// describedError is the shape of Zendesk's API errors (not its OAuth
+// errors): "error" and "description".
+type describedError struct {
+	Code        string `json:"error"`
+	Description string `json:"description"`
+}
+
+// writeMissingScope answers a token that lacks scope with the other 403:
+// the token's scopes do not cover the endpoint, and the body names the
+// scope it lacks:
+// https://support.zendesk.com/hc/en-us/community/posts/4485954843162
+func writeMissingScope(w http.ResponseWriter, scope string) {
+	WriteJSON(w, http.StatusForbidden, describedError{"Forbidden", "You are missing the following required scopes: " + scope})
 }
 
 func missing(what string) *apiError {
@@ -42,7 +63,7 @@ func invalidGrant() *apiError {
 }
 
 // WriteJSON writes v as a JSON body with the given status and Zendesk's
-// Content-Type, for handlers added with HandleAPI. A v that cannot be
+// Content-Type, for the handlers listed in Options.API. A v that cannot be
 // encoded becomes a 500.
 func WriteJSON(w http.ResponseWriter, status int, v any) {
 	body, err := json.Marshal(v)

@@ -29,7 +29,7 @@ func (s *Simulator) revoke(w http.ResponseWriter, _ *http.Request, c Caller) {
 	if t := s.access[c.token]; t != nil {
 		t.revoked = true
 		delete(s.refresh, t.refresh)
-		delete(s.grants, grantOf(t.clientID, t.scope))
+		delete(s.grants, t.grant)
 	}
 	s.mu.Unlock()
 	w.WriteHeader(http.StatusNoContent)

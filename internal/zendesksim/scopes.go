@@ -26,13 +26,35 @@ func (s *Simulator) scopesAllowed(scope string) bool {
 	return true
 }
 
-// scopesCover applies Zendesk's scope rule: read covers every GET, write
-// every other method, and <resource>:read or :write the same for one
-// resource.
-func scopesCover(scopes []string, resource, method string) bool {
-	need := "write"
-	if method == http.MethodGet || method == http.MethodHead {
-		need = "read"
+// scopesWithin reports whether every scope in asked is one of granted's
+// (space-separated).
+func scopesWithin(asked []string, granted string) bool {
+	have := strings.Fields(granted)
+	for _, sc := range asked {
+		if !slices.Contains(have, sc) {
+			return false
+		}
 	}
-	return slices.Contains(scopes, need) || slices.Contains(scopes, resource+":"+need)
+	return true
+}
+
+// missingScope applies Zendesk's scope rule to a request with method on
+// an endpoint of resource: read covers every GET, write every other
+// method, and <resource>:read or :write the same for one resource. It
+// returns "" when scopes cover the request, else the scope Zendesk's 403
+// names: <resource>:read or <resource>:write, or, for an endpoint that
+// accepts only the broad scopes (broadOnly), read or write.
+func missingScope(scopes []string, resource, method string, broadOnly bool) string {
+	broad := "write"
+	if method == http.MethodGet || method == http.MethodHead {
+		broad = "read"
+	}
+	specific := resource + ":" + broad
+	switch {
+	case slices.Contains(scopes, broad), !broadOnly && slices.Contains(scopes, specific):
+		return ""
+	case broadOnly:
+		return broad
+	}
+	return specific
 }

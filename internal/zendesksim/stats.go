@@ -1,7 +1,7 @@
 package zendesksim
 
 // Endpoint names what Stats counts and what Inject can make misbehave. An
-// endpoint added with HandleAPI is named by its pattern:
+// endpoint listed in Options.API is named by its pattern:
 // Endpoint("GET /api/v2/users/{id}/tickets/requested.json").
 type Endpoint string
 

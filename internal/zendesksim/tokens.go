@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -35,17 +36,19 @@ type authCode struct {
 // accessToken is an issued access token. Rotated tokens are deleted; revoked
 // ones are kept (with revoked set) so that Revoked can report them.
 type accessToken struct {
-	clientID, scope string
-	expires         time.Time
-	refresh         string // the refresh token issued with it, "" if none
-	revoked         bool
+	grant   grant  // what the person allowed, which revoking forgets
+	scope   string // the token's own scope: the grant's, or narrower after a refresh
+	expires time.Time
+	refresh string // the refresh token issued with it, "" if none
+	revoked bool
 }
 
 // refreshToken is an unused refresh token; it is deleted when used or revoked.
 type refreshToken struct {
-	clientID, scope string
-	expires         time.Time
-	access          string // the access token issued with it
+	grant   grant
+	scope   string // the most a refresh with it may ask for
+	expires time.Time
+	access  string // the access token issued with it
 }
 
 // tokenResponse is the body of a successful POST /oauth/tokens.
@@ -80,8 +83,16 @@ func (s *Simulator) tokens(w http.ResponseWriter, r *http.Request) {
 	case "refresh_token":
 		ep = Refresh
 	}
-	if ep != "" && s.misbehave(w, r, ep, s.begin(ep)) {
+	var f Fault
+	if ep != "" {
+		f = s.begin(ep)
+	}
+	if s.misbehave(w, r, ep, f) {
 		return
+	}
+	if f == LostReply {
+		defer resetConnection(w) // the connection's own writer, once the request is served
+		w = lost()
 	}
 
 	var resp tokenResponse
@@ -113,7 +124,16 @@ func (s *Simulator) tokens(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	WriteJSON(w, http.StatusCreated, resp)
+	WriteJSON(w, s.tokenStatus(), resp)
+}
+
+// tokenStatus is the status of a successful token response: 201 Created,
+// as the reference says, or 200 with Options.TokenStatusOK.
+func (s *Simulator) tokenStatus() int {
+	if s.opts.TokenStatusOK {
+		return http.StatusOK
+	}
+	return http.StatusCreated
 }
 
 // readTokenParams reads a token request body, JSON or form-encoded, into
@@ -228,7 +248,7 @@ func (s *Simulator) exchange(p url.Values, lt lifetimes, issuer string) (tokenRe
 		!pkceOK(c.challenge, p.Get("code_verifier")) {
 		return tokenResponse{}, invalidGrant()
 	}
-	return s.issueLocked(issuer, c.clientID, c.scope, lt, now), nil
+	return s.issueLocked(issuer, grantOf(c.clientID, c.scope), c.scope, lt, now), nil
 }
 
 // pkceOK checks an RFC 7636 S256 code_verifier against the code's challenge.
@@ -247,6 +267,15 @@ func pkceOK(challenge, verifier string) bool {
 
 // rotate handles grant_type=refresh_token: the refresh token and the access
 // token issued with it stop working and a new pair is issued.
+//
+// A refresh may not widen the grant (RFC 6749 §6): without scope the new
+// pair carries the refresh token's scope; a scope naming anything that
+// scope lacks gets 400 invalid_scope and rotates nothing, so the refresh
+// token still works; a narrower scope is what the new pair carries.
+// RFC 6749 §6 keeps the new refresh token's scope identical to the old
+// one's; Zendesk does not say, and the simulator takes the stricter
+// reading: the new refresh token is narrowed too, so a session that
+// narrows its scope must authorize again to widen it.
 func (s *Simulator) rotate(p url.Values, lt lifetimes, issuer string) (tokenResponse, *apiError) {
 	old := p.Get("refresh_token")
 	if old == "" {
@@ -259,20 +288,29 @@ func (s *Simulator) rotate(p url.Values, lt lifetimes, issuer string) (tokenResp
 	if rt == nil {
 		return tokenResponse{}, invalidGrant()
 	}
-	delete(s.refresh, old)
-	delete(s.access, rt.access)
 	if now.After(rt.expires) {
+		delete(s.refresh, old)
+		delete(s.access, rt.access)
 		return tokenResponse{}, invalidGrant()
 	}
-	return s.issueLocked(issuer, rt.clientID, rt.scope, lt, now), nil
+	scope := rt.scope
+	if asked := strings.Fields(p.Get("scope")); len(asked) > 0 {
+		if !scopesWithin(asked, rt.scope) {
+			return tokenResponse{}, &apiError{http.StatusBadRequest, "invalid_scope", invalidScopeDesc}
+		}
+		scope = strings.Join(asked, " ")
+	}
+	delete(s.refresh, old)
+	delete(s.access, rt.access)
+	return s.issueLocked(issuer, rt.grant, scope, lt, now), nil
 }
 
 // issueLocked creates a new access token (and refresh token unless
-// NoRefreshToken). s.mu must be held.
-func (s *Simulator) issueLocked(issuer, clientID, scope string, lt lifetimes, now time.Time) tokenResponse {
-	at := &accessToken{clientID: clientID, scope: scope, expires: now.Add(lt.access)}
+// NoRefreshToken) of grant g with scope. s.mu must be held.
+func (s *Simulator) issueLocked(issuer string, g grant, scope string, lt lifetimes, now time.Time) tokenResponse {
+	at := &accessToken{grant: g, scope: scope, expires: now.Add(lt.access)}
 	resp := tokenResponse{
-		AccessToken: newAccessToken(issuer, s.opts.User.ID, clientID, scope, now, at.expires, s.opts.TokenBytes),
+		AccessToken: newAccessToken(issuer, s.opts.User.ID, g.clientID, scope, now, at.expires, s.opts.TokenBytes),
 		TokenType:   "bearer",
 		Scope:       scope,
 	}
@@ -281,7 +319,7 @@ func (s *Simulator) issueLocked(issuer, clientID, scope string, lt lifetimes, no
 	}
 	if !s.opts.NoRefreshToken {
 		at.refresh = newRefreshToken(len(resp.AccessToken))
-		s.refresh[at.refresh] = &refreshToken{clientID: clientID, scope: scope, expires: now.Add(lt.refresh), access: resp.AccessToken}
+		s.refresh[at.refresh] = &refreshToken{grant: g, scope: scope, expires: now.Add(lt.refresh), access: resp.AccessToken}
 		resp.RefreshToken = at.refresh
 		resp.RefreshTokenExpiresIn = seconds(lt.refresh)
 	}

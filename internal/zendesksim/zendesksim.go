@@ -16,22 +16,33 @@
 //	POST   /simulated-idp/login                 sign-in page and its Sign in button, on the other loopback name
 //	GET    /access/jwt                          Options.IdentityProvider only: back from the identity
 //	                                            provider, sets the Zendesk session cookie
+//	(Options.API)                               the extra API endpoints a test or the -demo mode lists,
+//	                                            e.g. "POST /api/v2/tickets.json"; see API
 //
-// Tests add API endpoints with Simulator.HandleAPI, one line each.
+// Extra API endpoints are listed in Options.API, one line each; the older
+// Simulator.HandleAPI is deprecated.
 //
 // What it copies from Zendesk:
 //   - Codes are single use and live 120 seconds; PKCE S256 is required of a
 //     public client (no secret). A bad client or redirect_uri gets an error
 //     page, never a redirect.
 //     https://support.zendesk.com/hc/en-us/articles/4408845965210
-//   - Token responses are 201 Created. Access tokens are RS256 JWTs of about
-//     a kilobyte, refresh tokens opaque strings as long (Options.TokenBytes).
-//     Expiry is enforced: an access token lives 30 minutes unless the
-//     request asks otherwise, and the reply has a top-level expires_in only
-//     when the request sent one. Refreshing rotates both tokens; an old
-//     refresh token gets invalid_grant.
+//   - Token responses are 201 Created, as the reference says, or 200 with
+//     Options.TokenStatusOK, which is what Zendesk's CLI, zcli, requires.
+//     Access tokens are RS256 JWTs of about a kilobyte, refresh tokens
+//     opaque strings as long (Options.TokenBytes). Expiry is enforced: an
+//     access token lives 30 minutes unless the request asks otherwise, and
+//     the reply has a top-level expires_in only when the request sent one.
+//     Refreshing rotates both tokens; an old refresh token gets
+//     invalid_grant.
 //     https://developer.zendesk.com/api-reference/ticketing/oauth/grant_type_tokens/
+//     https://support.zendesk.com/hc/en-us/articles/9182123625370
 //     https://github.com/NangoHQ/nango/issues/6775
+//     https://github.com/zendesk/zcli
+//   - A refresh may not widen the grant (RFC 6749 §6): without scope the
+//     new tokens carry the refresh token's scope; asking for any scope it
+//     lacks gets 400 invalid_scope and rotates nothing; a narrower scope is
+//     what the new tokens, refresh token included, carry.
 //   - A client may be limited to allowed scopes (Options.AllowedScopes):
 //     asking for another is invalid_scope.
 //     https://support.zendesk.com/hc/en-us/articles/11093380955674
@@ -39,12 +50,26 @@
 //     without a consent page; a real revocation forgets that grant.
 //     https://developer.zendesk.com/documentation/ticketing/working-with-oauth/using-oauth-to-authenticate-zendesk-api-requests-in-a-web-app/
 //   - API calls need a bearer token whose scopes cover the endpoint (read
-//     or <resource>:read for GET, write or <resource>:write otherwise), else
-//     403 Forbidden; a bad, expired or revoked token gets 401 invalid_token.
-//     Show Self answers 200 with an anonymous user when no credentials are
-//     sent.
+//     or <resource>:read for GET, write or <resource>:write otherwise),
+//     else 403 "You are missing the following required scopes:
+//     <resource>:read" (or :write). That is not the role-based 403, "You
+//     do not have access to this page...", which the Forbidden fault sends.
+//     With Options.ShowSelfNeedsRead, Show Self accepts only the broad read
+//     scope, as field reports show; Zendesk does not say which it needs.
 //     https://developer.zendesk.com/api-reference/ticketing/oauth/grant_type_tokens/#scope
+//     https://support.zendesk.com/hc/en-us/community/posts/4485954843162
+//   - A bad, expired or revoked token gets 401 with RFC 6750's
+//     invalid_token body, or Zendesk's other 401 body, "Couldn't
+//     authenticate you" (Options.BadTokenAnswer); a request without a
+//     bearer token gets the latter. Show Self answers 200 with an anonymous
+//     user when no credentials are sent.
 //     https://developer.zendesk.com/api-reference/ticketing/users/users/#show-self
+//   - Create Ticket (an endpoint listed as POST /api/v2/tickets(.json))
+//     runs once per Idempotency-Key: a repeat within two hours gets the
+//     first answer with x-idempotency-lookup: hit, the same key with other
+//     parameters 400 IdempotentRequestError (idempotency.go says what the
+//     simulator chose where Zendesk is silent).
+//     https://developer.zendesk.com/api-reference/ticketing/introduction/#idempotency
 //   - Revocation answers 204 and the token and its refresh token stop
 //     working, or, as a test chooses (Options.Revocation), 403, or 204
 //     while the token keeps working, as community posts report.
@@ -55,9 +80,12 @@
 //     https://support.zendesk.com/hc/en-us/articles/4408845838874
 //
 // For tests: Stats counts the requests per Endpoint; Inject makes an
-// endpoint fail (500s, a text/plain 429, 403s, hangs, TCP resets, broken
-// JSON, ...); LastTokenRequest shows what the client sent; Revoked and
-// ExpireAccessTokens look at and move the tokens' state.
+// endpoint fail (500s, a text/plain 429, the role-based 403, hangs, TCP
+// resets, broken JSON, ...), or lose its reply (LostReply: the request is
+// carried out, a refresh rotates the pair, then the connection is reset,
+// as when a reply is lost on the way); LastTokenRequest shows what the
+// client sent; Revoked and ExpireAccessTokens look at and move the tokens'
+// state.
 //
 // The simulator has one OAuth client and one user, keeps everything in
 // memory and is meant for demos and tests only.
@@ -106,18 +134,38 @@ type Options struct {
 	// 1,024. Access tokens are JWTs, which cannot be shorter than their
 	// claims: below about 700 bytes they come out longer than asked.
 	TokenBytes int
+	// TokenStatusOK makes successful token responses 200 OK instead of the
+	// reference's 201 Created: Zendesk's own CLI accepts only 200 from the
+	// exchange and the refresh (zcli's packages/zcli-core/src/lib/oauth.ts,
+	// https://github.com/zendesk/zcli), so that is what it meets.
+	TokenStatusOK bool
 	// NoRefreshToken makes token responses carry no refresh_token, like some
 	// legacy clients.
 	NoRefreshToken bool
 	// Revocation is what DELETE /api/v2/oauth/tokens/current.json does with
 	// a valid token; the zero value revokes it.
 	Revocation Revocation
+	// BadTokenAnswer is the 401 body an API endpoint sends for a bearer
+	// token that is unknown, expired, revoked or malformed; the zero value
+	// is RFC 6750's invalid_token.
+	BadTokenAnswer BadTokenAnswer
+	// ShowSelfNeedsRead makes Show Self require the broad read scope: a
+	// token with only users:read gets 403 "You are missing the following
+	// required scopes: read". Zendesk does not document which scope Show
+	// Self needs; by default users:read or read covers it, like any Users
+	// API GET; field reports show this stricter answer:
+	// https://support.zendesk.com/hc/en-us/community/posts/4485954843162
+	ShowSelfNeedsRead bool
 	// IdentityProvider makes the account use single sign-on: a person who
 	// is not signed in to Zendesk (no session cookie on the simulator's
 	// origin) is sent from the authorization request to an identity
 	// provider's page on another origin, then back. Without it the person
 	// counts as signed in.
 	IdentityProvider bool
+	// API lists the extra API endpoints the simulator serves, each behind
+	// Zendesk's token and scope checks (see API). New panics if one is
+	// malformed.
+	API []API
 	// Now is the clock; nil means time.Now. Tests inject a fake clock to
 	// expire codes and tokens.
 	Now func() time.Time
@@ -147,6 +195,26 @@ const (
 	PretendsToRevoke
 )
 
+// BadTokenAnswer is the body of the 401 an API endpoint sends for a bearer
+// token that is unknown, expired, revoked or malformed. Zendesk sends both;
+// no sample of the 401 for an expired JWT access token has been published.
+// Zendesk's own clients refresh on any 401, whatever its body (zcli's
+// packages/zcli-core/src/lib/request.ts, https://github.com/zendesk/zcli),
+// so an app should too.
+type BadTokenAnswer int
+
+const (
+	// InvalidTokenAnswer is RFC 6750's (§3.1) {"error":"invalid_token",
+	// "error_description":"The access token provided is expired, revoked,
+	// malformed or invalid for other reasons."}, which Zendesk documents
+	// for Show Self:
+	// https://developer.zendesk.com/api-reference/ticketing/users/users/#show-self
+	InvalidTokenAnswer BadTokenAnswer = iota
+	// CouldNotAuthenticateAnswer is Zendesk's other 401 body,
+	// {"error":"Couldn't authenticate you"}, as field reports show.
+	CouldNotAuthenticateAnswer
+)
+
 // Simulator is an http.Handler serving the simulated Zendesk endpoints.
 // Create it with New. Its methods are safe for concurrent use.
 type Simulator struct {
@@ -162,6 +230,7 @@ type Simulator struct {
 	sessions  map[string]bool      // Zendesk session cookie values
 	tickets   map[string]time.Time // identity provider sign-ins not yet redeemed, by expiry
 	faults    map[Endpoint]*injected
+	once      map[onceKey]*onceAnswer // Create Ticket answers by Idempotency-Key
 	stats     Stats
 	lastToken url.Values
 }
@@ -184,6 +253,7 @@ func New(opts Options) *Simulator {
 	}
 	opts.RedirectURIs = slices.Clone(opts.RedirectURIs)
 	opts.AllowedScopes = slices.Clone(opts.AllowedScopes)
+	opts.API = slices.Clone(opts.API)
 	s := &Simulator{
 		opts:     opts,
 		mux:      http.NewServeMux(),
@@ -195,18 +265,22 @@ func New(opts Options) *Simulator {
 		sessions: map[string]bool{},
 		tickets:  map[string]time.Time{},
 		faults:   map[Endpoint]*injected{},
+		once:     map[onceKey]*onceAnswer{},
 		stats:    Stats{},
 	}
 
 	// Every route. API endpoints go through handleAPI, which checks the
-	// token and its scopes; HandleAPI adds more.
+	// token and its scopes; Options.API adds more.
 	s.mux.HandleFunc("GET /oauth/authorizations/new", s.authorize)
 	s.mux.HandleFunc("POST /oauth/authorizations/new", s.decide)
 	s.mux.HandleFunc("POST /oauth/tokens", s.tokens)
-	s.handleAPI(apiEndpoint{name: Me, resource: "users", anonymous: s.anonymousMe, serve: s.me},
+	s.handleAPI(apiEndpoint{name: Me, resource: "users", broadOnly: opts.ShowSelfNeedsRead, anonymous: s.anonymousMe, serve: s.me},
 		"GET /api/v2/users/me", "GET /api/v2/users/me.json")
 	s.handleAPI(apiEndpoint{name: Revoke, serve: s.revoke},
 		"DELETE /api/v2/oauth/tokens/current", "DELETE /api/v2/oauth/tokens/current.json")
+	for _, a := range opts.API {
+		s.addAPI(a)
+	}
 	if opts.IdentityProvider {
 		s.mux.HandleFunc("GET "+idpPath, s.idpPage)
 		s.mux.HandleFunc("POST "+idpPath, s.idpSignIn)

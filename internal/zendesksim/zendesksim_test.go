@@ -21,6 +21,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -168,8 +169,10 @@ func exchangeParams(code string) url.Values {
 		"redirect_uri": {callback}, "code_verifier": {verifier}, "scope": {"users:read"}}
 }
 
+// refreshParams is a refresh request without scope, as Zendesk's own
+// clients send it.
 func refreshParams(rt string) url.Values {
-	return url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}, "client_id": {"demo-client"}, "scope": {"users:read"}}
+	return url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}, "client_id": {"demo-client"}}
 }
 
 // login runs the whole flow and returns the token response.
@@ -471,6 +474,30 @@ func TestTokenErrors(t *testing.T) {
 	}
 }
 
+func TestTokenStatus(t *testing.T) {
+	for _, c := range []struct {
+		ok     bool
+		status int
+	}{{false, http.StatusCreated}, {true, http.StatusOK}} {
+		e := newEnv(t, Options{TokenStatusOK: c.ok})
+		status, m := e.token(exchangeParams(e.code(authQuery())))
+		if status != c.status || str(m["access_token"]) == "" {
+			t.Fatalf("TokenStatusOK %v: exchange %d %v, want %d", c.ok, status, m, c.status)
+		}
+		if status, m := e.token(refreshParams(str(m["refresh_token"]))); status != c.status || str(m["access_token"]) == "" {
+			t.Errorf("TokenStatusOK %v: refresh %d %v, want %d", c.ok, status, m, c.status)
+		}
+		// Errors keep their status, and faults that answer 2xx follow the option.
+		if status, m := e.token(exchangeParams("nope")); status != 400 || m["error"] != "invalid_grant" {
+			t.Errorf("TokenStatusOK %v: bad code %d %v, want 400", c.ok, status, m)
+		}
+		e.sim.Inject(Exchange, NoAccessToken, 1)
+		if status, _ := e.token(exchangeParams(e.code(authQuery()))); status != c.status {
+			t.Errorf("TokenStatusOK %v: NoAccessToken fault %d, want %d", c.ok, status, c.status)
+		}
+	}
+}
+
 func TestCodeExpiry(t *testing.T) {
 	for _, c := range []struct {
 		wait   time.Duration
@@ -507,6 +534,62 @@ func TestRefreshRotation(t *testing.T) {
 	}
 	if st := e.sim.Stats(); st[Refresh] != 3 || st[Exchange] != 1 || st[Me] != 2 || st[Authorize] != 0 || len(st) != 3 {
 		t.Errorf("stats %v", st)
+	}
+}
+
+func TestRefreshScope(t *testing.T) {
+	e := newEnv(t, Options{})
+	const granted = "users:read tickets:read"
+	refresh := func(rt, scope string) (int, map[string]any) {
+		t.Helper()
+		p := refreshParams(rt)
+		if scope != "" {
+			p.Set("scope", scope)
+		}
+		return e.token(p)
+	}
+	first := e.loginWith(granted)
+
+	// No scope: the grant's.
+	status, second := refresh(str(first["refresh_token"]), "")
+	if status != 201 || second["scope"] != granted {
+		t.Fatalf("refresh without scope: %d %v, want scope %q", status, second, granted)
+	}
+
+	// Wider, even by one scope: invalid_scope, and nothing rotated.
+	for _, wider := range []string{"users:read tickets:read write", "read", "tickets:write"} {
+		if status, m := refresh(str(second["refresh_token"]), wider); status != 400 || m["error"] != "invalid_scope" || str(m["error_description"]) == "" {
+			t.Errorf("refresh asking for %q: %d %v, want 400 invalid_scope", wider, status, m)
+		}
+	}
+	if status, _ := e.me(str(second["access_token"])); status != 200 {
+		t.Errorf("the access token after the refused refreshes: %d, want 200", status)
+	}
+
+	// Narrower: the new pair carries the narrower scope, in the reply and
+	// in the token, and cannot widen again.
+	status, third := refresh(str(second["refresh_token"]), "users:read")
+	if status != 201 || third["scope"] != "users:read" {
+		t.Fatalf("refresh narrowing to users:read: %d %v", status, third)
+	}
+	if _, claims, _ := jwtParts(t, str(third["access_token"])); claims["scope"] != "users:read" {
+		t.Errorf("narrowed access token's scope claim %v", claims["scope"])
+	}
+	if status, m := refresh(str(third["refresh_token"]), granted); status != 400 || m["error"] != "invalid_scope" {
+		t.Errorf("widening a narrowed session back: %d %v, want 400 invalid_scope", status, m)
+	}
+	status, fourth := refresh(str(third["refresh_token"]), "")
+	if status != 201 || fourth["scope"] != "users:read" {
+		t.Errorf("refresh of the narrowed session without scope: %d %v, want scope users:read", status, fourth)
+	}
+
+	// Revoking a narrowed token forgets the grant the person allowed.
+	if resp, _ := e.authorize(authQuery("scope", granted)); resp.StatusCode != http.StatusFound {
+		t.Fatalf("remembered grant: %d, want 302", resp.StatusCode)
+	}
+	e.do("DELETE", revokeP, nil, "Authorization", "Bearer "+str(fourth["access_token"]))
+	if resp, _ := e.authorize(authQuery("scope", granted)); resp.StatusCode != http.StatusOK {
+		t.Errorf("after revoking: %d, want the consent page", resp.StatusCode)
 	}
 }
 
@@ -597,7 +680,7 @@ func TestMe(t *testing.T) {
 		{"unknown token", meP, "Bearer nope", 401, func(m map[string]any) bool { return m["error"] == "invalid_token" }},
 		{"empty token", meP, "Bearer ", 401, func(m map[string]any) bool { return m["error"] == "invalid_token" }},
 		{"wrong scope", meP, "Bearer " + ticketsOnly, 403, func(m map[string]any) bool {
-			return m["error"] == "Forbidden" && m["description"] == "You do not have access to this page. Please contact the account owner of this help desk for further help."
+			return m["error"] == "Forbidden" && m["description"] == "You are missing the following required scopes: users:read"
 		}},
 	}
 	for _, c := range cases {
@@ -608,6 +691,66 @@ func TestMe(t *testing.T) {
 				t.Errorf("got %d %s %v", resp.StatusCode, resp.Header.Get("Content-Type"), m)
 			}
 		})
+	}
+}
+
+func TestBadTokenAnswer(t *testing.T) {
+	const (
+		invalidToken = `{"error":"invalid_token","error_description":"The access token provided is expired, revoked, malformed or invalid for other reasons."}`
+		couldNot     = `{"error":"Couldn't authenticate you"}`
+	)
+	for _, c := range []struct {
+		answer BadTokenAnswer
+		body   string
+	}{{InvalidTokenAnswer, invalidToken}, {CouldNotAuthenticateAnswer, couldNot}} {
+		clock := newClock()
+		e := newEnv(t, Options{BadTokenAnswer: c.answer, Now: clock.Now})
+		expired := str(e.login()["access_token"])
+		revoked := str(e.login()["access_token"])
+		e.do("DELETE", revokeP, nil, "Authorization", "Bearer "+revoked)
+		clock.Advance(31 * time.Minute)
+		for name, token := range map[string]string{"unknown": "nope", "empty": "", "expired": expired, "revoked": revoked} {
+			for _, path := range []string{meP, revokeP} {
+				method := map[string]string{meP: "GET", revokeP: "DELETE"}[path]
+				resp, b := e.do(method, path, nil, "Authorization", "Bearer "+token)
+				if resp.StatusCode != 401 || string(b) != c.body || resp.Header.Get("Content-Type") != jsonType {
+					t.Errorf("BadTokenAnswer %d, %s token, %s %s: %d %s, want 401 %s", c.answer, name, method, path, resp.StatusCode, b, c.body)
+				}
+			}
+		}
+		// No credentials at all: Show Self is anonymous, other endpoints
+		// answer "Couldn't authenticate you" whatever the option.
+		if resp, b := e.do("DELETE", revokeP, nil); resp.StatusCode != 401 || string(b) != couldNot {
+			t.Errorf("BadTokenAnswer %d, no credentials: %d %s", c.answer, resp.StatusCode, b)
+		}
+	}
+}
+
+func TestShowSelfNeedsRead(t *testing.T) {
+	for _, c := range []struct {
+		needsRead bool
+		scope     string
+		status    int
+		body      string // exact, for 403
+	}{
+		{false, "users:read", 200, ""},
+		{false, "read", 200, ""},
+		{false, "tickets:read", 403, missingScopeBody("users:read")},
+		{true, "users:read", 403, missingScopeBody("read")},
+		{true, "users:read tickets:read write", 403, missingScopeBody("read")},
+		{true, "read", 200, ""},
+	} {
+		e := newEnv(t, Options{ShowSelfNeedsRead: c.needsRead})
+		token := str(e.loginWith(c.scope)["access_token"])
+		resp, b := e.do("GET", meP, nil, "Authorization", "Bearer "+token)
+		if resp.StatusCode != c.status || (c.status == 403 && string(b) != c.body) {
+			t.Errorf("ShowSelfNeedsRead %v, scope %q: %d %s, want %d %s", c.needsRead, c.scope, resp.StatusCode, b, c.status, c.body)
+		}
+		if c.needsRead { // anonymous callers still get the anonymous user
+			if status, m := e.me(""); status != 200 || m["user"].(map[string]any)["id"] != nil {
+				t.Errorf("anonymous: %d %v", status, m)
+			}
+		}
 	}
 }
 
@@ -662,7 +805,13 @@ var faultNames = map[Fault]string{ServerError: "ServerError", BadGatewayHTML: "B
 	InvalidJSON: "InvalidJSON", Oversized: "Oversized", WrongContentType: "WrongContentType", ErrorIn2xx: "ErrorIn2xx",
 	NoAccessToken: "NoAccessToken", NoUser: "NoUser", AnonymousUser: "AnonymousUser", Forbidden: "Forbidden"}
 
+// zendeskForbidden is Zendesk's role-based 403.
 const zendeskForbidden = `{"error":"Forbidden","description":"You do not have access to this page. Please contact the account owner of this help desk for further help."}`
+
+// missingScopeBody is Zendesk's 403 for a token that lacks scope.
+func missingScopeBody(scope string) string {
+	return `{"error":"Forbidden","description":"You are missing the following required scopes: ` + scope + `"}`
+}
 
 func TestFaults(t *testing.T) {
 	endpoints := []Endpoint{Exchange, Refresh, Me, Revoke}
@@ -875,6 +1024,94 @@ func TestReset(t *testing.T) {
 		} else {
 			resp.Body.Close()
 		}
+	}
+}
+
+func TestLostReply(t *testing.T) {
+	plain := NewServer(Options{RedirectURIs: []string{callback}})
+	defer plain.Close()
+	tlsSrv := httptest.NewTLSServer(New(Options{RedirectURIs: []string{callback}}))
+	defer tlsSrv.Close()
+	for _, c := range []struct {
+		name   string
+		sim    *Simulator
+		url    string
+		client *http.Client
+	}{
+		{"http", plain.Simulator, plain.URL, &http.Client{Timeout: 2 * time.Second}},
+		{"https", tlsSrv.Config.Handler.(*Simulator), tlsSrv.URL, tlsSrv.Client()},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			noRedirects := *c.client
+			noRedirects.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+			e := &env{t, c.sim, c.url, &noRedirects}
+			// A new connection for the lost request: Go's Transport would
+			// replay a request that dies on a reused one if it could.
+			fresh := func() *http.Client {
+				tr := http.DefaultTransport.(*http.Transport).Clone()
+				tr.DisableKeepAlives = true
+				if tlsTr, ok := c.client.Transport.(*http.Transport); ok {
+					tr.TLSClientConfig = tlsTr.TLSClientConfig
+				}
+				return &http.Client{Transport: tr, Timeout: 2 * time.Second}
+			}
+			lostPost := func(form url.Values) {
+				t.Helper()
+				resp, err := fresh().PostForm(c.url+tokensP, form)
+				if err == nil {
+					resp.Body.Close()
+					t.Fatalf("got an answer, %d, want a lost reply", resp.StatusCode)
+				}
+				if isTimeout(err) {
+					t.Fatalf("want a connection error, got %v", err)
+				}
+			}
+
+			// Refresh: rotated, so the old pair is dead and the new one lost.
+			old := e.login()
+			c.sim.Inject(Refresh, LostReply, 1)
+			lostPost(refreshParams(str(old["refresh_token"])))
+			if status, m := e.token(refreshParams(str(old["refresh_token"]))); status != 400 || m["error"] != "invalid_grant" {
+				t.Errorf("old refresh token after the lost reply: %d %v, want 400 invalid_grant", status, m)
+			}
+			if status, m := e.me(str(old["access_token"])); status != 401 || m["error"] != "invalid_token" {
+				t.Errorf("old access token after the lost reply: %d %v, want 401 invalid_token", status, m)
+			}
+
+			// Exchange: the code is used up.
+			code := e.code(authQuery())
+			c.sim.Inject(Exchange, LostReply, 1)
+			lostPost(exchangeParams(code))
+			if status, m := e.token(exchangeParams(code)); status != 400 || m["error"] != "invalid_grant" {
+				t.Errorf("the code after the lost reply: %d %v, want 400 invalid_grant", status, m)
+			}
+
+			// An API endpoint: served, then lost; the next call is answered.
+			at := str(e.login()["access_token"])
+			c.sim.Inject(Me, LostReply, 1)
+			req, _ := http.NewRequest("GET", c.url+meP, nil)
+			req.Header.Set("Authorization", "Bearer "+at)
+			if resp, err := fresh().Do(req); err == nil || isTimeout(err) {
+				if err == nil {
+					resp.Body.Close()
+				}
+				t.Errorf("Show Self with LostReply: %v, want a connection error", err)
+			}
+			if status, _ := e.me(at); status != 200 {
+				t.Errorf("Show Self after the lost reply: %d, want 200", status)
+			}
+			// The authorization request: the answer is lost too.
+			c.sim.Inject(Authorize, LostReply, 1)
+			if resp, err := fresh().Get(c.url + authorizeP + "?" + authQuery().Encode()); err == nil || isTimeout(err) {
+				if err == nil {
+					resp.Body.Close()
+				}
+				t.Errorf("authorization request with LostReply: %v, want a connection error", err)
+			}
+			if st := c.sim.Stats(); st[Refresh] != 2 || st[Exchange] != 4 || st[Me] != 3 || st[Authorize] != 1 {
+				t.Errorf("Stats() = %v", st)
+			}
+		})
 	}
 }
 
@@ -1394,15 +1631,14 @@ func TestOtherOrigin(t *testing.T) {
 	}
 }
 
-func TestHandleAPI(t *testing.T) {
+func TestAPI(t *testing.T) {
 	clock := newClock()
-	e := newEnv(t, Options{Now: clock.Now, User: User{ID: 7, Name: "Ann", Role: "agent"}})
 	const show, update = "GET /api/v2/tickets/{id}", "PUT /api/v2/tickets/{id}"
-	for _, pattern := range []string{show, update} {
-		e.sim.HandleAPI(pattern, "tickets", func(w http.ResponseWriter, r *http.Request, c Caller) {
-			WriteJSON(w, http.StatusOK, map[string]any{"ticket": map[string]any{"id": r.PathValue("id")}, "caller": c.User.ID, "scopes": c.Scopes})
-		})
+	ticket := func(w http.ResponseWriter, r *http.Request, c Caller) {
+		WriteJSON(w, http.StatusOK, map[string]any{"ticket": map[string]any{"id": r.PathValue("id")}, "caller": c.User.ID, "scopes": c.Scopes})
 	}
+	e := newEnv(t, Options{Now: clock.Now, User: User{ID: 7, Name: "Ann", Role: "agent"},
+		API: []API{{show, "tickets", ticket}, {update, "tickets", ticket}}})
 	token := func(scope string) string { return "Bearer " + str(e.loginWith(scope)["access_token"]) }
 	expired := token("tickets:read")
 	revoked := token("tickets:read")
@@ -1421,12 +1657,12 @@ func TestHandleAPI(t *testing.T) {
 		{"unknown token", "GET", "Bearer nope", 401, invalidToken},
 		{"expired token", "GET", expired, 401, invalidToken},
 		{"revoked token", "GET", revoked, 401, invalidToken},
-		{"GET with users:read", "GET", token("users:read"), 403, zendeskForbidden},
-		{"GET with tickets:write", "GET", token("tickets:write"), 403, zendeskForbidden},
+		{"GET with users:read", "GET", token("users:read"), 403, missingScopeBody("tickets:read")},
+		{"GET with tickets:write", "GET", token("tickets:write"), 403, missingScopeBody("tickets:read")},
 		{"GET with tickets:read", "GET", token("tickets:read"), 200, `["tickets:read"]`},
 		{"GET with read", "GET", token("read"), 200, `["read"]`},
-		{"PUT with tickets:read", "PUT", token("tickets:read"), 403, zendeskForbidden},
-		{"PUT with read", "PUT", token("read users:write"), 403, zendeskForbidden},
+		{"PUT with tickets:read", "PUT", token("tickets:read"), 403, missingScopeBody("tickets:write")},
+		{"PUT with read", "PUT", token("read users:write"), 403, missingScopeBody("tickets:write")},
 		{"PUT with tickets:write", "PUT", token("tickets:write users:read"), 200, `["tickets:write","users:read"]`},
 		{"PUT with write", "PUT", token("write"), 200, `["write"]`},
 	}
@@ -1459,41 +1695,67 @@ func TestHandleAPI(t *testing.T) {
 	}
 }
 
-func TestHandleAPIPanics(t *testing.T) {
-	e := newEnv(t, Options{})
+func TestAPIPanics(t *testing.T) {
 	h := func(http.ResponseWriter, *http.Request, Caller) {}
-	e.sim.HandleAPI("GET /api/v2/tickets.json", "tickets", h)
-	for _, c := range []struct{ pattern, resource string }{
-		{"/api/v2/groups.json", "groups"},         // no method
-		{"get /api/v2/groups.json", "groups"},     // not a method
-		{"GET /api/v2/groups.json", ""},           // no resource
-		{"GET /api/v2/tickets.json", "tickets"},   // registered already
-		{"GET /api/v2/users/me.json", "users"},    // built in
-		{"GET localhost/api/v2/x.json", "things"}, // a host: never matches the simulator's
+	for _, c := range []struct {
+		name string
+		api  []API
+	}{
+		{"no method", []API{{"/api/v2/groups.json", "groups", h}}},
+		{"not a method", []API{{"get /api/v2/groups.json", "groups", h}}},
+		{"no resource", []API{{"GET /api/v2/groups.json", "", h}}},
+		{"no handler", []API{{"GET /api/v2/groups.json", "groups", nil}}},
+		{"listed twice", []API{{"GET /api/v2/tickets.json", "tickets", h}, {"GET /api/v2/tickets.json", "tickets", h}}},
+		{"built in", []API{{"GET /api/v2/users/me.json", "users", h}}},
+		{"a host: never matches the simulator's", []API{{"GET localhost/api/v2/x.json", "things", h}}},
 	} {
-		func() {
+		t.Run(c.name, func(t *testing.T) {
 			defer func() {
 				if recover() == nil {
-					t.Errorf("HandleAPI(%q, %q) did not panic", c.pattern, c.resource)
+					t.Errorf("New with API %v did not panic", c.api)
 				}
 			}()
-			e.sim.HandleAPI(c.pattern, c.resource, h)
-		}()
+			New(Options{API: c.api})
+		})
 	}
 }
 
+// TestHandleAPI checks that the deprecated HandleAPI still adds an
+// endpoint, with the same checks, and panics like Options.API.
+func TestHandleAPI(t *testing.T) {
+	e := newEnv(t, Options{API: []API{{"GET /api/v2/tickets.json", "tickets", func(http.ResponseWriter, *http.Request, Caller) {}}}})
+	e.sim.HandleAPI("GET /api/v2/groups.json", "groups", func(w http.ResponseWriter, _ *http.Request, _ Caller) {
+		WriteJSON(w, http.StatusOK, map[string]any{"groups": []any{}})
+	})
+	groups := "Bearer " + str(e.loginWith("read")["access_token"])
+	if resp, b := e.do("GET", "/api/v2/groups.json", nil, "Authorization", groups); resp.StatusCode != 200 || string(b) != `{"groups":[]}` {
+		t.Errorf("groups: %d %s", resp.StatusCode, b)
+	}
+	if resp, _ := e.do("GET", "/api/v2/groups.json", nil); resp.StatusCode != 401 {
+		t.Errorf("groups without a token: %d, want 401", resp.StatusCode)
+	}
+	if n := e.sim.Stats()["GET /api/v2/groups.json"]; n != 2 {
+		t.Errorf("%d calls counted, want 2", n)
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("HandleAPI of a pattern listed in Options.API did not panic")
+		}
+	}()
+	e.sim.HandleAPI("GET /api/v2/tickets.json", "tickets", func(http.ResponseWriter, *http.Request, Caller) {})
+}
+
 // TestRecentTickets is the app team's first page, "my 10 most recent
-// tickets", as a test adds it: one handler, registered with one line.
+// tickets", as a test adds it: one handler, listed in Options.API.
 // https://developer.zendesk.com/api-reference/ticketing/tickets/tickets/#list-tickets
 func TestRecentTickets(t *testing.T) {
-	e := newEnv(t, Options{User: User{ID: 42, Name: "Ann", Role: "end-user"}})
 	var tickets []map[string]any // 12 tickets, updated one hour apart
 	for i := range 12 {
 		tickets = append(tickets, map[string]any{"id": 100 + i, "subject": fmt.Sprintf("Ticket %d", i),
 			"updated_at": time.Date(2026, 5, 1, i, 0, 0, 0, time.UTC).Format(time.RFC3339)})
 	}
 
-	e.sim.HandleAPI("GET /api/v2/users/{id}/tickets/requested.json", "tickets", func(w http.ResponseWriter, r *http.Request, c Caller) {
+	requested := func(w http.ResponseWriter, r *http.Request, c Caller) {
 		q := r.URL.Query()
 		if r.PathValue("id") != strconv.FormatInt(c.User.ID, 10) || q.Get("sort_by") != "updated_at" || q.Get("sort_order") != "desc" {
 			WriteJSON(w, http.StatusBadRequest, map[string]string{"error": "this simulated page expects the app's query"})
@@ -1503,7 +1765,9 @@ func TestRecentTickets(t *testing.T) {
 		recent := slices.Clone(tickets)
 		slices.Reverse(recent) // newest first
 		WriteJSON(w, http.StatusOK, map[string]any{"tickets": recent[:min(perPage, len(recent))], "count": len(recent)})
-	})
+	}
+	e := newEnv(t, Options{User: User{ID: 42, Name: "Ann", Role: "end-user"},
+		API: []API{{"GET /api/v2/users/{id}/tickets/requested.json", "tickets", requested}}})
 
 	const page = "/api/v2/users/42/tickets/requested.json?sort_by=updated_at&sort_order=desc&per_page=10"
 	token := str(e.loginWith("users:read tickets:read")["access_token"])
@@ -1519,10 +1783,259 @@ func TestRecentTickets(t *testing.T) {
 	}
 	// The sign-in's users:read alone does not cover tickets.
 	usersOnly := str(e.loginWith("users:read")["access_token"])
-	if resp, b := e.do("GET", page, nil, "Authorization", "Bearer "+usersOnly); resp.StatusCode != 403 || string(b) != zendeskForbidden {
-		t.Errorf("with users:read only: %d %s, want 403 Forbidden", resp.StatusCode, b)
+	if resp, b := e.do("GET", page, nil, "Authorization", "Bearer "+usersOnly); resp.StatusCode != 403 || string(b) != missingScopeBody("tickets:read") {
+		t.Errorf("with users:read only: %d %s, want 403 naming tickets:read", resp.StatusCode, b)
 	}
 	if n := e.sim.Stats()["GET /api/v2/users/{id}/tickets/requested.json"]; n != 2 {
 		t.Errorf("%d calls counted, want 2", n)
+	}
+}
+
+// ticketDesk is a small Create Ticket for the idempotency tests: it numbers
+// tickets from 1 and refuses one without a subject with 422, as Zendesk
+// does. If hold is set, its first run waits until hold is closed, after
+// closing entered.
+// https://developer.zendesk.com/api-reference/ticketing/tickets/tickets/#create-ticket
+type ticketDesk struct {
+	runs          atomic.Int64
+	entered, hold chan struct{}
+}
+
+func (d *ticketDesk) create(w http.ResponseWriter, r *http.Request, c Caller) {
+	n := d.runs.Add(1)
+	if n == 1 && d.hold != nil {
+		close(d.entered)
+		<-d.hold
+	}
+	var in struct {
+		Ticket struct {
+			Subject string `json:"subject"`
+		} `json:"ticket"`
+	}
+	if json.NewDecoder(r.Body).Decode(&in) != nil || in.Ticket.Subject == "" {
+		WriteJSON(w, http.StatusUnprocessableEntity, map[string]any{"error": "RecordInvalid", "description": "Record validation errors"})
+		return
+	}
+	WriteJSON(w, http.StatusCreated, map[string]any{"ticket": map[string]any{"id": n, "subject": in.Ticket.Subject, "requester_id": c.User.ID}})
+}
+
+// ticketsEnv is a simulator with d as Create Ticket under both its paths,
+// and a token that may write tickets.
+func ticketsEnv(t *testing.T, d *ticketDesk, opts Options) (*env, string) {
+	opts.API = append(opts.API, API{"POST /api/v2/tickets.json", "tickets", d.create}, API{"POST /api/v2/tickets", "tickets", d.create})
+	e := newEnv(t, opts)
+	return e, "Bearer " + str(e.loginWith("tickets:write")["access_token"])
+}
+
+// postTicket sends body to path with the Idempotency-Key header keys (none
+// if nil) and returns the status, the lookup header and the body.
+func (e *env) postTicket(path, auth, body string, keys ...string) (int, string, string) {
+	e.t.Helper()
+	req, err := http.NewRequest("POST", e.url+path, strings.NewReader(body))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	req.Header.Set("Authorization", auth)
+	req.Header.Set("Content-Type", "application/json")
+	for _, k := range keys {
+		req.Header.Add("Idempotency-Key", k)
+	}
+	resp, err := e.client.Do(req)
+	if err != nil {
+		e.t.Fatalf("POST %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header.Get("x-idempotency-lookup"), string(b)
+}
+
+const (
+	ticketsJSON   = "/api/v2/tickets.json"
+	printer       = `{"ticket":{"subject":"Printer offline","comment":{"body":"It will not print."}}}`
+	keyMismatch   = `{"error":"IdempotentRequestError","description":"Request parameters don't match the given idempotency key"}`
+	keyInProgress = `{"error":"IdempotentRequestInProgress","description":"A request with this idempotency key is still in progress."}`
+)
+
+func TestIdempotencyKey(t *testing.T) {
+	clock := newClock()
+	d := &ticketDesk{}
+	var updates atomic.Int64
+	e, auth := ticketsEnv(t, d, Options{Now: clock.Now, AccessTokenTTL: 3 * time.Hour, API: []API{{"PUT /api/v2/tickets/{id}", "tickets",
+		func(w http.ResponseWriter, _ *http.Request, _ Caller) {
+			updates.Add(1)
+			WriteJSON(w, http.StatusOK, map[string]any{})
+		}}}})
+	want := func(name string, status int, lookup, body string, wantStatus int, wantLookup, wantBody string, runs int64) {
+		t.Helper()
+		if status != wantStatus || lookup != wantLookup || (wantBody != "" && body != wantBody) || d.runs.Load() != runs {
+			t.Errorf("%s: %d %q %s after %d runs; want %d %q %s after %d runs", name, status, lookup, body, d.runs.Load(), wantStatus, wantLookup, wantBody, runs)
+		}
+	}
+
+	// The first request runs and says miss; repeats, under either path,
+	// get its answer again and say hit.
+	status, lookup, first := e.postTicket(ticketsJSON, auth, printer, "k1")
+	want("first", status, lookup, first, 201, "miss", `{"ticket":{"id":1,"requester_id":1,"subject":"Printer offline"}}`, 1)
+	status, lookup, body := e.postTicket(ticketsJSON, auth, printer, "k1")
+	want("repeat", status, lookup, body, 201, "hit", first, 1)
+	status, lookup, body = e.postTicket("/api/v2/tickets", auth, printer, "k1")
+	want("repeat without .json", status, lookup, body, 201, "hit", first, 1)
+
+	// The same key with other parameters, even the same ticket spaced
+	// differently or with a query, is refused and runs nothing.
+	for _, other := range []struct{ path, body string }{
+		{ticketsJSON, `{"ticket":{"subject":"Scanner offline","comment":{"body":"It will not scan."}}}`},
+		{ticketsJSON, `{"ticket": {"subject":"Printer offline","comment":{"body":"It will not print."}}}`},
+		{ticketsJSON + "?async=true", printer},
+	} {
+		status, lookup, body = e.postTicket(other.path, auth, other.body, "k1")
+		want("other parameters", status, lookup, body, 400, "", keyMismatch, 1)
+	}
+
+	// Without a key every request runs.
+	status, lookup, body = e.postTicket(ticketsJSON, auth, printer)
+	want("no key", status, lookup, body, 201, "", `{"ticket":{"id":2,"requester_id":1,"subject":"Printer offline"}}`, 2)
+	status, lookup, body = e.postTicket(ticketsJSON, auth, printer)
+	want("no key again", status, lookup, body, 201, "", `{"ticket":{"id":3,"requester_id":1,"subject":"Printer offline"}}`, 3)
+
+	// A failure is kept and replayed too.
+	status, lookup, invalid := e.postTicket(ticketsJSON, auth, `{"ticket":{}}`, "k2")
+	want("invalid ticket", status, lookup, invalid, 422, "miss", `{"description":"Record validation errors","error":"RecordInvalid"}`, 4)
+	status, lookup, body = e.postTicket(ticketsJSON, auth, `{"ticket":{}}`, "k2")
+	want("invalid ticket again", status, lookup, body, 422, "hit", invalid, 4)
+
+	// Keys: up to 255 characters, one value, not empty.
+	status, lookup, body = e.postTicket(ticketsJSON, auth, printer, strings.Repeat("k", 255))
+	want("255 characters", status, lookup, body, 201, "miss", "", 5)
+	for name, keys := range map[string][]string{"256 characters": {strings.Repeat("k", 256)}, "empty": {""}, "two values": {"k3", "k3"}} {
+		status, lookup, body = e.postTicket(ticketsJSON, auth, printer, keys...)
+		if m := jsonMap(t, []byte(body)); status != 400 || lookup != "" || m["error"] != "InvalidIdempotencyKey" || d.runs.Load() != 5 {
+			t.Errorf("key %s: %d %q %s after %d runs", name, status, lookup, body, d.runs.Load())
+		}
+	}
+
+	// A request refused before it reaches the endpoint keeps nothing.
+	readOnly := "Bearer " + str(e.loginWith("tickets:read")["access_token"])
+	status, _, body = e.postTicket(ticketsJSON, readOnly, printer, "k4")
+	want("missing scope", status, "", body, 403, "", missingScopeBody("tickets:write"), 5)
+	e.sim.Inject(Endpoint("POST "+ticketsJSON), ServerError, 1)
+	status, lookup, body = e.postTicket(ticketsJSON, auth, printer, "k4")
+	want("fault", status, lookup, body, 500, "", "", 5)
+	status, lookup, body = e.postTicket(ticketsJSON, auth, printer, "k4")
+	want("after the refusals", status, lookup, body, 201, "miss", "", 6)
+
+	// Keys live two hours from the first request.
+	clock.Advance(2 * time.Hour)
+	status, lookup, body = e.postTicket(ticketsJSON, auth, printer, "k1")
+	want("after two hours", status, lookup, body, 201, "hit", first, 6)
+	clock.Advance(time.Second)
+	status, lookup, body = e.postTicket(ticketsJSON, auth, printer, "k1")
+	want("after two hours and a second", status, lookup, body, 201, "miss", `{"ticket":{"id":7,"requester_id":1,"subject":"Printer offline"}}`, 7)
+
+	// Other endpoints ignore the header.
+	for range 2 {
+		req, _ := http.NewRequest("PUT", e.url+"/api/v2/tickets/1", strings.NewReader(printer))
+		req.Header.Set("Authorization", auth)
+		req.Header.Set("Idempotency-Key", "k5")
+		resp, err := e.client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 || resp.Header.Get("x-idempotency-lookup") != "" {
+			t.Errorf("update with a key: %d, lookup %q", resp.StatusCode, resp.Header.Get("x-idempotency-lookup"))
+		}
+	}
+	if n := updates.Load(); n != 2 {
+		t.Errorf("update with the same key ran %d times, want 2", n)
+	}
+	if n := e.sim.Stats()[Endpoint("POST "+ticketsJSON)]; n != 18 {
+		t.Errorf("Stats() counts %d ticket creations, want 18: repeats are requests too", n)
+	}
+}
+
+func TestIdempotencyKeyConcurrent(t *testing.T) {
+	d := &ticketDesk{entered: make(chan struct{}), hold: make(chan struct{})}
+	e, auth := ticketsEnv(t, d, Options{})
+
+	// While the first request runs, a repeat is refused and runs nothing.
+	type answer struct {
+		status       int
+		lookup, body string
+	}
+	firstDone := make(chan answer, 1)
+	go func() {
+		status, lookup, body := e.postTicket(ticketsJSON, auth, printer, "k1")
+		firstDone <- answer{status, lookup, body}
+	}()
+	<-d.entered
+	if status, lookup, body := e.postTicket(ticketsJSON, auth, printer, "k1"); status != 409 || lookup != "" || body != keyInProgress {
+		t.Errorf("repeat while the first runs: %d %q %s, want 409 %s", status, lookup, body, keyInProgress)
+	}
+	if status, _, body := e.postTicket(ticketsJSON, auth, `{"ticket":{"subject":"Other"}}`, "k1"); status != 400 || body != keyMismatch {
+		t.Errorf("other parameters while the first runs: %d %s", status, body)
+	}
+	close(d.hold)
+	first := <-firstDone
+	if first.status != 201 || first.lookup != "miss" {
+		t.Fatalf("first: %+v", first)
+	}
+	if status, lookup, body := e.postTicket(ticketsJSON, auth, printer, "k1"); status != 201 || lookup != "hit" || body != first.body {
+		t.Errorf("repeat after the first: %d %q %s", status, lookup, body)
+	}
+
+	// A burst of repeats: the endpoint runs once, one answer says miss, and
+	// every other either replays it or is refused as in progress.
+	var wg sync.WaitGroup
+	answers := make(chan answer, 16)
+	for range 16 {
+		wg.Go(func() {
+			status, lookup, body := e.postTicket(ticketsJSON, auth, printer, "burst")
+			answers <- answer{status, lookup, body}
+		})
+	}
+	wg.Wait()
+	close(answers)
+	misses := 0
+	var created string
+	for a := range answers {
+		switch {
+		case a.status == 201 && a.lookup == "miss":
+			misses++
+			created = a.body
+		case a.status == 201 && a.lookup == "hit", a.status == 409 && a.body == keyInProgress:
+		default:
+			t.Errorf("burst answer %+v", a)
+		}
+	}
+	if misses != 1 || d.runs.Load() != 2 {
+		t.Errorf("burst: %d misses and %d runs in all, want 1 miss and 2 runs", misses, d.runs.Load())
+	}
+	if status, lookup, body := e.postTicket(ticketsJSON, auth, printer, "burst"); status != 201 || lookup != "hit" || body != created {
+		t.Errorf("after the burst: %d %q %s, want a hit on %s", status, lookup, body, created)
+	}
+}
+
+// TestIdempotencyKeyLostReply is what the key is for: the ticket was
+// created but the answer was lost, and the retry gets it.
+func TestIdempotencyKeyLostReply(t *testing.T) {
+	d := &ticketDesk{}
+	e, auth := ticketsEnv(t, d, Options{})
+	e.sim.Inject(Endpoint("POST "+ticketsJSON), LostReply, 1)
+	req, _ := http.NewRequest("POST", e.url+ticketsJSON, strings.NewReader(printer))
+	req.Header.Set("Authorization", auth)
+	req.Header.Set("Idempotency-Key", "k1")
+	// A new connection: on a reused one Go's Transport would itself replay
+	// the request, since it has an Idempotency-Key.
+	fresh := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 5 * time.Second}
+	if resp, err := fresh.Do(req); err == nil || isTimeout(err) {
+		if err == nil {
+			resp.Body.Close()
+		}
+		t.Fatalf("lost reply: %v, want a connection error", err)
+	}
+	status, lookup, body := e.postTicket(ticketsJSON, auth, printer, "k1")
+	if status != 201 || lookup != "hit" || body != `{"ticket":{"id":1,"requester_id":1,"subject":"Printer offline"}}` || d.runs.Load() != 1 {
+		t.Errorf("retry: %d %q %s after %d runs, want the lost answer", status, lookup, body, d.runs.Load())
 	}
 }
