@@ -90,6 +90,8 @@ func (a *app) zendeskErrorPage(err error, scope string) errorView {
 		return problem(http.StatusBadGateway, "The app's Zendesk settings are wrong", "Zendesk did not accept the app's OAuth client. Whoever runs this app should check ZENDESK_CLIENT_ID and ZENDESK_CLIENT_SECRET.")
 	case ze.Kind == rejected:
 		return problem(http.StatusBadGateway, "Zendesk refused the request", "Zendesk refused the app's request. If this keeps happening, check the OAuth client's settings and scopes.")
+	case ze.Kind == noAnswer:
+		return problem(http.StatusBadGateway, "Zendesk is not available", "The connection to Zendesk broke before it answered. Please try again in a moment.")
 	case ze.Kind == badAnswer:
 		return problem(http.StatusBadGateway, "Zendesk sent an unexpected answer", "Zendesk's answer could not be used. Please try again.")
 	}

@@ -191,14 +191,21 @@ func assertOneLogLine(t *testing.T, e *env, resp *response) {
 		t.Error("no request id on the page")
 		return
 	}
+	assertOneLogLineFor(t, e, m[1])
+}
+
+// assertOneLogLineFor checks that request id wrote one line besides its
+// access line.
+func assertOneLogLineFor(t *testing.T, e *env, id string) {
+	t.Helper()
 	var lines []string
 	for _, line := range strings.Split(e.logs.String(), "\n") {
-		if strings.Contains(line, "request_id="+m[1]) && !strings.Contains(line, "msg=request ") {
+		if strings.Contains(line, "request_id="+id) && !strings.Contains(line, "msg=request ") {
 			lines = append(lines, line)
 		}
 	}
 	if len(lines) != 1 {
-		t.Errorf("%d log lines for request %s, want 1:\n%s", len(lines), m[1], strings.Join(lines, "\n"))
+		t.Errorf("%d log lines for request %s, want 1:\n%s", len(lines), id, strings.Join(lines, "\n"))
 	}
 }
 

@@ -122,3 +122,101 @@ func TestMarketplaceHeaders(t *testing.T) {
 		t.Errorf("two of three Marketplace settings: %v, want a problem naming the third", err)
 	}
 }
+
+// invalid_scope at a refresh is no dead end: the person goes through
+// Zendesk's authorization, and back to the page.
+func TestRefreshInvalidScopeReauthorizes(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	var refuseNext atomic.Bool // the next token request: the refresh
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/oauth/tokens" && refuseNext.CompareAndSwap(true, false) {
+			zendesksim.WriteJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_scope"})
+			return
+		}
+		e.sim.ServeHTTP(w, r)
+	}))
+	defer upstream.Close()
+	e.app.zendesk.instanceURL = func(string) string { return upstream.URL }
+	b := e.browser()
+	b.signIn()
+	e.advance(31 * time.Minute)
+	refuseNext.Store(true)
+	resp := b.get("/")
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/zendesk/auth" {
+		t.Fatalf("status %d to %q, want 303 to /zendesk/auth", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	mustContain(t, b.follow(resp).body, "Hi, John Doe!")
+}
+
+// Zendesk's reference says the token endpoint answers 201; Zendesk's own
+// CLI sees 200. The app signs in and refreshes with either.
+func TestTokenEndpointStatus(t *testing.T) {
+	for name, ok200 := range map[string]bool{"201": false, "200": true} {
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t, envOptions{sim: zendesksim.Options{TokenStatusOK: ok200}})
+			b := e.browser()
+			b.signIn()
+			e.advance(31 * time.Minute)
+			mustContain(t, b.get("/").body, "Hi, John Doe!")
+			if st := e.sim.Stats(); st[zendesksim.Exchange] != 1 || st[zendesksim.Refresh] != 1 {
+				t.Errorf("stats %v: want one exchange and one refresh", st)
+			}
+		})
+	}
+}
+
+// A token Zendesk ends early gets a 401 whatever its body says: RFC
+// 6750's invalid_token or "Couldn't authenticate you". Either way one
+// refresh and one retry serve the page.
+func TestAny401Refreshes(t *testing.T) {
+	for name, answer := range map[string]zendesksim.BadTokenAnswer{
+		"invalid_token":             zendesksim.InvalidTokenAnswer,
+		"Couldn't authenticate you": zendesksim.CouldNotAuthenticateAnswer,
+	} {
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t, envOptions{sim: zendesksim.Options{BadTokenAnswer: answer}})
+			b := e.browser()
+			b.signIn()
+			e.sim.ExpireAccessTokens() // ended at Zendesk, not by the app's clock
+			resp := b.get("/")
+			mustContain(t, resp.body, "Hi, John Doe!")
+			if st := e.sim.Stats(); st[zendesksim.Refresh] != 1 || st[zendesksim.Me] != 3 {
+				t.Errorf("stats %v: want one refresh, and Show Self at the sign-in, refused, retried", st)
+			}
+		})
+	}
+}
+
+// The reply to a refresh is lost after Zendesk rotated the pair: the
+// session's pair is dead. The person goes through a new authorization and
+// back to the page: no dead end, no loop.
+func TestLostRefreshReply(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	b := e.browser()
+	b.signIn()
+	e.advance(31 * time.Minute)
+	e.sim.Inject(zendesksim.Refresh, zendesksim.LostReply, 1)
+	resp := b.get("/")
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/zendesk/auth" {
+		t.Fatalf("status %d to %q, want 303 to /zendesk/auth", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	mustContain(t, b.follow(resp).body, "Hi, John Doe!")
+	if st := e.sim.Stats(); st[zendesksim.Refresh] != 1 || st[zendesksim.Authorize] != 1 || st[zendesksim.Exchange] != 2 {
+		t.Errorf("stats %v: want the lost refresh, one authorization and its exchange", st)
+	}
+}
+
+// Whether Show Self needs users:read or the broad read is not documented.
+// When Zendesk says read is missing, the page says to set it.
+func TestShowSelfNeedsRead(t *testing.T) {
+	e := newEnv(t, envOptions{sim: zendesksim.Options{ShowSelfNeedsRead: true}})
+	b := e.browser()
+	resp := b.get(b.authorize("/zendesk/auth", "allow"))
+	if resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("status %d, want 403", resp.StatusCode)
+	}
+	mustContain(t, resp.body, "Zendesk says the app lacks the scope read", "add read to ZENDESK_SCOPES")
+
+	e = newEnv(t, envOptions{vars: map[string]string{"ZENDESK_SCOPES": "read"}, sim: zendesksim.Options{ShowSelfNeedsRead: true}})
+	mustContain(t, e.browser().signIn().body, "Hi, John Doe!")
+}

@@ -127,19 +127,41 @@ func (a *app) chosenSubdomain(w http.ResponseWriter, r *http.Request, q url.Valu
 		}
 		return a.cfg.subdomain, true
 	}
+	view := indexView{AskSubdomain: true, Subdomain: shorten(strings.Join(typed, " "), 200), Return: localPath(q.Get("return"))}
 	if len(typed) == 1 {
-		if subdomain, ok := normalizeSubdomain(typed[0]); ok {
+		subdomain, ok := normalizeSubdomain(typed[0])
+		switch {
+		case ok && a.fromTheApp(r):
 			return subdomain, true
+		case ok:
+			// A link from another site may not pick the person's Zendesk,
+			// whose sign-on page could be any site (RFC 9700 §4.11): the
+			// form shows where the sign-in would go, and one click goes.
+			a.log.InfoContext(r.Context(), "subdomain from another site: asking", "subdomain", subdomain)
+			view.Subdomain = subdomain
+			a.renderSignIn(w, r, http.StatusOK, view)
+			return "", false
 		}
 	}
 	a.log.InfoContext(r.Context(), "subdomain refused")
-	a.renderSignIn(w, r, http.StatusBadRequest, indexView{
-		AskSubdomain: true,
-		Subdomain:    shorten(strings.Join(typed, " "), 200),
-		Return:       localPath(q.Get("return")),
-		Error:        "Type the first part of your Zendesk address: for acme.zendesk.com, type acme. Letters, digits and hyphens only.",
-	})
+	view.Error = "Type the first part of your Zendesk address: for acme.zendesk.com, type acme. Letters, digits and hyphens only."
+	a.renderSignIn(w, r, http.StatusBadRequest, view)
 	return "", false
+}
+
+// fromTheApp reports whether a navigation comes from the app's own pages
+// or from the person (typed, a bookmark): Sec-Fetch-Site same-origin or
+// none. A browser that sends no Sec-Fetch-Site is judged by Origin, as
+// http.CrossOriginProtection does: none, or the app's own.
+func (a *app) fromTheApp(r *http.Request) bool {
+	switch r.Header.Get("Sec-Fetch-Site") {
+	case "same-origin", "none":
+		return true
+	case "":
+		origin := r.Header.Get("Origin")
+		return origin == "" || origin == a.cfg.appURL
+	}
+	return false
 }
 
 // handleCallback is where Zendesk sends the browser back. It follows the

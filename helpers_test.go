@@ -8,6 +8,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -76,7 +77,7 @@ func (e *env) serve(h http.Handler) { e.handler.Store(&h) }
 
 type envOptions struct {
 	vars      map[string]string  // settings; defaults below
-	sim       zendesksim.Options // ClientID, ClientSecret and RedirectURIs are filled in
+	sim       zendesksim.Options // ClientID, ClientSecret and RedirectURIs are filled in; API is added to simulatedAPI
 	tls       bool               // serve the app over https
 	configure func(*config)      // adjust the configuration after loading
 }
@@ -106,6 +107,7 @@ func newEnv(t testing.TB, opts envOptions) *env {
 		vars[k] = v
 	}
 	simOpts := opts.sim
+	simOpts.API = append(slices.Clone(simulatedAPI), opts.sim.API...)
 	simOpts.ClientID = vars["ZENDESK_CLIENT_ID"]
 	simOpts.ClientSecret = vars["ZENDESK_CLIENT_SECRET"]
 	simOpts.RedirectURIs = []string{vars["APP_URL"] + "/zendesk/oauth/callback"}

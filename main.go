@@ -88,6 +88,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			ClientID:     cfg.clientID,
 			ClientSecret: cfg.clientSecret,
 			RedirectURIs: []string{cfg.redirectURI()},
+			API:          simulatedAPI,
 		})
 		defer sim.Close()
 		cfg.baseURL = sim.URL
@@ -141,6 +142,13 @@ func versionString() string {
 	}
 	return v + " " + info.GoVersion
 }
+
+// simulatedAPI is what the built-in Zendesk simulator serves besides Show
+// Self and revocation: the demo and every test serve this list. When a page
+// you add calls another Zendesk endpoint, add it here, with the scope
+// resource that covers it and a handler that answers as Zendesk would
+// (recipe_test.go has two).
+var simulatedAPI []zendesksim.API
 
 // app holds what the handlers need. It is built once at start-up.
 type app struct {

@@ -9,24 +9,35 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"zendesk-oauth-app/internal/zendesksim"
 )
 
-// The recipe "Add your own API call" from the README: a page with the ten
-// tickets the signed-in person requested most recently, from Zendesk's
-// List Tickets endpoint
+// The recipe "Add a page" from the README: a page with the ten tickets the
+// signed-in person requested most recently, from Zendesk's List Tickets
+// endpoint
 // (https://developer.zendesk.com/api-reference/ticketing/tickets/tickets/#list-tickets),
 // which needs the scope tickets:read. In the app, the template is
-// templates/tickets.html, parsed with parsePage("tickets"), and the route
-// one line in routes(); here they live in testdata/ and in the test, so
-// that "make test" proves the recipe works.
+// templates/tickets.html, parsed with parsePage("tickets"), the route one
+// line in routes(), and the simulated endpoint one entry in simulatedAPI;
+// here they live in testdata/ and in the test, so that "make test" proves
+// the recipe works. recipe_form_test.go is the recipe "Add a form".
 
-//go:embed testdata/tickets.html
+//go:embed testdata/*.html
 var recipeFS embed.FS
 
-var ticketsPage = &page{"tickets", template.Must(template.Must(
-	template.ParseFS(templateFS, "templates/layout.html")).ParseFS(recipeFS, "testdata/tickets.html"))}
+// recipePage is parsePage for a template in testdata/.
+func recipePage(name string) *page {
+	t := template.Must(template.ParseFS(templateFS, "templates/layout.html"))
+	return &page{name, template.Must(t.ParseFS(recipeFS, "testdata/"+name+".html"))}
+}
+
+var ticketsPage = recipePage("tickets")
+
+// ticketsAPI is the simulated endpoint the page calls: its entry in
+// simulatedAPI.
+var ticketsAPI = zendesksim.API{Pattern: "GET /api/v2/users/{id}/tickets/requested.json", Resource: "tickets", Handler: recentTickets}
 
 // ticketsView is what the page shows: the part of Zendesk's reply it uses.
 type ticketsView struct {
@@ -68,8 +79,7 @@ func recentTickets(w http.ResponseWriter, r *http.Request, c zendesksim.Caller) 
 }
 
 func TestRecipeRecentTickets(t *testing.T) {
-	e := newEnv(t, envOptions{vars: map[string]string{"ZENDESK_SCOPES": defaultScopes + " tickets:read"}})
-	e.sim.HandleAPI("GET /api/v2/users/{id}/tickets/requested.json", "tickets", recentTickets)
+	e := newEnv(t, envOptions{vars: map[string]string{"ZENDESK_SCOPES": defaultScopes + " tickets:read"}, sim: zendesksim.Options{API: []zendesksim.API{ticketsAPI}}})
 	handler := e.app.routes(route{"GET", "/tickets", e.app.requireSignIn("tickets:read", e.app.handleTickets)})
 	e.serve(handler)
 	b := e.browser()
@@ -97,8 +107,7 @@ func TestRecipeRecentTickets(t *testing.T) {
 // Zendesk answers 403, and the person is asked once for the new scope and
 // lands back on the page.
 func TestRecipeNewScopeForOldSessions(t *testing.T) {
-	e := newEnv(t, envOptions{})
-	e.sim.HandleAPI("GET /api/v2/users/{id}/tickets/requested.json", "tickets", recentTickets)
+	e := newEnv(t, envOptions{sim: zendesksim.Options{API: []zendesksim.API{ticketsAPI}}})
 	b := e.browser()
 	b.signIn() // with the default scopes only
 
@@ -121,8 +130,7 @@ func TestRecipeNewScopeForOldSessions(t *testing.T) {
 // In the many-instances mode the page to come back to survives the form
 // that asks which Zendesk.
 func TestRecipeReturnThroughTheInstanceForm(t *testing.T) {
-	e := globalEnv(t)
-	e.sim.HandleAPI("GET /api/v2/users/{id}/tickets/requested.json", "tickets", recentTickets)
+	e := globalEnv(t, ticketsAPI)
 	a := withScopes(t, e, defaultScopes+" tickets:read")
 	e.serve(a.routes(route{"GET", "/tickets", a.requireSignIn("tickets:read", a.handleTickets)}))
 	b := e.browser()
@@ -149,4 +157,28 @@ func withScopes(t *testing.T, e *env, scopes string) *app {
 		t.Fatal(err)
 	}
 	return a
+}
+
+// The day a team adds a scope, a session from before, whose access token
+// has expired meanwhile, reaches its page through one authorization, and
+// never asks Zendesk to widen its grant at a refresh (the simulator
+// answers that with invalid_scope, as RFC 6749 §6 says).
+func TestRecipeNewScopeAfterExpiry(t *testing.T) {
+	e := newEnv(t, envOptions{sim: zendesksim.Options{API: []zendesksim.API{ticketsAPI}}})
+	b := e.browser()
+	b.signIn()
+	a := withScopes(t, e, defaultScopes+" tickets:read")
+	e.serve(a.routes(route{"GET", "/tickets", a.requireSignIn("tickets:read", a.handleTickets)}))
+	e.advance(31 * time.Minute) // the access token has expired
+
+	consent := b.follow(b.get("/tickets"))
+	mustContain(t, consent.body, "tickets:read")
+	page := b.follow(b.get(b.post(consent.Request.URL.String(), url.Values{"decision": {"allow"}}).Header.Get("Location")))
+	mustContain(t, page.body, "Your recent tickets", "#42 Printer")
+	if st := e.sim.Stats(); st[zendesksim.Authorize] != 1 || st[zendesksim.Refresh] != 0 {
+		t.Errorf("stats %v: want one authorization, and no refresh of the narrower grant", st)
+	}
+	if s := b.session(); missingScopes(a.cfg.scopes, s.Scope) != "" {
+		t.Errorf("the new session's scope %q lacks some of %q", s.Scope, a.cfg.scopes)
+	}
 }

@@ -91,8 +91,10 @@ func FuzzNormalizeSubdomain(f *testing.F) {
 	})
 }
 
-func globalEnv(t *testing.T) *env {
-	return newEnv(t, envOptions{vars: map[string]string{"ZENDESK_SUBDOMAIN": ""}})
+// globalEnv is the app in the many-instances mode, against a simulator
+// that serves api too.
+func globalEnv(t *testing.T, api ...zendesksim.API) *env {
+	return newEnv(t, envOptions{vars: map[string]string{"ZENDESK_SUBDOMAIN": ""}, sim: zendesksim.Options{API: api}})
 }
 
 func TestGlobalModeSignIn(t *testing.T) {
