@@ -37,15 +37,6 @@ type API struct {
 	Handler  func(w http.ResponseWriter, r *http.Request, c Caller)
 }
 
-// HandleAPI adds the endpoint API{pattern, resource, h} to a running
-// simulator, as if it had been listed in Options.API.
-//
-// Deprecated: list the endpoint in Options.API, the one documented place
-// for extra endpoints. HandleAPI will be removed.
-func (s *Simulator) HandleAPI(pattern, resource string, h func(w http.ResponseWriter, r *http.Request, c Caller)) {
-	s.addAPI(API{Pattern: pattern, Resource: resource, Handler: h})
-}
-
 // addAPI registers a. It panics, like ServeMux.Handle, if a.Pattern is not
 // a method and a path or conflicts with another endpoint, or if a.Resource
 // or a.Handler is missing: a broken list fails at start-up, not in a test

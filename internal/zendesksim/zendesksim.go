@@ -19,8 +19,7 @@
 //	(Options.API)                               the extra API endpoints a test or the -demo mode lists,
 //	                                            e.g. "POST /api/v2/tickets.json"; see API
 //
-// Extra API endpoints are listed in Options.API, one line each; the older
-// Simulator.HandleAPI is deprecated.
+// Extra API endpoints are listed in Options.API, one line each.
 //
 // What it copies from Zendesk:
 //   - Codes are single use and live 120 seconds; PKCE S256 is required of a

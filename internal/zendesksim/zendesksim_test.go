@@ -1720,31 +1720,6 @@ func TestAPIPanics(t *testing.T) {
 	}
 }
 
-// TestHandleAPI checks that the deprecated HandleAPI still adds an
-// endpoint, with the same checks, and panics like Options.API.
-func TestHandleAPI(t *testing.T) {
-	e := newEnv(t, Options{API: []API{{"GET /api/v2/tickets.json", "tickets", func(http.ResponseWriter, *http.Request, Caller) {}}}})
-	e.sim.HandleAPI("GET /api/v2/groups.json", "groups", func(w http.ResponseWriter, _ *http.Request, _ Caller) {
-		WriteJSON(w, http.StatusOK, map[string]any{"groups": []any{}})
-	})
-	groups := "Bearer " + str(e.loginWith("read")["access_token"])
-	if resp, b := e.do("GET", "/api/v2/groups.json", nil, "Authorization", groups); resp.StatusCode != 200 || string(b) != `{"groups":[]}` {
-		t.Errorf("groups: %d %s", resp.StatusCode, b)
-	}
-	if resp, _ := e.do("GET", "/api/v2/groups.json", nil); resp.StatusCode != 401 {
-		t.Errorf("groups without a token: %d, want 401", resp.StatusCode)
-	}
-	if n := e.sim.Stats()["GET /api/v2/groups.json"]; n != 2 {
-		t.Errorf("%d calls counted, want 2", n)
-	}
-	defer func() {
-		if recover() == nil {
-			t.Error("HandleAPI of a pattern listed in Options.API did not panic")
-		}
-	}()
-	e.sim.HandleAPI("GET /api/v2/tickets.json", "tickets", func(http.ResponseWriter, *http.Request, Caller) {})
-}
-
 // TestRecentTickets is the app team's first page, "my 10 most recent
 // tickets", as a test adds it: one handler, listed in Options.API.
 // https://developer.zendesk.com/api-reference/ticketing/tickets/tickets/#list-tickets
