@@ -578,7 +578,7 @@ func behindNginx(t *testing.T, bin string, tokenBytes int) {
 
 	// The access log names the callback's path, never its query: neither
 	// the code nor the state.
-	log := f.accessLog(t, " /zendesk/oauth/callback ")
+	log := f.accessLog(t, "/zendesk/oauth/callback")
 	query, _ := url.Parse(callback)
 	for _, name := range []string{"code", "state"} {
 		if v := query.Query().Get(name); v == "" || strings.Contains(log, name+"=") || strings.Contains(log, v) {
