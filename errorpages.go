@@ -49,7 +49,6 @@ const defaultRetryAfter = time.Minute
 func (a *app) zendeskErrorPage(err error, scope string) errorView {
 	var ze *zendeskError
 	var tooLarge *tooLargeError
-	var reauth *reauthorizeError
 	switch {
 	case errors.Is(err, context.Canceled):
 		// The browser went away: no one reads the page. 499 is nginx's
@@ -58,10 +57,6 @@ func (a *app) zendeskErrorPage(err error, scope string) errorView {
 	case errors.As(err, &tooLarge):
 		return problem(http.StatusBadGateway, "Zendesk's tokens are too large",
 			"Zendesk sent tokens too large for the app to keep in browser cookies, so the app asked Zendesk to revoke them, and you are not signed in. Whoever runs the app can find the sizes in its log.")
-	case errors.As(err, &reauth):
-		// Only right after a sign-in: another authorization would loop.
-		return problem(http.StatusBadGateway, "Zendesk refused the app's tokens",
-			"Zendesk refused the tokens of a sign-in that just happened. Please try again in a moment; if this keeps happening, whoever runs the app should check the OAuth client's settings.")
 	case !errors.As(err, &ze):
 		return problem(http.StatusInternalServerError, "Something went wrong", "The app hit an unexpected error. It has been logged; please try again.")
 	case ze.Kind == timedOut:

@@ -147,7 +147,9 @@ func (api *userAPI) send(req apiRequest, out any) error {
 			return err
 		}
 		req.token = s.AccessToken
-		if err = api.app.zendesk.do(api.ctx, req, out); isUnauthorized(err) {
+		// Refused again: a new authorization may help, unless one just
+		// happened, which would only loop.
+		if err = api.app.zendesk.do(api.ctx, req, out); isUnauthorized(err) && !api.app.signedInRecently(s) {
 			return &reauthorizeError{"Zendesk refused a fresh access token (401)", err}
 		}
 	}
@@ -274,7 +276,7 @@ func (a *app) failSignedIn(w http.ResponseWriter, r *http.Request, s *session, s
 	var ze *zendeskError
 	var tooLarge *tooLargeError
 	switch {
-	case errors.As(err, &reauth) && !a.signedInRecently(s):
+	case errors.As(err, &reauth):
 		a.reauthorize(w, r, s, err)
 	case errors.As(err, &ze) && ze.Status == http.StatusForbidden && !a.signedInRecently(s) &&
 		missingScopes(ze.MissingScope, a.cfg.scopes) == "":

@@ -127,57 +127,108 @@ func newProxyCerts(t *testing.T, dir string) proxyCerts {
 	return c
 }
 
-// nginxConfig is the test's nginx.conf: everything (pid, logs, temporary
-// files) in dir, in the foreground so the test owns the process, and the
-// "location /" block of deploy/nginx.conf as it is, plus X-Upstream so the
-// test sees which instance answered.
-func nginxConfig(t *testing.T, dir, listen string, certs proxyCerts, upstreams []string) string {
+// deployConfig returns deploy/nginx.conf made to run here, with nothing
+// changed that decides how nginx treats a request: its comments left out;
+// pid, logs and temporary files in dir; the workers run as root when the
+// test does (as nobody they could not enter dir); localhost and the
+// test's certificate instead of app.example.com and its own; free ports
+// instead of 80 and 443, the https server on httpsPort; no IPv6 addresses
+// where the machine has none. With upstreams, those are the instances,
+// each with the parameters the file gives its own, and every proxied
+// answer names the instances that served it in X-Upstream.
+func deployConfig(t *testing.T, dir string, certs proxyCerts, httpsPort string, upstreams []string) string {
 	t.Helper()
-	var b strings.Builder
+	data, err := os.ReadFile(filepath.Join("..", "deploy", "nginx.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for _, l := range strings.Split(string(data), "\n") {
+		if !strings.HasPrefix(strings.TrimSpace(l), "#") {
+			lines = append(lines, l)
+		}
+	}
+	conf := strings.Join(lines, "\n")
+
+	user := ""
 	if os.Geteuid() == 0 {
-		// Else the workers would run as nobody, who cannot enter dir.
-		b.WriteString("user root;\n")
+		user = "user root;"
 	}
-	q := func(name string) string { return fmt.Sprintf("%q", filepath.Join(dir, name)) }
-	fmt.Fprintf(&b, `daemon off;
-master_process on;
-worker_processes 1;
-pid %s;
-error_log %s info;
-events {
-    worker_connections 64;
-}
-http {
-    access_log %s;
-    client_body_temp_path %s;
-    proxy_temp_path %s;
-    fastcgi_temp_path %s;
-    uwsgi_temp_path %s;
-    scgi_temp_path %s;
-    upstream zendesk_oauth_app {
-`, q("nginx.pid"), q("error.log"), q("access.log"), q("client_body"), q("proxy"), q("fastcgi"), q("uwsgi"), q("scgi"))
-	for _, u := range upstreams {
-		fmt.Fprintf(&b, "        server %s;\n", u)
+	temps := "http {\n"
+	for _, name := range []string{"client_body", "proxy", "fastcgi", "uwsgi", "scgi"} {
+		temps += fmt.Sprintf("    %s_temp_path %q;\n", name, filepath.Join(dir, name))
 	}
-	fmt.Fprintf(&b, `        keepalive 4;
-    }
-    server {
-        listen %s ssl;
-        server_name localhost;
-        ssl_certificate %q;
-        ssl_certificate_key %q;
-        ssl_protocols TLSv1.2 TLSv1.3;
-        client_max_body_size 16k;
-        large_client_header_buffers %s;
-        location / {
-%s
-            # Test only: which instance answered (all of them, after a retry).
-            add_header X-Upstream $upstream_addr always;
-        }
-    }
-}
-`, listen, certs.certFile, certs.keyFile, deployDirective(t, "large_client_header_buffers"), deployLocationBlock(t))
-	return b.String()
+	for _, r := range [][2]string{
+		{"/etc/letsencrypt/live/app.example.com/fullchain.pem", certs.certFile},
+		{"/etc/letsencrypt/live/app.example.com/privkey.pem", certs.keyFile},
+		{"app.example.com", "localhost"},
+		{"/var/log/nginx/", dir + "/"},
+		{"pid /run/nginx.pid;", fmt.Sprintf("pid %q;", filepath.Join(dir, "nginx.pid"))},
+		{"user www-data;", user},
+		{"\nhttp {\n", "\n" + temps},
+	} {
+		if !strings.Contains(conf, r[0]) {
+			t.Fatalf("deploy/nginx.conf no longer contains %q: update deployConfig", r[0])
+		}
+		conf = strings.ReplaceAll(conf, r[0], r[1])
+	}
+
+	// Ports 80 and 443 become free ones (root is not needed, nor are the
+	// ports), and IPv6 addresses are left out where the machine has no
+	// IPv6.
+	ports := map[string]string{"80": freePort(t), "443": httpsPort}
+	ipv6 := true
+	if l, err := net.Listen("tcp6", "[::]:0"); err != nil {
+		ipv6 = false
+	} else {
+		l.Close()
+	}
+	listen := regexp.MustCompile(`^(\s*listen (?:\[::\]:)?)(80|443)\b`)
+	server := regexp.MustCompile(`^(\s*server )(\d+\.\d+\.\d+\.\d+:\d+)(.*;)$`)
+	lines, listens := strings.Split(conf, "\n"), 0
+	var servers []int // the lines of the upstream's servers
+	for i, line := range lines {
+		if m := server.FindStringSubmatch(line); m != nil {
+			servers = append(servers, i)
+			if params := server.FindStringSubmatch(lines[servers[0]])[3]; m[3] != params {
+				t.Fatalf("deploy/nginx.conf gives its instances different parameters (%q, %q): update deployConfig", params, m[3])
+			}
+			continue
+		}
+		m := listen.FindStringSubmatch(line)
+		switch {
+		case m == nil:
+		case !ipv6 && strings.Contains(line, "[::]"):
+			lines[i], listens = "", listens+1
+		default:
+			lines[i], listens = m[1]+ports[m[2]]+line[len(m[0]):], listens+1
+		}
+	}
+	if listens == 0 || len(servers) == 0 {
+		t.Fatal("deploy/nginx.conf has no listen 80 or 443, or no upstream server: update deployConfig")
+	}
+	if upstreams != nil {
+		m := server.FindStringSubmatch(lines[servers[0]])
+		var ours []string
+		for _, u := range upstreams {
+			ours = append(ours, m[1]+u+m[3])
+		}
+		for _, i := range servers {
+			lines[i] = ""
+		}
+		lines[servers[0]] = strings.Join(ours, "\n")
+	}
+	conf = strings.Join(lines, "\n")
+
+	if upstreams != nil {
+		const pass = "proxy_pass http://zendesk_oauth_app;"
+		if strings.Count(conf, pass) != 1 {
+			t.Fatalf("deploy/nginx.conf has %d %q lines, want 1: update deployConfig", strings.Count(conf, pass), pass)
+		}
+		// Test only: which instance answered (all of them, after a retry).
+		conf = strings.Replace(conf, pass, pass+"\n            add_header X-Upstream $upstream_addr always;", 1)
+	}
+	return conf
 }
 
 // deployDirective returns the arguments of the one directive called name
@@ -263,43 +314,10 @@ func (h *headerSizes) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, err
 }
 
-// deployLocationBlock returns the directives of the "location / { ... }"
-// block of deploy/nginx.conf, without comments.
-func deployLocationBlock(t *testing.T) string {
-	t.Helper()
-	data, err := os.ReadFile(filepath.Join("..", "deploy", "nginx.conf"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	lines := strings.Split(string(data), "\n")
-	start := slices.IndexFunc(lines, func(l string) bool { return strings.TrimSpace(l) == "location / {" })
-	if start < 0 {
-		t.Fatal(`deploy/nginx.conf has no "location / {" line`)
-	}
-	var directives []string
-	for _, l := range lines[start+1:] {
-		l, _, _ = strings.Cut(l, "#")
-		switch strings.TrimSpace(l) {
-		case "":
-		case "}":
-			if !slices.ContainsFunc(directives, func(d string) bool { return strings.Contains(d, "proxy_pass http://zendesk_oauth_app;") }) {
-				t.Fatal(`the "location /" block of deploy/nginx.conf does not proxy_pass to http://zendesk_oauth_app`)
-			}
-			return strings.Join(directives, "\n")
-		default:
-			if strings.Contains(l, "{") {
-				t.Fatal(`the "location /" block of deploy/nginx.conf holds a nested block: update deployLocationBlock`)
-			}
-			directives = append(directives, l)
-		}
-	}
-	t.Fatal(`the "location /" block of deploy/nginx.conf does not end`)
-	return ""
-}
-
-// startNginx runs nginx in the foreground with conf, waits until it
-// answers healthz at https://localhost:port through client, and stops it
-// (gracefully, then by force) when the test ends.
+// startNginx runs nginx with conf in the foreground, so the test owns the
+// process, waits until it answers healthz at https://localhost:port
+// through client, and stops it (gracefully, then by force) when the test
+// ends.
 func startNginx(t *testing.T, bin, dir, conf string, client *http.Client, port string) {
 	t.Helper()
 	confFile := filepath.Join(dir, "nginx.conf")
@@ -307,7 +325,7 @@ func startNginx(t *testing.T, bin, dir, conf string, client *http.Client, port s
 		t.Fatal(err)
 	}
 	output := &syncBuffer{}
-	cmd := exec.Command(bin, "-p", dir+string(filepath.Separator), "-c", confFile)
+	cmd := exec.Command(bin, "-p", dir+string(filepath.Separator), "-c", confFile, "-g", "daemon off;")
 	cmd.Stdout, cmd.Stderr = output, output
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("starting nginx: %v", err)
@@ -340,6 +358,92 @@ func startNginx(t *testing.T, bin, dir, conf string, client *http.Client, port s
 	}
 }
 
+// proxyTransport is a browser's transport to nginx at
+// https://localhost:nginxPort: it trusts the test CA only, and dials from
+// the loopback address from (127.0.0.1 when empty), so that a test can
+// play people at different client addresses.
+func proxyTransport(t *testing.T, certs proxyCerts, nginxPort, from string) *http.Transport {
+	dialer := &net.Dialer{Timeout: 5 * time.Second}
+	if from != "" {
+		dialer.LocalAddr = &net.TCPAddr{IP: net.ParseIP(from)}
+	}
+	transport := &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: certs.pool},
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			if addr == "localhost:"+nginxPort {
+				addr = "127.0.0.1:" + nginxPort // where nginx listens
+			}
+			return dialer.DialContext(ctx, network, addr)
+		},
+	}
+	t.Cleanup(transport.CloseIdleConnections)
+	return transport
+}
+
+// fleet is n instances of the app behind nginx running deploy/nginx.conf,
+// as it runs them: the same settings and SESSION_SECRET, each on its own
+// port, APP_URL the proxy's address.
+type fleet struct {
+	sim       *zendesksim.Server
+	instances []*process
+	appURL    string // https://localhost:PORT, nginx
+	nginxPort string
+	dir       string // nginx's files: access.log, error.log
+	certs     proxyCerts
+}
+
+// startFleet starts a simulated Zendesk with opts (plus the test's client
+// and redirect URL), n instances and nginx in front of them. Everything
+// stops when the test ends.
+func startFleet(t *testing.T, bin string, n int, opts zendesksim.Options) *fleet {
+	t.Helper()
+	f := &fleet{dir: t.TempDir(), nginxPort: freePort(t)}
+	f.certs = newProxyCerts(t, f.dir)
+	f.appURL = "https://localhost:" + f.nginxPort
+	opts.ClientID, opts.ClientSecret = testClientID, testClientSecret
+	opts.RedirectURIs = []string{f.appURL + "/zendesk/oauth/callback"}
+	f.sim = zendesksim.NewServer(opts)
+	t.Cleanup(f.sim.Close)
+	var addrs []string
+	for range n {
+		port := freePort(t)
+		env := appEnv(port, f.sim.URL)
+		env["APP_URL"] = f.appURL
+		in := startApp(t, env)
+		f.instances = append(f.instances, in)
+		addrs = append(addrs, in.addr)
+	}
+	ready := &http.Client{Timeout: time.Second, Transport: proxyTransport(t, f.certs, f.nginxPort, "")}
+	startNginx(t, bin, f.dir, deployConfig(t, f.dir, f.certs, f.nginxPort, addrs), ready, f.nginxPort)
+	return f
+}
+
+// instance returns the instance listening at addr.
+func (f *fleet) instance(t *testing.T, addr string) *process {
+	t.Helper()
+	i := slices.IndexFunc(f.instances, func(p *process) bool { return p.addr == addr })
+	if i < 0 {
+		t.Fatalf("no instance at %q", addr)
+	}
+	return f.instances[i]
+}
+
+// accessLog waits until nginx's access log holds a line with want (nginx
+// writes a line once the answer is sent, so after the browser has it),
+// and returns the whole log.
+func (f *fleet) accessLog(t *testing.T, want string) string {
+	t.Helper()
+	var log string
+	if !poll(5*time.Second, 2*time.Millisecond, func() bool {
+		b, _ := os.ReadFile(filepath.Join(f.dir, "access.log"))
+		log = string(b)
+		return strings.Contains(log, want)
+	}) {
+		t.Fatalf("the access log has no line with %q:\n%s", want, log)
+	}
+	return log
+}
+
 // proxied is a response that came through nginx.
 type proxied struct {
 	*http.Response
@@ -347,13 +451,14 @@ type proxied struct {
 	upstream string // the instance that answered: the last of X-Upstream
 }
 
-// TestBehindNginx signs in through nginx terminating TLS in front of two
-// instances of the app, with Zendesk's tokens of 2 KB and of 4 KB, the
-// largest the README promises to keep. It checks that either instance
-// serves the signed-in person and takes the pair the other one rotated,
-// that the person stays signed in when one instance stops and can sign
-// out, and that the cookies keep the request headers within what
-// deploy/nginx.conf accepts.
+// TestBehindNginx signs in through nginx running deploy/nginx.conf, in
+// front of two instances of the app, with Zendesk's tokens of 2 KB and of
+// 4 KB, the largest the README promises to keep. It checks that one
+// person's pages come from one instance, that the person stays signed in
+// when that instance stops, through the other, which opens the cookies it
+// sealed, and can sign out; that the cookies keep the request headers
+// within what the file accepts; and that the access log keeps no query
+// string.
 func TestBehindNginx(t *testing.T) {
 	bin := requireNginx(t)
 	for _, size := range []int{2048, 4096} {
@@ -367,54 +472,22 @@ func TestBehindNginx(t *testing.T) {
 }
 
 func behindNginx(t *testing.T, bin string, tokenBytes int) {
-	dir := t.TempDir()
-	certs := newProxyCerts(t, dir)
-	nginxPort := freePort(t)
-	appURL := "https://localhost:" + nginxPort
+	f := startFleet(t, bin, 2, zendesksim.Options{TokenBytes: tokenBytes})
+	sim, appURL := f.sim, f.appURL
 
-	sim := zendesksim.NewServer(zendesksim.Options{
-		ClientID:     testClientID,
-		ClientSecret: testClientSecret,
-		RedirectURIs: []string{appURL + "/zendesk/oauth/callback"},
-		TokenBytes:   tokenBytes,
-	})
-	t.Cleanup(sim.Close)
-	// Two instances as deploy/nginx.conf runs them: the same settings and
-	// SESSION_SECRET, each on its own port.
-	var instances []*process
-	for range 2 {
-		port := freePort(t)
-		env := appEnv(port, sim.URL)
-		env["APP_URL"] = appURL
-		instances = append(instances, startApp(t, env))
-	}
-
-	// A browser that trusts the test CA only, keeps cookies, shows every
-	// redirect, and measures the request headers it sends.
-	dialer := &net.Dialer{Timeout: 5 * time.Second}
-	transport := &http.Transport{
-		TLSClientConfig: &tls.Config{RootCAs: certs.pool},
-		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			if addr == "localhost:"+nginxPort {
-				addr = "127.0.0.1:" + nginxPort // where nginx listens
-			}
-			return dialer.DialContext(ctx, network, addr)
-		},
-	}
-	t.Cleanup(transport.CloseIdleConnections)
+	// A browser that keeps cookies, shows every redirect, and measures the
+	// request headers it sends.
 	jar, err := cookiejar.New(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sent := &headerSizes{RoundTripper: transport}
+	sent := &headerSizes{RoundTripper: proxyTransport(t, f.certs, f.nginxPort, "")}
 	client := &http.Client{
 		Transport:     sent,
 		Jar:           jar,
 		Timeout:       10 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
-
-	startNginx(t, bin, dir, nginxConfig(t, dir, "127.0.0.1:"+nginxPort, certs, []string{instances[0].addr, instances[1].addr}), client, nginxPort)
 
 	// do sends a request; through nginx, it checks what every proxied
 	// response must carry.
@@ -480,7 +553,6 @@ func behindNginx(t *testing.T, bin string, tokenBytes int) {
 	setsCookie := func(p *proxied) bool {
 		return slices.ContainsFunc(p.Cookies(), func(c *http.Cookie) bool { return c.MaxAge > 0 })
 	}
-	served := map[string]int{} // instance address: signed-in pages it served
 
 	// Sign in through the proxy.
 	start := do("GET", appURL+"/zendesk/auth", nil)
@@ -503,32 +575,36 @@ func behindNginx(t *testing.T, bin string, tokenBytes int) {
 	if page.StatusCode != http.StatusOK || !strings.Contains(page.body, greeting) || !setsCookie(page) {
 		t.Fatalf("callback: status %d, cookies %v, want 200, %q and a cookie\n%s", page.StatusCode, page.Header.Values("Set-Cookie"), greeting, page.body)
 	}
-	served[page.upstream]++
-	// Round-robin sends consecutive requests to alternate instances: the
-	// sign-in began at one and completed at the other.
-	if start.upstream == page.upstream {
-		t.Errorf("/zendesk/auth and the callback were both served by %s, want one each", start.upstream)
+
+	// The access log names the callback's path, never its query: neither
+	// the code nor the state.
+	log := f.accessLog(t, "/zendesk/oauth/callback")
+	query, _ := url.Parse(callback)
+	for _, name := range []string{"code", "state"} {
+		if v := query.Query().Get(name); v == "" || strings.Contains(log, name+"=") || strings.Contains(log, v) {
+			t.Errorf("the access log holds the callback's %s (or it has none):\n%s", name, log)
+		}
 	}
 
-	// Round-robin: both instances open the session cookie and serve the
-	// profile.
-	for range 6 {
+	// One person, one instance: the pages of one session come from the
+	// instance its cookie hashes to.
+	var home string
+	for i := range 6 {
 		p := do("GET", appURL+"/", nil)
 		if p.StatusCode != http.StatusOK || !strings.Contains(p.body, greeting) {
 			t.Fatalf("GET / via %s: status %d, want 200 and %q\n%s", p.upstream, p.StatusCode, greeting, p.body)
 		}
-		served[p.upstream]++
-	}
-	for _, in := range instances {
-		if served[in.addr] == 0 {
-			t.Errorf("instance %s served no signed-in page; pages served: %v", in.addr, served)
+		if i == 0 {
+			home = p.upstream
+		} else if p.upstream != home {
+			t.Errorf("GET / %d came from %s, the first from %s: one session, want one instance", i+1, p.upstream, home)
 		}
 	}
 
-	// Two refreshes: one instance refreshes, and the other opens the new
-	// pair at once, with no refresh of its own. Each instance remembers
-	// only its own refreshes, so the other one could not have served the
-	// old cookies without a refresh: the rotated pair reached the browser.
+	// Two refreshes. The rotated pair reaches the browser: the page after
+	// a refresh takes one users/me call with the new access token. With
+	// the old cookie it would take two (the expired token's 401, and the
+	// retry with the pair the instance kept for such requests).
 	for i := range 2 {
 		sim.ExpireAccessTokens()
 		before := sim.Stats()
@@ -538,10 +614,10 @@ func behindNginx(t *testing.T, bin string, tokenBytes int) {
 				i+1, refreshed.upstream, refreshed.StatusCode, refreshed.Header.Values("Set-Cookie"), greeting, refreshed.body)
 		}
 		next := do("GET", appURL+"/", nil)
-		if next.StatusCode != http.StatusOK || !strings.Contains(next.body, greeting) || next.upstream == refreshed.upstream {
-			t.Fatalf("after refresh %d: GET / via %s: status %d, want 200 and %q from the other instance than %s\n%s",
-				i+1, next.upstream, next.StatusCode, greeting, refreshed.upstream, next.body)
+		if next.StatusCode != http.StatusOK || !strings.Contains(next.body, greeting) {
+			t.Fatalf("after refresh %d: GET / via %s: status %d, want 200 and %q\n%s", i+1, next.upstream, next.StatusCode, greeting, next.body)
 		}
+		home = next.upstream
 		after := sim.Stats()
 		if after[zendesksim.Refresh]-before[zendesksim.Refresh] != 1 || after[zendesksim.Me]-before[zendesksim.Me] != 3 {
 			t.Errorf("refresh %d: Zendesk saw %d refreshes and %d users/me calls, want 1 and 3 (401, retry, next page)",
@@ -560,19 +636,21 @@ func behindNginx(t *testing.T, bin string, tokenBytes int) {
 		t.Errorf("one page with Zendesk failing made %d users/me calls, want 1: the proxy replayed it", calls)
 	}
 
-	// One instance stops (a deploy, a crash): the person stays signed in
-	// through the other.
-	if err := instances[0].stop(); err != nil {
-		t.Fatalf("stopping instance %s: %v", instances[0].addr, err)
+	// The person's instance stops (a deploy, a crash): the person stays
+	// signed in through the other, which opens the cookies the first one
+	// sealed.
+	stopped := f.instance(t, home)
+	if err := stopped.stop(); err != nil {
+		t.Fatalf("stopping instance %s: %v", stopped.addr, err)
 	}
 	for i := range 4 {
 		p := do("GET", appURL+"/", nil)
-		if p.StatusCode != http.StatusOK || !strings.Contains(p.body, greeting) || p.upstream != instances[1].addr {
-			t.Fatalf("GET / %d after %s stopped: status %d via %q, want 200 and %q from %s\n%s",
-				i+1, instances[0].addr, p.StatusCode, p.Header.Get("X-Upstream"), greeting, instances[1].addr, p.body)
+		if p.StatusCode != http.StatusOK || !strings.Contains(p.body, greeting) || p.upstream == stopped.addr {
+			t.Fatalf("GET / %d after %s stopped: status %d via %q, want 200 and %q from the other instance\n%s",
+				i+1, stopped.addr, p.StatusCode, p.Header.Get("X-Upstream"), greeting, p.body)
 		}
 		if i == 0 {
-			t.Logf("first page after %s stopped came via %q", instances[0].addr, p.Header.Get("X-Upstream"))
+			t.Logf("first page after %s stopped came via %q", stopped.addr, p.Header.Get("X-Upstream"))
 		}
 	}
 	if st := sim.Stats(); st[zendesksim.Exchange] != 1 || st[zendesksim.Authorize] != 0 {
@@ -614,65 +692,18 @@ func behindNginx(t *testing.T, bin string, tokenBytes int) {
 	}
 }
 
-// checkDeployConfig runs "nginx -t" on deploy/nginx.conf with the test's
-// certificate and every path that nginx writes moved into a temporary
-// directory.
+// checkDeployConfig runs "nginx -t" on the whole of deploy/nginx.conf,
+// made to run here by deployConfig.
 func checkDeployConfig(t *testing.T, bin string, certs proxyCerts) {
-	data, err := os.ReadFile(filepath.Join("..", "deploy", "nginx.conf"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	dir := t.TempDir()
-	conf := string(data)
-	temps := "http {\n"
-	for _, name := range []string{"client_body", "proxy", "fastcgi", "uwsgi", "scgi"} {
-		temps += fmt.Sprintf("    %s_temp_path %q;\n", name, filepath.Join(dir, name))
-	}
-	for _, r := range [][2]string{
-		{"/etc/letsencrypt/live/app.example.com/fullchain.pem", certs.certFile},
-		{"/etc/letsencrypt/live/app.example.com/privkey.pem", certs.keyFile},
-		{"/var/log/nginx/", dir + "/"},
-		{"pid /run/nginx.pid;", fmt.Sprintf("pid %q;", filepath.Join(dir, "nginx.pid"))},
-		{"user www-data;", ""}, // the user may not exist here
-		{"\nhttp {\n", "\n" + temps},
-	} {
-		if !strings.Contains(conf, r[0]) {
-			t.Fatalf("deploy/nginx.conf no longer contains %q: update checkDeployConfig", r[0])
-		}
-		conf = strings.ReplaceAll(conf, r[0], r[1])
-	}
-	// "nginx -t" binds the listening sockets: ports 80 and 443 become free
-	// ones (root is not needed, nor are the ports), and IPv6 addresses are
-	// left out where the machine has no IPv6.
-	ports := map[string]string{"80": freePort(t), "443": freePort(t)}
-	ipv6 := true
-	if l, err := net.Listen("tcp6", "[::]:0"); err != nil {
-		ipv6 = false
-	} else {
-		l.Close()
-	}
-	listen := regexp.MustCompile(`^(\s*listen (?:\[::\]:)?)(80|443)\b`)
-	lines, listens := strings.Split(conf, "\n"), 0
-	for i, line := range lines {
-		m := listen.FindStringSubmatch(line)
-		switch {
-		case m == nil:
-		case !ipv6 && strings.Contains(line, "[::]"):
-			lines[i], listens = "", listens+1
-		default:
-			lines[i], listens = m[1]+ports[m[2]]+line[len(m[0]):], listens+1
-		}
-	}
-	conf = strings.Join(lines, "\n")
-	if listens == 0 {
-		t.Fatal("deploy/nginx.conf has no listen 80 or 443: update checkDeployConfig")
-	}
 	confFile := filepath.Join(dir, "nginx.conf")
-	if err := os.WriteFile(confFile, []byte(conf), 0o644); err != nil {
+	if err := os.WriteFile(confFile, []byte(deployConfig(t, dir, certs, freePort(t), nil)), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// "nginx -t" binds the listening sockets, on free ports.
 	out, err := exec.Command(bin, "-t", "-p", dir+string(filepath.Separator), "-c", confFile).CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "test is successful") {
+	// A warning ("load balancing method redefined", say) is a mistake too.
+	if err != nil || !strings.Contains(string(out), "test is successful") || strings.Contains(string(out), "[warn]") {
 		t.Errorf("nginx -t: %v\n%s", err, out)
 	}
 }
