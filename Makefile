@@ -1,9 +1,10 @@
 # The two commands a fresh machine needs: "make demo" and "make test".
 GO ?= go
-# Go 1.27.3 has the standard library's security fixes that Go 1.26.8 lacks
-# (see README, "Go version"). The go command fetches it from the module
-# proxy once; a toolchain line in go.mod alone is ignored where
-# GOTOOLCHAIN=local.
+# go.mod asks for Go 1.27.3, which has the standard library's security
+# fixes that Go 1.26 lacks (docs/security.md). With a stock go command the
+# toolchain comes from the module proxy once; this makes a GOTOOLCHAIN=local
+# in the environment (the official images set it) fetch it too, rather than
+# refuse to build.
 export GOTOOLCHAIN := go1.27.3
 
 # axe-core, the accessibility checker that e2e/accessibility_test.go runs in
@@ -55,10 +56,15 @@ fuzz: ## each fuzz target for a short, fixed time
 # govulncheck's public database cannot be reached from every machine: the
 # database is built here from the golang.org/x/vulndb module (its OSV files
 # and its cmd/indexdb), which the Go module proxy serves like any module.
+# govulncheck cannot tell a stale database: the target says when the proxy
+# serves a newer snapshot than VULNDB, the one to move it to.
 VULNDB := golang.org/x/vulndb@v0.0.0-20261105234957-e22db6528018
 GOVULNCHECK := golang.org/x/vuln/cmd/govulncheck@v1.9.0
 
 vulncheck: ## govulncheck against a vulnerability database built offline
+	@newest=$$($(GO) list -m -f '{{.Version}}' golang.org/x/vulndb@latest); \
+	if [ "golang.org/x/vulndb@$$newest" != "$(VULNDB)" ]; then \
+	  echo "make vulncheck: the module proxy serves a newer vulnerability database: set VULNDB in the Makefile to golang.org/x/vulndb@$$newest" >&2; exit 1; fi
 	@osv=$$($(GO) mod download -json $(VULNDB) | sed -n 's/^\t"Dir": "\(.*\)",$$/\1/p')/data/osv; \
 	rm -rf .vulndb && $(GO) run golang.org/x/vulndb/cmd/indexdb@$(lastword $(subst @, ,$(VULNDB))) -vulns "$$osv" -out .vulndb
 	$(GO) run $(GOVULNCHECK) -db file://$(CURDIR)/.vulndb ./...

@@ -42,6 +42,7 @@ type config struct {
 	// sessionMaxAge ends a session that long after its sign-in, refreshes
 	// or not: SESSION_MAX_AGE.
 	sessionMaxAge time.Duration
+	logJSON       bool     // LOG_FORMAT=json
 	warnings      []string // things to fix that do not stop the app
 
 	// Not settings: seams for tests.
@@ -57,9 +58,27 @@ func (c *config) cookieBinding() string {
 	return c.clientID + "@" + cmp.Or(c.subdomain, "*")
 }
 
-// zendeskVariables are the settings that say "use a real Zendesk": with
-// none of them set (and no public APP_URL), the app runs its demo.
-var zendeskVariables = []string{"ZENDESK_SUBDOMAIN", "ZENDESK_CLIENT_ID", "ZENDESK_CLIENT_SECRET", "ZENDESK_SCOPES", "ZENDESK_BASE_URL"}
+// setting is one of the app's settings, as -help and README.md list them.
+type setting struct{ name, fallback, meaning string }
+
+// settings are all the app reads. The ZENDESK_* ones say "use a real
+// Zendesk": with none of them set (and no public APP_URL), the app runs its
+// demo.
+var settings = []setting{
+	{"ZENDESK_SUBDOMAIN", "(unset)", "acme for acme.zendesk.com; unset: many instances, each person names theirs"},
+	{"ZENDESK_CLIENT_ID", "(required)", "the OAuth client's Identifier (not its numeric id)"},
+	{"ZENDESK_CLIENT_SECRET", "(unset)", "the client's secret; unset: a public client, PKCE alone"},
+	{"ZENDESK_SCOPES", defaultScopes, "the scopes to ask for, space-separated"},
+	{"ZENDESK_BASE_URL", "(unset)", "replaces https://{subdomain}.zendesk.com: a proxy, a test double"},
+	{"ZENDESK_MARKETPLACE_NAME", "(unset)", "a Marketplace app's name; set all three ZENDESK_MARKETPLACE_* or none"},
+	{"ZENDESK_MARKETPLACE_ORGANIZATION_ID", "(unset)", "its organization id"},
+	{"ZENDESK_MARKETPLACE_APP_ID", "(unset)", "its app id"},
+	{"PORT", "3000", "the port to listen on"},
+	{"APP_URL", "http://localhost:$PORT", "the address people open: https, or http on localhost"},
+	{"SESSION_SECRET", "(random at each start)", "seals the cookies: 32 bytes or more; a comma-separated list rotates"},
+	{"SESSION_MAX_AGE", "168h", "how long a sign-in lasts, however often its tokens are refreshed"},
+	{"LOG_FORMAT", "text", "text, or json for log pipelines"},
+}
 
 // marketplaceHeaders are the settings of a Marketplace app's headers.
 var marketplaceHeaders = []struct{ setting, header string }{
@@ -81,8 +100,8 @@ var placeholders = [][2]string{
 // setting, and APP_URL unset or on this machine. "go run ." in a fresh
 // clone then serves the demo instead of failing.
 func wantsDemo(getenv func(string) string) bool {
-	for _, name := range zendeskVariables {
-		if strings.TrimSpace(getenv(name)) != "" {
+	for _, s := range settings {
+		if strings.HasPrefix(s.name, "ZENDESK_") && strings.TrimSpace(getenv(s.name)) != "" {
 			return false
 		}
 	}
@@ -208,10 +227,68 @@ func loadConfig(getenv func(string) string, demo bool) (*config, error) {
 		}
 	}
 
+	switch getenv("LOG_FORMAT") {
+	case "", "text":
+	case "json":
+		cfg.logJSON = true
+	default:
+		problem("LOG_FORMAT %q is not text or json", shorten(getenv("LOG_FORMAT"), 20))
+	}
+
 	if len(problems) > 0 {
 		return nil, &configError{problems: problems}
 	}
 	return cfg, nil
+}
+
+// unknownSettings names each setting in names that the app does not read
+// but that looks meant for it: any ZENDESK_* name, or one a letter or two
+// away from a setting. A typo would otherwise pass in silence: a
+// misspelled ZENDESK_SUBDOMAIN switches to the many-instances mode.
+func unknownSettings(names []string) []string {
+	var warnings []string
+	for _, name := range names {
+		closest, distance := "", len(name)
+		for _, s := range settings {
+			if s.name == name {
+				closest, distance = "", -1
+				break
+			}
+			if d := editDistance(name, s.name); d < distance {
+				closest, distance = s.name, d
+			}
+		}
+		switch {
+		case distance < 0:
+		case distance <= 2 && len(name) >= 6 || strings.HasPrefix(name, "ZENDESK_") && distance <= 4:
+			warnings = append(warnings, fmt.Sprintf("%s is not a setting: did you mean %s? (go run . -help lists them)", name, closest))
+		case strings.HasPrefix(name, "ZENDESK_"):
+			warnings = append(warnings, fmt.Sprintf("%s is not a setting (go run . -help lists them)", name))
+		}
+	}
+	return warnings
+}
+
+// editDistance is the Levenshtein distance between a and b: the fewest
+// letters to insert, delete or replace to turn one into the other.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
 }
 
 // parseURL checks a URL from the settings. The app sends people there
@@ -254,13 +331,20 @@ func redacted(raw string) string {
 	return shorten(u.Redacted(), 200)
 }
 
-// withDotEnv adds the settings of a .env file, if there is one, to the
-// environment. The real environment wins, even with an empty value.
-func withDotEnv(lookup func(string) (string, bool), path string) (func(string) string, error) {
-	getenv := func(key string) string { v, _ := lookup(key); return v }
+// readEnv returns the settings: the environment (KEY=VALUE lines, as
+// os.Environ gives them), and the lines of the .env file at path, if there
+// is one, for names the environment does not set. The environment wins,
+// even with an empty value.
+func readEnv(environ []string, path string) (map[string]string, error) {
+	env := map[string]string{}
+	for _, kv := range environ {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			env[k] = v
+		}
+	}
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
-		return getenv, nil
+		return env, nil
 	} else if err != nil {
 		return nil, err
 	}
@@ -269,12 +353,12 @@ func withDotEnv(lookup func(string) (string, bool), path string) (func(string) s
 	if err != nil {
 		return nil, &configError{problems: []string{path + ": " + err.Error()}}
 	}
-	return func(key string) string {
-		if v, ok := lookup(key); ok {
-			return v
+	for k, v := range values {
+		if _, set := env[k]; !set {
+			env[k] = v
 		}
-		return values[key]
-	}, nil
+	}
+	return env, nil
 }
 
 // parseDotEnv reads KEY=VALUE lines the way common .env loaders (dotenv,

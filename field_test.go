@@ -50,6 +50,19 @@ func TestSecond401AuthorizesOnceThenStops(t *testing.T) {
 	if b.cookie("session") != nil {
 		t.Error("a session was kept")
 	}
+
+	// Right after a sign-in, a fresh token refused again gets a page at
+	// once: another authorization would go round in a loop.
+	refuse.Store(false)
+	b.signIn()
+	refuse.Store(true)
+	authorizations := e.sim.Stats()[zendesksim.Authorize]
+	if resp := b.get("/"); resp.StatusCode != http.StatusBadGateway {
+		t.Errorf("a second 401 right after a sign-in: status %d to %q, want 502", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if n := e.sim.Stats()[zendesksim.Authorize]; n != authorizations {
+		t.Errorf("%d new authorizations, want none", n-authorizations)
+	}
 }
 
 // Zendesk's 429 without Retry-After: the busy page asks for a minute,

@@ -1,5 +1,3 @@
 module zendesk-oauth-app
 
-go 1.26
-
-toolchain go1.27.3
+go 1.27.3

@@ -45,6 +45,11 @@ func TestSessionMaxAge(t *testing.T) {
 }
 
 func TestSessionMaxAgeSetting(t *testing.T) {
+	for _, s := range settings {
+		if d, err := time.ParseDuration(s.fallback); s.name == "SESSION_MAX_AGE" && (err != nil || d != defaultSessionMaxAge) {
+			t.Errorf("-help says SESSION_MAX_AGE defaults to %q, not %v", s.fallback, defaultSessionMaxAge)
+		}
+	}
 	for value, want := range map[string]time.Duration{"": defaultSessionMaxAge, "90s": 90 * time.Second, "12h": 12 * time.Hour} {
 		cfg, err := loadConfig(func(k string) string {
 			return map[string]string{"ZENDESK_CLIENT_ID": "id", "SESSION_MAX_AGE": value}[k]

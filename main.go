@@ -16,11 +16,15 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"slices"
+	"strings"
 	"syscall"
+	"text/tabwriter"
 
 	"zendesk-oauth-app/internal/zendesksim"
 )
@@ -28,21 +32,20 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	getenv, err := withDotEnv(os.LookupEnv, ".env")
+	env, err := readEnv(os.Environ(), ".env")
 	if err == nil {
-		err = run(ctx, os.Args[1:], getenv, os.Stdout, os.Stderr)
+		err = run(ctx, os.Args[1:], env, os.Stdout, os.Stderr)
 	}
-	var cfgErr *configError
 	var usage *usageError
 	switch {
 	case err == nil:
 	case errors.As(err, &usage): // the flag package has printed the problem and the usage
 		os.Exit(2)
-	case errors.As(err, &cfgErr):
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(2)
 	default:
 		fmt.Fprintln(os.Stderr, err)
+		if errors.As(err, new(*configError)) {
+			os.Exit(2)
+		}
 		os.Exit(1)
 	}
 }
@@ -54,11 +57,12 @@ func (e *usageError) Error() string { return e.err.Error() }
 
 // run is the whole program. It takes its environment as arguments so tests
 // can start it in-process.
-func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+func run(ctx context.Context, args []string, env map[string]string, stdout, stderr io.Writer) error {
 	flags := flag.NewFlagSet("zendesk-oauth-app", flag.ContinueOnError)
 	flags.SetOutput(stderr)
-	demo := flags.Bool("demo", false, "run against the built-in Zendesk simulator (the default when no ZENDESK_* variable is set)")
+	demo := flags.Bool("demo", false, "run against the built-in Zendesk simulator, whatever the settings")
 	version := flags.Bool("version", false, "print the version and exit")
+	flags.Usage = func() { usage(stderr, flags) }
 	if err := flags.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -75,15 +79,30 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return nil
 	}
 
-	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	getenv := func(name string) string { return env[name] }
 	cfg, err := loadConfig(getenv, *demo || wantsDemo(getenv))
 	if err != nil {
 		return err
 	}
-	for _, w := range cfg.warnings {
+	var handler slog.Handler = slog.NewTextHandler(stderr, nil)
+	if cfg.logJSON {
+		handler = slog.NewJSONHandler(stderr, nil)
+	}
+	logger := slog.New(handler)
+	for _, w := range append(cfg.warnings, unknownSettings(slices.Sorted(maps.Keys(env)))...) {
 		logger.Warn(w)
 	}
-	if cfg.demo {
+
+	listener, err := net.Listen("tcp", cfg.listenAddr())
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return fmt.Errorf("port %s is in use: is the app running already? Stop that program, or choose another port with PORT, e.g. PORT=3001 make demo", cfg.port)
+	} else if err != nil {
+		return err
+	}
+	defer listener.Close()
+	mode := fmt.Sprintf("Signing in to %s.zendesk.com only, because ZENDESK_SUBDOMAIN=%s.", cfg.subdomain, cfg.subdomain)
+	switch {
+	case cfg.demo:
 		sim := zendesksim.NewServer(zendesksim.Options{
 			ClientID:     cfg.clientID,
 			ClientSecret: cfg.clientSecret,
@@ -92,20 +111,25 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		})
 		defer sim.Close()
 		cfg.baseURL = sim.URL
-		fmt.Fprintf(stdout, "Demo: Zendesk is simulated at %s, no account needed. Open %s\n"+
-			"To use your own Zendesk, copy .env.example to .env and fill it in (see README.md).\n", sim.URL, cfg.appURL)
+		mode = "Demo: no ZENDESK_* setting is set, so the built-in simulator plays Zendesk, at " + sim.URL + ": no account needed.\n" +
+			"To use your own Zendesk, copy .env.example to .env and fill it in (README.md)."
+		if *demo {
+			mode = strings.Replace(mode, "no ZENDESK_* setting is set", "-demo is on", 1)
+		}
+	case cfg.subdomain == "":
+		mode = "Many instances, because ZENDESK_SUBDOMAIN is unset: each person names their Zendesk."
+	}
+	if !cfg.demo {
+		mode += "\nThe OAuth client's redirect URL must be " + cfg.redirectURI()
 	}
 
 	a, err := newApp(cfg, logger)
 	if err != nil {
 		return err
 	}
-	listener, err := net.Listen("tcp", cfg.listenAddr())
-	if err != nil {
-		return err
-	}
 	srv := newServer(a)
 	logger.Info("listening", "addr", listener.Addr().String(), "url", cfg.appURL, "subdomain", cmp.Or(cfg.subdomain, "(many instances)"), "zendesk_base_url", cfg.baseURL, "demo", cfg.demo)
+	fmt.Fprintf(stdout, "%s\nOpen %s\n", mode, cfg.appURL)
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(listener) }()
@@ -114,12 +138,29 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	case <-ctx.Done():
 	}
-	// Let requests in progress finish: a page may legitimately take as long
-	// as the write timeout.
+	// Stop listening, and let requests in progress finish: a page may
+	// legitimately take as long as the write timeout.
 	logger.Info("shutting down")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), srv.WriteTimeout)
 	defer cancel()
 	return srv.Shutdown(shutdownCtx)
+}
+
+// usage is -help: the command line, then every setting with its default,
+// then the flags.
+func usage(w io.Writer, flags *flag.FlagSet) {
+	fmt.Fprintf(w, "Usage: zendesk-oauth-app [-demo] [-version]\n\n"+
+		"Signs people in with Zendesk (OAuth 2.0 with PKCE) and greets them by name.\n"+
+		"Settings come from the environment, or from a .env file in the working directory\n"+
+		"(the environment wins). With no ZENDESK_* setting it runs the demo.\n\n")
+	tw := tabwriter.NewWriter(w, 2, 8, 2, ' ', 0)
+	fmt.Fprintln(tw, "  setting\tdefault\tmeaning")
+	for _, s := range settings {
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", s.name, s.fallback, s.meaning)
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "\nFlags:\n")
+	flags.PrintDefaults()
 }
 
 // versionString reports the module version and VCS revision the binary

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net"
@@ -201,22 +202,21 @@ func TestDotEnvLosesToTheEnvironment(t *testing.T) {
 	if err := os.WriteFile(path, []byte("ZENDESK_CLIENT_SECRET=from-file\nPORT=4000\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	real := map[string]string{"ZENDESK_CLIENT_SECRET": ""} // set, but empty: a public client
-	getenv, err := withDotEnv(func(k string) (string, bool) { v, ok := real[k]; return v, ok }, path)
+	env, err := readEnv([]string{"ZENDESK_CLIENT_SECRET="}, path) // set, but empty: a public client
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := getenv("ZENDESK_CLIENT_SECRET"); got != "" {
+	if got, set := env["ZENDESK_CLIENT_SECRET"]; got != "" || !set {
 		t.Errorf("ZENDESK_CLIENT_SECRET = %q, want the environment's empty value", got)
 	}
-	if got := getenv("PORT"); got != "4000" {
+	if got := env["PORT"]; got != "4000" {
 		t.Errorf("PORT = %q, want .env's 4000", got)
 	}
 }
 
 func TestRunRefusesBadConfig(t *testing.T) {
 	var stdout, stderr strings.Builder
-	err := run(context.Background(), nil, func(k string) string { return map[string]string{"ZENDESK_SUBDOMAIN": "acme"}[k] }, &stdout, &stderr)
+	err := run(context.Background(), nil, map[string]string{"ZENDESK_SUBDOMAIN": "acme"}, &stdout, &stderr)
 	var cfgErr *configError
 	if !errors.As(err, &cfgErr) || !strings.Contains(err.Error(), "ZENDESK_CLIENT_ID is not set") {
 		t.Fatalf("err = %v, want a configError naming ZENDESK_CLIENT_ID", err)
@@ -224,7 +224,7 @@ func TestRunRefusesBadConfig(t *testing.T) {
 
 	for _, args := range [][]string{{"-bogus"}, {"demo"}} {
 		stderr.Reset()
-		err = run(context.Background(), args, func(string) string { return "" }, &stdout, &stderr)
+		err = run(context.Background(), args, nil, &stdout, &stderr)
 		var usage *usageError
 		if !errors.As(err, &usage) || !strings.Contains(stderr.String(), "Usage") || strings.Contains(err.Error(), "configuration") {
 			t.Errorf("%q: err %v, stderr %q: want a usage error", args, err, stderr.String())
@@ -246,40 +246,12 @@ func freePort(t *testing.T) string {
 // settings, and signs in through the demo it serves.
 func TestDemo(t *testing.T) {
 	port := freePort(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	stdoutR, stdoutW := io.Pipe()
-	var stderr syncBuffer
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, nil, func(k string) string { return map[string]string{"PORT": port}[k] }, stdoutW, &stderr)
-		stdoutW.Close()
-	}()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("run: %v", err)
-		}
-	}()
-
-	line, err := bufio.NewReader(stdoutR).ReadString('\n')
-	if err != nil {
-		t.Fatal(err)
-	}
-	go io.Copy(io.Discard, stdoutR)
-	if !strings.Contains(line, "Zendesk is simulated at http://127.0.0.1:") || !strings.Contains(line, "Open http://localhost:"+port) {
-		t.Errorf("demo banner: %q", line)
-	}
+	banner, stderr := runUntilOpen(t, map[string]string{"PORT": port})
+	mustContain(t, banner, "no ZENDESK_* setting is set, so the built-in simulator plays Zendesk, at http://127.0.0.1:", "Open http://localhost:"+port)
 
 	appURL := "http://localhost:" + port
 	client := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	var start *http.Response
-	for i := 0; ; i++ { // the server starts listening just after the banner
-		start, err = client.Get(appURL + "/zendesk/auth")
-		if err == nil || i == 50 {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	start, err := client.Get(appURL + "/zendesk/auth") // listening: no retry
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -313,7 +285,7 @@ func TestVersionFlag(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	var stdout, stderr strings.Builder
-	if err := run(ctx, []string{"-version"}, func(string) string { return "" }, &stdout, &stderr); err != nil {
+	if err := run(ctx, []string{"-version"}, nil, &stdout, &stderr); err != nil {
 		t.Fatalf("run -version: %v", err)
 	}
 	out := stdout.String()
@@ -324,4 +296,54 @@ func TestVersionFlag(t *testing.T) {
 		t.Errorf("run -version wrote to stderr: %q", stderr.String())
 	}
 	t.Logf("%s", strings.TrimSpace(out))
+}
+
+// runUntilOpen runs the program in-process with env until it says "Open"
+// (it listens then), and stops it when the test ends. It returns what it
+// printed up to there, and its log.
+func runUntilOpen(t *testing.T, env map[string]string) (banner string, log *syncBuffer) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	stdoutR, stdoutW := io.Pipe()
+	log = &syncBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, nil, env, stdoutW, log)
+		stdoutW.Close()
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("run: %v", err)
+		}
+	})
+	var lines []string
+	for out := bufio.NewScanner(stdoutR); out.Scan(); {
+		if lines = append(lines, out.Text()); strings.HasPrefix(out.Text(), "Open ") {
+			go io.Copy(io.Discard, stdoutR)
+			return strings.Join(lines, "\n"), log
+		}
+	}
+	t.Fatalf("the program ended without \"Open\": %s\n%s", strings.Join(lines, "\n"), log)
+	return "", nil
+}
+
+// LOG_FORMAT=json writes the same lines as JSON objects, for log pipelines.
+func TestJSONLogs(t *testing.T) {
+	_, stderr := runUntilOpen(t, map[string]string{"PORT": freePort(t), "LOG_FORMAT": "json"})
+	lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+	for _, line := range lines {
+		var record struct {
+			Level, Msg string
+		}
+		if err := json.Unmarshal([]byte(line), &record); err != nil || record.Msg == "" {
+			t.Errorf("not a JSON log line: %q (%v)", line, err)
+		}
+	}
+	if !strings.Contains(stderr.String(), `"msg":"listening"`) {
+		t.Errorf("no listening line:\n%s", stderr.String())
+	}
+	if _, err := loadConfig(func(k string) string { return map[string]string{"ZENDESK_CLIENT_ID": "id", "LOG_FORMAT": "xml"}[k] }, false); err == nil || !strings.Contains(err.Error(), "LOG_FORMAT") {
+		t.Errorf("LOG_FORMAT=xml: %v, want a problem naming it", err)
+	}
 }
