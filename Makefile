@@ -25,10 +25,13 @@ demo: ## run against the built-in Zendesk simulator: no account needed
 build: ## one static binary: ./zendesk-oauth-app
 	CGO_ENABLED=0 $(GO) build -trimpath -buildvcs=auto -o zendesk-oauth-app .
 
-test: ## formatting, vet, and every test with the race detector
+test: ## formatting, vet, and every test with the race detector; says what it skipped
 	@unformatted=$$(gofmt -l .); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
-	$(GO) test -race -count=1 ./...
+	@skipped=$$(mktemp); \
+	echo "$(GO) test -race -count=1 ./..."; SKIPPED_TESTS=$$skipped $(GO) test -race -count=1 ./...; status=$$?; \
+	if [ -s $$skipped ]; then echo; echo "Skipped, for want of a tool (install it with the command after it, then run make test again):"; sort $$skipped; fi; \
+	rm -f $$skipped; exit $$status
 
 bench: ## the in-process benchmarks with memory figures, then bench-compare
 	$(GO) test -run='^$$' -bench=. -benchmem -count=1 .

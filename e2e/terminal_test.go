@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"bufio"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -21,22 +20,30 @@ import (
 // it, in a folder of their own (where a .env file may be), with its stdout
 // and stderr apart.
 
-// terminal is the app's binary running with exactly env, in dir.
+// terminal is the app's binary running with exactly env, in dir. Only the
+// test reads its stdout: the app writes a few lines there, far less than a
+// pipe holds.
 type terminal struct {
 	cmd    *exec.Cmd
 	stdout *bufio.Scanner
-	stderr *syncBuffer
+	stderr *os.File // a file, which the app writes itself: all it wrote before a stdout line is there
 	exited chan struct{}
+	state  *os.ProcessState // how it exited, once exited is closed
 }
 
 func startTerminal(t *testing.T, dir string, env map[string]string, args ...string) *terminal {
 	t.Helper()
-	term := &terminal{cmd: exec.Command(appBinary, args...), stderr: &syncBuffer{}, exited: make(chan struct{})}
+	term := &terminal{cmd: exec.Command(appBinary, args...), exited: make(chan struct{})}
 	for k, v := range env {
 		term.cmd.Env = append(term.cmd.Env, k+"="+v)
 	}
+	stderr, err := os.Create(filepath.Join(t.TempDir(), "stderr"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	term.stderr = stderr
 	term.cmd.Dir = dir
-	term.cmd.Stderr = term.stderr
+	term.cmd.Stderr = stderr
 	out, err := term.cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -45,12 +52,14 @@ func startTerminal(t *testing.T, dir string, env map[string]string, args ...stri
 	if err := term.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	// Process.Wait, not cmd.Wait: that would close stdout under a reader.
 	go func() {
-		io.Copy(io.Discard, out) // whatever the test does not read
-		term.cmd.Wait()
+		term.state, _ = term.cmd.Process.Wait()
 		close(term.exited)
 	}()
 	t.Cleanup(func() {
+		defer out.Close()
+		defer stderr.Close()
 		term.cmd.Process.Signal(syscall.SIGTERM)
 		select {
 		case <-term.exited:
@@ -59,10 +68,16 @@ func startTerminal(t *testing.T, dir string, env map[string]string, args ...stri
 			t.Error("the app outlived SIGTERM by 10 s")
 		}
 		if t.Failed() {
-			t.Logf("stderr:\n%s", term.stderr)
+			t.Logf("stderr:\n%s", term.log())
 		}
 	})
 	return term
+}
+
+// log is what the app has written to stderr so far.
+func (term *terminal) log() string {
+	b, _ := os.ReadFile(term.stderr.Name())
+	return string(b)
 }
 
 // upToOpen reads stdout up to its "Open ..." line, and returns it all.
@@ -113,13 +128,13 @@ func TestTerminalBusyPort(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the app did not exit")
 	}
-	if term.cmd.ProcessState.Success() {
+	if term.state.Success() {
 		t.Error("the app exited with status 0")
 	}
 	if strings.Contains(strings.Join(out, "\n"), "Open") {
 		t.Errorf("the app said \"Open\" without listening:\n%s", strings.Join(out, "\n"))
 	}
-	if msg := term.stderr.String(); !strings.Contains(msg, "port "+port+" is in use") || !strings.Contains(msg, "PORT=") {
+	if msg := term.log(); !strings.Contains(msg, "port "+port+" is in use") || !strings.Contains(msg, "PORT=") {
 		t.Errorf("stderr: %q, want the port and how to set PORT", msg)
 	}
 }
@@ -153,7 +168,7 @@ func TestTerminalRealRun(t *testing.T) {
 		t.Errorf("the typo's run says:\n%s", out)
 	}
 	for _, want := range []string{"ZENDESK_SUBDOMIAN is not a setting: did you mean ZENDESK_SUBDOMAIN?", "SESSION_SECRETT is not a setting: did you mean SESSION_SECRET?"} {
-		if !strings.Contains(term.stderr.String(), want) {
+		if !strings.Contains(term.log(), want) {
 			t.Errorf("stderr lacks %q", want)
 		}
 	}

@@ -33,10 +33,7 @@ func startWebDriver(t *testing.T) *webDriver {
 	chromium, err1 := exec.LookPath("chromium")
 	driver, err2 := exec.LookPath("chromedriver")
 	if err1 != nil || err2 != nil {
-		if os.Getenv("E2E") == "1" {
-			t.Fatal("E2E=1 but Chromium or chromedriver is missing: apt-get install chromium chromium-driver")
-		}
-		t.Skip("browser tests need Chromium and chromedriver: apt-get install chromium chromium-driver")
+		skipWithout(t, "E2E", "Chromium and chromedriver", "apt-get install chromium chromium-driver")
 	}
 	port := freePort(t)
 	cmd := exec.Command(driver, "--port="+port)
