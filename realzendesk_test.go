@@ -232,7 +232,7 @@ func TestScopeNotAllowedForTheClient(t *testing.T) {
 
 // When a refresh is refused (here: the old cookie of a session another
 // tab refreshed long ago), the person goes through Zendesk again, and
-// Zendesk sends them straight back: the README's "returns at once without
+// Zendesk sends them straight back: docs/tokens.md's "returns at once, without
 // a prompt", shown.
 func TestRefusedRefreshReturnsWithoutPrompt(t *testing.T) {
 	e := newEnv(t, envOptions{})

@@ -12,7 +12,7 @@ import (
 	"time"
 )
 
-// The header limit is the 32 KiB the README promises, request line
+// The header limit is the 32 KiB docs/security.md promises, request line
 // included, although net/http adds 4 KiB to MaxHeaderBytes.
 func TestHeaderLimitIs32KiB(t *testing.T) {
 	e := newEnv(t, envOptions{})

@@ -449,7 +449,7 @@ type proxied struct {
 
 // TestBehindNginx signs in through nginx running deploy/nginx.conf, in
 // front of two instances of the app, with Zendesk's tokens of 2 KB and of
-// 4 KB, the largest the README promises to keep. It checks that one
+// 4 KB, the largest docs/tokens.md promises to keep. It checks that one
 // person's pages come from one instance, that the person stays signed in
 // when that instance stops, through the other, which opens the cookies it
 // sealed, and can sign out; that the cookies keep the request headers
