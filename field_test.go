@@ -2,7 +2,6 @@ package main
 
 import (
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -19,15 +18,13 @@ import (
 func TestSecond401AuthorizesOnceThenStops(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	var refuse atomic.Bool
-	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	e.intercept(func(w http.ResponseWriter, r *http.Request) bool {
 		if refuse.Load() && strings.HasPrefix(r.URL.Path, "/api/v2/users/me") {
 			zendesksim.WriteJSON(w, http.StatusUnauthorized, map[string]string{"error": "Couldn't authenticate you"})
-			return
+			return true
 		}
-		e.sim.ServeHTTP(w, r)
-	}))
-	defer upstream.Close()
-	e.app.zendesk.instanceURL = func(string) string { return upstream.URL }
+		return false
+	})
 	b := e.browser()
 	b.signIn()
 	e.advance(2 * recentSignIn)
@@ -70,15 +67,13 @@ func TestSecond401AuthorizesOnceThenStops(t *testing.T) {
 func TestBusyWithoutRetryAfter(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	var busy atomic.Bool
-	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	e.intercept(func(w http.ResponseWriter, r *http.Request) bool {
 		if busy.Load() && strings.HasPrefix(r.URL.Path, "/api/") {
 			w.WriteHeader(http.StatusTooManyRequests)
-			return
+			return true
 		}
-		e.sim.ServeHTTP(w, r)
-	}))
-	defer upstream.Close()
-	e.app.zendesk.instanceURL = func(string) string { return upstream.URL }
+		return false
+	})
 	b := e.browser()
 	b.signIn()
 	busy.Store(true)
@@ -100,7 +95,7 @@ func TestMarketplaceHeaders(t *testing.T) {
 	e := newEnv(t, envOptions{vars: vars})
 	var mu sync.Mutex
 	var without []string
-	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	e.intercept(func(w http.ResponseWriter, r *http.Request) bool {
 		fromApp := r.URL.Path == "/oauth/tokens" || strings.HasPrefix(r.URL.Path, "/api/") // not the browser's consent page
 		if fromApp && (r.Header.Get("X-Zendesk-Marketplace-Name") != "Acme Helper" || r.Header.Get("X-Zendesk-Marketplace-Organization-Id") != "1234" ||
 			r.Header.Get("X-Zendesk-Marketplace-App-Id") != "5678") {
@@ -108,10 +103,8 @@ func TestMarketplaceHeaders(t *testing.T) {
 			without = append(without, r.Method+" "+r.URL.Path)
 			mu.Unlock()
 		}
-		e.sim.ServeHTTP(w, r)
-	}))
-	defer upstream.Close()
-	e.app.zendesk.instanceURL = func(string) string { return upstream.URL }
+		return false
+	})
 	e.serve(e.app.routes(route{"GET", "/tickets", e.app.requireSignIn("tickets:read", func(w http.ResponseWriter, r *http.Request, api *userAPI) error {
 		return api.get("/api/v2/users/me.json", nil)
 	})}))
@@ -141,15 +134,13 @@ func TestMarketplaceHeaders(t *testing.T) {
 func TestRefreshInvalidScopeReauthorizes(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	var refuseNext atomic.Bool // the next token request: the refresh
-	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	e.intercept(func(w http.ResponseWriter, r *http.Request) bool {
 		if r.URL.Path == "/oauth/tokens" && refuseNext.CompareAndSwap(true, false) {
 			zendesksim.WriteJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_scope"})
-			return
+			return true
 		}
-		e.sim.ServeHTTP(w, r)
-	}))
-	defer upstream.Close()
-	e.app.zendesk.instanceURL = func(string) string { return upstream.URL }
+		return false
+	})
 	b := e.browser()
 	b.signIn()
 	e.advance(31 * time.Minute)

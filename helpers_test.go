@@ -136,6 +136,18 @@ func newEnv(t testing.TB, opts envOptions) *env {
 	return e
 }
 
+// intercept puts h between the app and the simulator: h answers the
+// requests it wants to, and returns false to let Zendesk answer.
+func (e *env) intercept(h func(w http.ResponseWriter, r *http.Request) bool) {
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !h(w, r) {
+			e.sim.ServeHTTP(w, r)
+		}
+	}))
+	e.t.Cleanup(upstream.Close)
+	e.app.zendesk.instanceURL = func(string) string { return upstream.URL }
+}
+
 // advance moves the app's clock and Zendesk's together.
 func (e *env) advance(d time.Duration) {
 	e.appClock.Advance(d)

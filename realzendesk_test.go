@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -104,7 +103,7 @@ func TestRefreshTooLargeToKeep(t *testing.T) {
 	b.signIn()
 	huge := strings.Repeat("A", 8000)
 	revoked := make(chan string, 1)
-	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	e.intercept(func(w http.ResponseWriter, r *http.Request) bool {
 		switch {
 		case r.URL.Path == "/oauth/tokens":
 			w.Header().Set("Content-Type", "application/json")
@@ -114,11 +113,10 @@ func TestRefreshTooLargeToKeep(t *testing.T) {
 			revoked <- strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
 			w.WriteHeader(http.StatusNoContent)
 		default:
-			e.sim.ServeHTTP(w, r)
+			return false
 		}
-	}))
-	defer upstream.Close()
-	e.app.zendesk.instanceURL = func(string) string { return upstream.URL }
+		return true
+	})
 
 	e.advance(31 * time.Minute)
 	resp := b.get("/")

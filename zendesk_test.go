@@ -99,17 +99,15 @@ func TestRefreshWithoutNewRefreshToken(t *testing.T) {
 	before := b.session()
 
 	// The refresh reply carries no refresh_token.
-	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/oauth/tokens" {
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(201)
-			w.Write([]byte(`{"access_token":"new-access","token_type":"bearer","expires_in":1800}`))
-			return
+	e.intercept(func(w http.ResponseWriter, r *http.Request) bool {
+		if r.URL.Path != "/oauth/tokens" {
+			return false
 		}
-		e.sim.ServeHTTP(w, r)
-	}))
-	defer upstream.Close()
-	e.app.zendesk.instanceURL = func(string) string { return upstream.URL }
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(201)
+		w.Write([]byte(`{"access_token":"new-access","token_type":"bearer","expires_in":1800}`))
+		return true
+	})
 
 	e.advance(29*time.Minute + 30*time.Second)
 	s := before
