@@ -13,8 +13,8 @@ import (
 // userAPI calls the Zendesk API as the signed-in person: the one way code
 // calls Zendesk as the person, as golang.org/x/oauth2's Config.Client is
 // for a program. It keeps the person's access token fresh: it refreshes it
-// shortly before it expires and once after 401 invalid_token, and saves the
-// rotated pair at once. It needs no request or response: any code with a
+// shortly before it expires and once after any 401, and saves the rotated
+// pair at once. It needs no request or response: any code with a
 // session and a way to save it can use one.
 //
 // Its methods are get, post, put, patch, delete, and create (a POST that
@@ -106,6 +106,7 @@ func (api *userAPI) get(path string, out any) error {
 	return api.send(apiRequest{method: "GET", path: path}, out)
 }
 
+// post, put and patch send body as JSON; delete sends none.
 func (api *userAPI) post(path string, body, out any) error {
 	return api.send(apiRequest{method: "POST", path: path, body: body}, out)
 }

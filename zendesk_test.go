@@ -4,12 +4,16 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"io"
 	"maps"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"zendesk-oauth-app/internal/zendesksim"
 )
 
 // Replies no simulator fault produces, against a bare upstream.
@@ -155,5 +159,56 @@ func TestAppBugIsNotZendesksFault(t *testing.T) {
 				t.Errorf("Zendesk was called: %v, then %v", before, after)
 			}
 		})
+	}
+}
+
+// Every method of userAPI sends its method, its JSON body and the bearer
+// token, and decodes Zendesk's JSON answer.
+func TestUserAPIMethods(t *testing.T) {
+	var got []string
+	echo := func(w http.ResponseWriter, r *http.Request, c zendesksim.Caller) {
+		body, _ := io.ReadAll(r.Body)
+		got = append(got, r.Method+" "+r.URL.Path+" "+string(body)+" "+r.Header.Get("Idempotency-Key"))
+		zendesksim.WriteJSON(w, http.StatusOK, map[string]any{"ticket": map[string]any{"id": 7}})
+	}
+	var api []zendesksim.API
+	for _, pattern := range []string{"GET /api/v2/tickets/7.json", "PUT /api/v2/tickets/7.json", "PATCH /api/v2/tickets/7.json", "DELETE /api/v2/tickets/7.json", "POST /api/v2/tickets/7/tags.json"} {
+		api = append(api, zendesksim.API{Pattern: pattern, Resource: "tickets", Handler: echo})
+	}
+	e := newEnv(t, envOptions{vars: map[string]string{"ZENDESK_SCOPES": "read write"}, sim: zendesksim.Options{API: api}})
+	var ids []int64
+	e.serve(e.app.routes(route{"GET", "/all", e.app.requireSignIn("tickets:write", func(w http.ResponseWriter, r *http.Request, api *userAPI) error {
+		for _, call := range []func(out any) error{
+			func(out any) error { return api.get("/api/v2/tickets/7.json", out) },
+			func(out any) error {
+				return api.put("/api/v2/tickets/7.json", map[string]string{"status": "solved"}, out)
+			},
+			func(out any) error {
+				return api.patch("/api/v2/tickets/7.json", map[string]string{"priority": "high"}, out)
+			},
+			func(out any) error { return api.post("/api/v2/tickets/7/tags.json", []string{"urgent"}, out) },
+		} {
+			var reply struct{ Ticket struct{ ID int64 } }
+			if err := call(&reply); err != nil {
+				return err
+			}
+			ids = append(ids, reply.Ticket.ID)
+		}
+		return api.delete("/api/v2/tickets/7.json")
+	})}))
+	b := e.browser()
+	b.signIn()
+	if resp := b.get("/all"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d\n%s", resp.StatusCode, resp.body)
+	}
+	want := []string{
+		"GET /api/v2/tickets/7.json  ",
+		`PUT /api/v2/tickets/7.json {"status":"solved"} `,
+		`PATCH /api/v2/tickets/7.json {"priority":"high"} `,
+		`POST /api/v2/tickets/7/tags.json ["urgent"] `,
+		"DELETE /api/v2/tickets/7.json  ",
+	}
+	if !slices.Equal(got, want) || !slices.Equal(ids, []int64{7, 7, 7, 7}) {
+		t.Errorf("Zendesk saw\n%q\nwant\n%q\nand the answers decoded to %v", got, want, ids)
 	}
 }
