@@ -224,3 +224,23 @@ func TestShowSelfNeedsRead(t *testing.T) {
 	e = newEnv(t, envOptions{vars: map[string]string{"ZENDESK_SCOPES": "read"}, sim: zendesksim.Options{ShowSelfNeedsRead: true}})
 	mustContain(t, e.browser().signIn().body, "Hi, John Doe!")
 }
+
+// Show Self busy right after the exchange: the tokens are kept, and a page
+// that needs the person's id learns it from Show Self before its own call.
+func TestBusySignInThenAPage(t *testing.T) {
+	e := newEnv(t, envOptions{vars: map[string]string{"ZENDESK_SCOPES": defaultScopes + " tickets:read"}, sim: zendesksim.Options{API: []zendesksim.API{ticketsAPI}}})
+	e.serve(e.app.routes(route{"GET", "/tickets", e.app.requireSignIn("tickets:read", e.app.handleTickets)}))
+	b := e.browser()
+	callback := b.authorize("/zendesk/auth", "allow")
+	e.sim.Inject(zendesksim.Me, zendesksim.RateLimited, 1)
+	if busy := b.get(callback); busy.StatusCode != http.StatusServiceUnavailable || b.session().UserID != 0 {
+		t.Fatalf("status %d, user id %d: want the busy page and a session without the user yet", busy.StatusCode, b.session().UserID)
+	}
+	mustContain(t, b.get("/tickets").body, "#42 Printer")
+	if s := b.session(); s.UserID != 1 {
+		t.Errorf("the session's user id is %d, want 1", s.UserID)
+	}
+	if st := e.sim.Stats(); st[zendesksim.Exchange] != 1 || st[zendesksim.Me] != 2 {
+		t.Errorf("stats %v: want one exchange, and Show Self at the callback and before the page", st)
+	}
+}

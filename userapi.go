@@ -51,13 +51,21 @@ type signedInHandler func(w http.ResponseWriter, r *http.Request, api *userAPI) 
 // explains a 403. A signed-out person is sent to sign in first, and back to
 // the page after.
 func (a *app) requireSignIn(scope string, h signedInHandler) http.HandlerFunc {
+	withUserID := func(w http.ResponseWriter, r *http.Request, api *userAPI) error {
+		if api.session.UserID == 0 { // the sign-in could not call Show Self: Zendesk was busy
+			if _, err := api.me(); err != nil {
+				return err
+			}
+		}
+		return h(w, r, api)
+	}
 	return func(w http.ResponseWriter, r *http.Request) {
 		s, ok := a.loadSession(w, r)
 		if !ok {
 			http.Redirect(w, r, a.authPath(a.cfg.subdomain, r.URL.RequestURI()), http.StatusSeeOther)
 			return
 		}
-		a.serveSignedIn(w, r, &s, scope, h)
+		a.serveSignedIn(w, r, &s, scope, withUserID)
 	}
 }
 
@@ -70,14 +78,7 @@ func (a *app) serveSignedIn(w http.ResponseWriter, r *http.Request, s *session, 
 		a.reauthorize(w, r, s, fmt.Errorf("ZENDESK_SCOPES asks for %s, which the grant lacks", missing))
 		return
 	}
-	api := a.userAPI(w, r, s)
-	if s.UserID == 0 { // the sign-in could not call Show Self: Zendesk was busy
-		if _, err := api.me(); err != nil {
-			a.failSignedIn(w, r, s, scope, err)
-			return
-		}
-	}
-	if err := h(w, r, api); err != nil {
+	if err := h(w, r, a.userAPI(w, r, s)); err != nil {
 		a.failSignedIn(w, r, s, scope, err)
 	}
 }

@@ -499,10 +499,10 @@ func (e *zendeskError) Error() string {
 func (e *zendeskError) Unwrap() error { return e.Err }
 
 // transient reports whether err is Zendesk failing for now, not refusing:
-// busy, unavailable, unreachable or late.
+// busy, unavailable, unreachable or late. A browser that left is not.
 func transient(err error) bool {
 	var ze *zendeskError
-	return errors.As(err, &ze) && ze.Kind != rejected && ze.Kind != badAnswer
+	return errors.As(err, &ze) && ze.Kind != rejected && ze.Kind != badAnswer && !errors.Is(err, context.Canceled)
 }
 
 // isUnauthorized reports whether err is Zendesk's 401, whatever its body
