@@ -7,9 +7,10 @@ GO ?= go
 # refuse to build.
 export GOTOOLCHAIN := go1.27.3
 
-# axe-core, the accessibility checker that e2e/accessibility_test.go runs in
-# Chromium: test tooling from npm, installed outside the repository by
-# "make axe-core"; the app itself stays standard library only.
+# axe-core, the accessibility checker that e2e/accessibility_test.go and
+# recipe_a11y_test.go run in Chromium: test tooling from npm, installed
+# outside the repository by "make axe-core"; the app itself stays standard
+# library only.
 AXE_VERSION := 4.14.1
 AXE_DIR := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/zendesk-oauth-app/axe-core-$(AXE_VERSION)
 export AXE_CORE ?= $(AXE_DIR)/node_modules/axe-core/axe.min.js
@@ -48,7 +49,7 @@ screenshots: ## drive the browser journeys and save PNGs of the pages into docs/
 	  echo "Install an emoji font first, e.g. apt-get install fonts-noto-color-emoji." >&2; exit 1; }
 	SCREENSHOTS=$(CURDIR)/docs E2E=1 $(GO) test -count=1 -run='^TestBrowser' ./e2e
 
-axe-core: ## install axe-core from npm for the accessibility test (E2E=1 needs it)
+axe-core: ## install axe-core from npm for the accessibility tests (E2E=1 needs it)
 	@test -f "$(AXE_DIR)/node_modules/axe-core/axe.min.js" || npm install --no-save --no-audit --no-fund --prefix "$(AXE_DIR)" axe-core@$(AXE_VERSION)
 
 fuzz: ## each fuzz target for a short, fixed time

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"zendesk-oauth-app/internal/browsertest"
 	"zendesk-oauth-app/internal/zendesksim"
 )
 
@@ -24,7 +25,7 @@ type browserEnv struct {
 	t   *testing.T
 	url string // the app: http://localhost:PORT
 	sim *zendesksim.Server
-	wd  *webDriver
+	wd  *browsertest.Driver
 }
 
 type browserOptions struct {
@@ -34,12 +35,12 @@ type browserOptions struct {
 
 func newBrowserEnv(t *testing.T, opts browserOptions) *browserEnv {
 	t.Helper()
-	return serveApp(t, startWebDriver(t), opts)
+	return serveApp(t, browsertest.Start(t), opts)
 }
 
 // serveApp starts a simulator and the app, for browsers of wd: several
 // apps can share one chromedriver.
-func serveApp(t *testing.T, wd *webDriver, opts browserOptions) *browserEnv {
+func serveApp(t *testing.T, wd *browsertest.Driver, opts browserOptions) *browserEnv {
 	t.Helper()
 	e := &browserEnv{t: t, wd: wd}
 	port := freePort(t)
@@ -63,7 +64,7 @@ func serveApp(t *testing.T, wd *webDriver, opts browserOptions) *browserEnv {
 }
 
 // browser opens a browser with a fresh profile.
-func (e *browserEnv) browser() *wdSession { return e.wd.newSession(e.t) }
+func (e *browserEnv) browser() *browsertest.Session { return e.wd.NewSession(e.t) }
 
 // The sign-in link, and the instance form's button in the many-instances mode.
 const (
@@ -73,66 +74,44 @@ const (
 
 // consent starts a sign-in from the signed-out page and waits for the
 // simulator's consent page.
-func (e *browserEnv) consent(b *wdSession) {
-	b.t.Helper()
-	b.navigate(e.url + "/")
-	if got := b.waitText(signInLink, "Sign in to Zendesk"); got != "Sign in to Zendesk" {
-		b.t.Errorf("sign-in link text %q", got)
+func (e *browserEnv) consent(b *browsertest.Session) {
+	b.T.Helper()
+	b.Navigate(e.url + "/")
+	if got := b.WaitText(signInLink, "Sign in to Zendesk"); got != "Sign in to Zendesk" {
+		b.T.Errorf("sign-in link text %q", got)
 	}
-	b.click(signInLink)
-	b.waitURL(e.sim.URL + "/oauth/authorizations/new?")
-	b.waitFor("#allow")
+	b.Click(signInLink)
+	b.WaitURL(e.sim.URL + "/oauth/authorizations/new?")
+	b.WaitFor("#allow")
 }
 
 // allow answers the consent page with Allow and waits for the profile.
-func (e *browserEnv) allow(b *wdSession) {
-	b.t.Helper()
-	b.click("#allow")
-	b.waitURL(e.url + "/zendesk/oauth/callback?code=")
+func (e *browserEnv) allow(b *browsertest.Session) {
+	b.T.Helper()
+	b.Click("#allow")
+	b.WaitURL(e.url + "/zendesk/oauth/callback?code=")
 	e.wantProfile(b)
 }
 
 // wantProfile checks that the page greets the simulator's user.
-func (e *browserEnv) wantProfile(b *wdSession) {
-	b.t.Helper()
-	b.waitText(".greeting", "Hi, John Doe!")
-	if role := b.waitText("main code", "admin"); role != "admin" {
-		b.t.Errorf("role %q, want admin", role)
+func (e *browserEnv) wantProfile(b *browsertest.Session) {
+	b.T.Helper()
+	b.WaitText(".greeting", "Hi, John Doe!")
+	if role := b.WaitText("main code", "admin"); role != "admin" {
+		b.T.Errorf("role %q, want admin", role)
 	}
 }
 
 // signOut clicks Sign out and waits for the signed-out page.
-func (e *browserEnv) signOut(b *wdSession, waitFor string) {
-	b.t.Helper()
-	b.click(`form[action="/zendesk/logout"] button`)
-	b.waitFor(waitFor)
-	if u := b.currentURL(); u != e.url+"/?signed_out=revoked" {
-		b.t.Errorf("signed out at %s, want %s/?signed_out=revoked", u, e.url)
+func (e *browserEnv) signOut(b *browsertest.Session, waitFor string) {
+	b.T.Helper()
+	b.Click(`form[action="/zendesk/logout"] button`)
+	b.WaitFor(waitFor)
+	if u := b.URL(); u != e.url+"/?signed_out=revoked" {
+		b.T.Errorf("signed out at %s, want %s/?signed_out=revoked", u, e.url)
 	}
-	if strings.Contains(b.source(), "Hi, John Doe") {
-		b.t.Error("the signed-out page still shows the profile")
-	}
-}
-
-// statusEntry is the console error Chromium logs for a page that answers
-// with an error status: the one console error an error page may cause.
-func statusEntry(pageURL string, status int) string {
-	return pageURL + " - Failed to load resource: the server responded with a status of " +
-		strconv.Itoa(status) + " (" + http.StatusText(status) + ")"
-}
-
-// wantCleanConsole fails the test for every console error since the last
-// check, except the exact entries listed in allowed.
-func wantCleanConsole(b *wdSession, allowed ...string) {
-	b.t.Helper()
-	for _, entry := range b.consoleLog() {
-		if entry.Level != "SEVERE" {
-			b.t.Logf("console %s: %s", entry.Level, entry.Message)
-			continue
-		}
-		if entry.Source != "network" || !slices.Contains(allowed, entry.Message) {
-			b.t.Errorf("console error (%s): %s", entry.Source, entry.Message)
-		}
+	if strings.Contains(b.Source(), "Hi, John Doe") {
+		b.T.Error("the signed-out page still shows the profile")
 	}
 }
 
@@ -142,33 +121,33 @@ func TestBrowserSignIn(t *testing.T) {
 	e := newBrowserEnv(t, browserOptions{})
 	b := e.browser()
 
-	b.navigate(e.url + "/")
-	b.waitFor(signInLink)
-	b.screenshot("signed-out.png")
+	b.Navigate(e.url + "/")
+	b.WaitFor(signInLink)
+	b.Screenshot("signed-out.png")
 	e.consent(b)
-	b.waitText("main", "test-client wants to access your Zendesk account as John Doe")
-	b.screenshot("consent.png")
+	b.WaitText("main", "test-client wants to access your Zendesk account as John Doe")
+	b.Screenshot("consent.png")
 	e.allow(b)
-	b.waitText("main", "Signed in to acme.zendesk.com")
-	b.screenshot("profile.png")
-	b.screenshotDark("profile-dark.png")
-	wantCleanConsole(b)
+	b.WaitText("main", "Signed in to acme.zendesk.com")
+	b.Screenshot("profile.png")
+	b.ScreenshotDark("profile-dark.png")
+	b.WantCleanConsole()
 
 	// Reloading the callback must not replay the code: it leads to "/".
-	b.reload()
-	if got := b.waitURL(e.url + "/"); got != e.url+"/" {
+	b.Reload()
+	if got := b.WaitURL(e.url + "/"); got != e.url+"/" {
 		t.Errorf("after reloading the callback the browser is at %s, want %s/", got, e.url)
 	}
 	e.wantProfile(b)
-	b.navigate(e.url + "/")
+	b.Navigate(e.url + "/")
 	e.wantProfile(b)
 
-	if c := b.execute("return document.cookie"); c != "" {
+	if c := b.Execute("return document.cookie"); c != "" {
 		t.Errorf("document.cookie = %q, want \"\": the cookies must be HttpOnly", c)
 	}
 	// Whatever the cookies are called, none is visible to scripts, and all
 	// travel on the top-level redirect back from Zendesk.
-	cookies := b.cookies()
+	cookies := b.Cookies()
 	if len(cookies) == 0 {
 		t.Error("no cookie after signing in")
 	}
@@ -180,7 +159,7 @@ func TestBrowserSignIn(t *testing.T) {
 	if st := e.sim.Stats(); st[zendesksim.Exchange] != 1 || st[zendesksim.Authorize] != 1 {
 		t.Errorf("simulator stats %+v, want 1 consent page and 1 exchange", st)
 	}
-	wantCleanConsole(b)
+	b.WantCleanConsole()
 }
 
 // Journey 2: Sign out ends the session and revokes the token.
@@ -191,15 +170,15 @@ func TestBrowserSignOut(t *testing.T) {
 	e.allow(b)
 
 	e.signOut(b, signInLink)
-	b.navigate(e.url + "/")
-	b.waitFor(signInLink)
-	if strings.Contains(b.source(), "Hi, John Doe") {
+	b.Navigate(e.url + "/")
+	b.WaitFor(signInLink)
+	if strings.Contains(b.Source(), "Hi, John Doe") {
 		t.Error("/ still shows the profile after signing out")
 	}
 	if n := e.sim.Stats()[zendesksim.Revoke]; n != 1 {
 		t.Errorf("%d token revocations at Zendesk, want 1", n)
 	}
-	wantCleanConsole(b)
+	b.WantCleanConsole()
 }
 
 // Journey 3: Deny shows the friendly 403 page, and its "Try again" works.
@@ -207,21 +186,21 @@ func TestBrowserDeny(t *testing.T) {
 	e := newBrowserEnv(t, browserOptions{})
 	b := e.browser()
 	e.consent(b)
-	b.click("#deny")
-	denied := b.waitURL(e.url + "/zendesk/oauth/callback?")
-	b.waitText("h1", "Access denied")
-	b.waitText("main", "You did not allow the app to access your Zendesk account")
-	b.waitText("main", "Status 403")
-	b.screenshot("access-denied.png")
-	wantCleanConsole(b, statusEntry(denied, http.StatusForbidden))
+	b.Click("#deny")
+	denied := b.WaitURL(e.url + "/zendesk/oauth/callback?")
+	b.WaitText("h1", "Access denied")
+	b.WaitText("main", "You did not allow the app to access your Zendesk account")
+	b.WaitText("main", "Status 403")
+	b.Screenshot("access-denied.png")
+	b.WantCleanConsole(browsertest.StatusEntry(denied, http.StatusForbidden))
 
-	b.click(`a.button[href="/zendesk/auth"]`) // Try again
-	b.waitURL(e.sim.URL + "/oauth/authorizations/new?")
+	b.Click(`a.button[href="/zendesk/auth"]`) // Try again
+	b.WaitURL(e.sim.URL + "/oauth/authorizations/new?")
 	e.allow(b)
 	if st := e.sim.Stats(); st[zendesksim.Authorize] != 2 || st[zendesksim.Exchange] != 1 {
 		t.Errorf("simulator stats %+v, want 2 consent pages and 1 exchange", st)
 	}
-	wantCleanConsole(b)
+	b.WantCleanConsole()
 }
 
 // Journey 4: the global-client mode asks which Zendesk. The form's answer
@@ -231,28 +210,28 @@ func TestBrowserInstanceForm(t *testing.T) {
 	b := e.browser()
 
 	for _, typed := range []string{"acme", "https://acme.zendesk.com/agent/tickets/1"} {
-		b.navigate(e.url + "/")
-		b.typeInto("#subdomain", typed)
-		b.click(instanceSubmit)
-		b.waitURL(e.sim.URL + "/oauth/authorizations/new?")
+		b.Navigate(e.url + "/")
+		b.Type("#subdomain", typed)
+		b.Click(instanceSubmit)
+		b.WaitURL(e.sim.URL + "/oauth/authorizations/new?")
 		e.allow(b)
-		b.waitText("main", "Signed in to acme.zendesk.com")
+		b.WaitText("main", "Signed in to acme.zendesk.com")
 		e.signOut(b, "#subdomain")
-		if v := b.execute(`return document.getElementById("subdomain").value`); v != "acme" {
+		if v := b.Execute(`return document.getElementById("subdomain").value`); v != "acme" {
 			t.Errorf("after typing %q the form is pre-filled with %q, want acme", typed, v)
 		}
-		wantCleanConsole(b)
+		b.WantCleanConsole()
 	}
 
-	b.typeInto("#subdomain", "evil.com/x")
-	b.click(instanceSubmit)
-	refused := b.waitURL(e.url + "/zendesk/auth?subdomain=")
-	b.waitText("#subdomain-error", "Type the first part of your Zendesk address")
-	if v := b.execute(`return document.getElementById("subdomain").value`); v != "evil.com/x" {
+	b.Type("#subdomain", "evil.com/x")
+	b.Click(instanceSubmit)
+	refused := b.WaitURL(e.url + "/zendesk/auth?subdomain=")
+	b.WaitText("#subdomain-error", "Type the first part of your Zendesk address")
+	if v := b.Execute(`return document.getElementById("subdomain").value`); v != "evil.com/x" {
 		t.Errorf("the refused form shows %q, want the typed evil.com/x", v)
 	}
-	b.screenshot("instance-form.png")
-	wantCleanConsole(b, statusEntry(refused, http.StatusBadRequest))
+	b.Screenshot("instance-form.png")
+	b.WantCleanConsole(browsertest.StatusEntry(refused, http.StatusBadRequest))
 	if n := e.sim.Stats()[zendesksim.Authorize]; n != 2 {
 		t.Errorf("%d consent pages, want 2: the refused value must not reach Zendesk", n)
 	}
@@ -266,7 +245,7 @@ func TestBrowserTokenRefresh(t *testing.T) {
 	e.consent(b)
 	e.allow(b)
 	e.refresh(b)
-	wantCleanConsole(b)
+	b.WantCleanConsole()
 }
 
 // refresh expires the access tokens and opens the profile: the app must
@@ -277,22 +256,22 @@ func TestBrowserTokenRefresh(t *testing.T) {
 // through authorization.) The app runs in its own process, whose clock a
 // test cannot move: the simulator expires the tokens instead, so the next
 // users/me call gets 401 invalid_token.
-func (e *browserEnv) refresh(b *wdSession) {
-	b.t.Helper()
+func (e *browserEnv) refresh(b *browsertest.Session) {
+	b.T.Helper()
 	e.sim.ExpireAccessTokens()
 	before := e.sim.Stats()
-	b.navigate(e.url + "/")
+	b.Navigate(e.url + "/")
 	e.wantProfile(b)
 	refreshed := e.sim.Stats()
 	if n := refreshed[zendesksim.Refresh] - before[zendesksim.Refresh]; n != 1 {
-		b.t.Fatalf("%d refreshes after the access token expired, want 1", n)
+		b.T.Fatalf("%d refreshes after the access token expired, want 1", n)
 	}
-	b.reload()
+	b.Reload()
 	e.wantProfile(b)
 	after := e.sim.Stats()
 	if after[zendesksim.Refresh] != refreshed[zendesksim.Refresh] || after[zendesksim.Exchange] != before[zendesksim.Exchange] ||
 		after[zendesksim.Me]-refreshed[zendesksim.Me] != 1 {
-		b.t.Errorf("simulator stats %+v after the reload, %+v after the refresh: want no refresh, no exchange and 1 more users/me call",
+		b.T.Errorf("simulator stats %+v after the reload, %+v after the refresh: want no refresh, no exchange and 1 more users/me call",
 			after, refreshed)
 	}
 }
@@ -303,7 +282,7 @@ func (e *browserEnv) refresh(b *wdSession) {
 // refreshes (each writing a new pair) and the sign-out, which deletes
 // every part.
 func TestBrowserLargeTokens(t *testing.T) {
-	wd := startWebDriver(t)
+	wd := browsertest.Start(t)
 	for _, size := range []int{2048, 4096} {
 		t.Run(strconv.Itoa(size)+" bytes", func(t *testing.T) {
 			e := serveApp(t, wd, browserOptions{sim: zendesksim.Options{TokenBytes: size}})
@@ -311,22 +290,22 @@ func TestBrowserLargeTokens(t *testing.T) {
 			e.consent(b)
 			e.allow(b)
 			wantCookiesFit(b, 2*size)
-			b.reload() // the callback's reload leads to "/"
-			b.waitURL(e.url + "/")
+			b.Reload() // the callback's reload leads to "/"
+			b.WaitURL(e.url + "/")
 			e.wantProfile(b)
 			for range 2 {
 				e.refresh(b)
 				wantCookiesFit(b, 2*size)
 			}
 			e.signOut(b, signInLink)
-			b.waitText(".notice", "the app's access to your Zendesk account is revoked")
-			if c := b.cookies(); len(c) != 0 {
+			b.WaitText(".notice", "the app's access to your Zendesk account is revoked")
+			if c := b.Cookies(); len(c) != 0 {
 				t.Errorf("%d cookies left after signing out, want none: %+v", len(c), c)
 			}
 			if st := e.sim.Stats(); st[zendesksim.Exchange] != 1 || st[zendesksim.Refresh] != 2 || st[zendesksim.Revoke] != 1 {
 				t.Errorf("simulator stats %+v, want 1 exchange, 2 refreshes and 1 revocation", st)
 			}
-			wantCleanConsole(b)
+			b.WantCleanConsole()
 		})
 	}
 }
@@ -336,21 +315,21 @@ func TestBrowserLargeTokens(t *testing.T) {
 // a browser keeps (RFC 6265bis §5.6), and that together they hold at
 // least tokenBytes: a browser drops a larger cookie in silence, so the
 // total shows that every part of the session arrived.
-func wantCookiesFit(b *wdSession, tokenBytes int) {
-	b.t.Helper()
+func wantCookiesFit(b *browsertest.Session, tokenBytes int) {
+	b.T.Helper()
 	total, sizes := 0, []string{}
-	for _, c := range b.cookies() {
+	for _, c := range b.Cookies() {
 		n := len(c.Name) + len(c.Value)
 		total += n
 		sizes = append(sizes, c.Name+": "+strconv.Itoa(n))
 		if n > 4096 {
-			b.t.Errorf("cookie %s: %d bytes of name=value, over 4,096", c.Name, n)
+			b.T.Errorf("cookie %s: %d bytes of name=value, over 4,096", c.Name, n)
 		}
 	}
 	slices.Sort(sizes)
-	b.t.Logf("cookies (bytes of name=value): %s", strings.Join(sizes, ", "))
+	b.T.Logf("cookies (bytes of name=value): %s", strings.Join(sizes, ", "))
 	if total < tokenBytes {
-		b.t.Errorf("the cookies hold %d bytes, want at least the tokens' %d", total, tokenBytes)
+		b.T.Errorf("the cookies hold %d bytes, want at least the tokens' %d", total, tokenBytes)
 	}
 }
 
@@ -366,19 +345,19 @@ func TestBrowserSingleSignOn(t *testing.T) {
 	b := e.browser()
 	idp := strings.Replace(e.sim.URL, "//127.0.0.1:", "//localhost:", 1) + "/simulated-idp/login?"
 
-	b.navigate(e.url + "/")
-	b.typeInto("#subdomain", "acme")
+	b.Navigate(e.url + "/")
+	b.Type("#subdomain", "acme")
 	wantCSP(b, e.url+"/", false)
-	b.click(instanceSubmit)
-	b.waitURL(idp)
-	b.waitText("h1", "Simulated identity provider")
-	b.click("#sign-in")
-	b.waitURL(e.sim.URL + "/oauth/authorizations/new?")
-	b.waitFor("#allow")
+	b.Click(instanceSubmit)
+	b.WaitURL(idp)
+	b.WaitText("h1", "Simulated identity provider")
+	b.Click("#sign-in")
+	b.WaitURL(e.sim.URL + "/oauth/authorizations/new?")
+	b.WaitFor("#allow")
 	e.allow(b)
-	b.waitText("main", "Signed in to acme.zendesk.com")
+	b.WaitText("main", "Signed in to acme.zendesk.com")
 	wantCSP(b, e.url+"/zendesk/oauth/callback?", true)
-	wantCleanConsole(b)
+	b.WantCleanConsole()
 	if st := e.sim.Stats(); st[zendesksim.Authorize] != 2 || st[zendesksim.Consent] != 1 {
 		t.Errorf("simulator stats %+v, want 2 authorization requests (before and after the identity provider) and 1 consent page", st)
 	}
@@ -395,54 +374,54 @@ func TestBrowserSingleSignOn(t *testing.T) {
 		{"/zendesk/logout", http.StatusMethodNotAllowed, true},
 		{"/zendesk/auth?subdomain=evil.com/x", http.StatusBadRequest, false},
 	} {
-		b.navigate(e.url + p.path)
-		b.waitFor("main h1")
+		b.Navigate(e.url + p.path)
+		b.WaitFor("main h1")
 		wantCSP(b, e.url+p.path, p.formAction)
-		wantCleanConsole(b, statusEntry(e.url+p.path, p.status))
+		b.WantCleanConsole(browsertest.StatusEntry(e.url+p.path, p.status))
 	}
 
 	// Sign out, and in again through the form, which the app pre-fills.
 	// The revocation made Zendesk forget the grant, so its consent page
 	// comes back; the browser is still signed in to Zendesk (its session
 	// cookie), so the identity provider is not asked again.
-	b.navigate(e.url + "/")
+	b.Navigate(e.url + "/")
 	e.signOut(b, "#subdomain")
 	before := e.sim.Stats()
-	b.click(instanceSubmit)
-	b.waitURL(e.sim.URL + "/oauth/authorizations/new?")
-	b.waitFor("#allow")
+	b.Click(instanceSubmit)
+	b.WaitURL(e.sim.URL + "/oauth/authorizations/new?")
+	b.WaitFor("#allow")
 	e.allow(b)
 	after := e.sim.Stats()
 	if after[zendesksim.Authorize]-before[zendesksim.Authorize] != 1 || after[zendesksim.Consent]-before[zendesksim.Consent] != 1 {
 		t.Errorf("signing in again: simulator stats %+v, before %+v: want 1 more authorization request (no identity provider) and 1 more consent page", after, before)
 	}
-	wantCleanConsole(b)
+	b.WantCleanConsole()
 }
 
 // wantCSP checks the Content-Security-Policy the browser received with the
 // last page it loaded whose address starts with prefix: default-src
 // 'none', and form-action 'self' if formAction, else no form-action.
-func wantCSP(b *wdSession, prefix string, formAction bool) {
-	b.t.Helper()
-	var page *pageHeaders
-	pages := b.documentHeaders()
+func wantCSP(b *browsertest.Session, prefix string, formAction bool) {
+	b.T.Helper()
+	var page *browsertest.PageHeaders
+	pages := b.DocumentHeaders()
 	for i := range pages {
 		if strings.HasPrefix(pages[i].URL, prefix) {
 			page = &pages[i]
 		}
 	}
 	if page == nil {
-		b.t.Fatalf("the browser loaded no page at %s: %+v", prefix, pages)
+		b.T.Fatalf("the browser loaded no page at %s: %+v", prefix, pages)
 	}
 	csp := page.Header["content-security-policy"]
 	directives := strings.Split(csp, "; ")
 	if !slices.Contains(directives, "default-src 'none'") {
-		b.t.Errorf("%s (status %d): Content-Security-Policy %q, want default-src 'none'", page.URL, page.Status, csp)
+		b.T.Errorf("%s (status %d): Content-Security-Policy %q, want default-src 'none'", page.URL, page.Status, csp)
 	}
 	switch has := strings.Contains(csp, "form-action"); {
 	case formAction && !slices.Contains(directives, "form-action 'self'"):
-		b.t.Errorf("%s (status %d): Content-Security-Policy %q, want form-action 'self'", page.URL, page.Status, csp)
+		b.T.Errorf("%s (status %d): Content-Security-Policy %q, want form-action 'self'", page.URL, page.Status, csp)
 	case !formAction && has:
-		b.t.Errorf("%s (status %d): Content-Security-Policy %q, want no form-action on the instance form", page.URL, page.Status, csp)
+		b.T.Errorf("%s (status %d): Content-Security-Policy %q, want no form-action on the instance form", page.URL, page.Status, csp)
 	}
 }

@@ -5,7 +5,7 @@
 // environment, its HTTP answers, its cookies (not their names), the text of
 // its pages and its log lines.
 //
-//	browser_test.go        a real Chromium signs in, through webdriver_test.go
+//	browser_test.go        a real Chromium signs in, through internal/browsertest
 //	accessibility_test.go  axe-core checks every page, light and dark
 //	proxy_test.go          deploy/nginx.conf in front of two instances, terminating TLS
 //	fleet_test.go          the same in front of three: one person, one instance
@@ -51,23 +51,4 @@ func buildAndRun(m *testing.M) int {
 		return 1
 	}
 	return m.Run()
-}
-
-// skipWithout skips t, which needs what is missing, or fails it when the
-// variable gate is 1 (CI sets E2E=1 and PROXY_TEST=1, so that nothing
-// stops running there in silence). enable is the command that installs it.
-// A skip is also noted in the file SKIPPED_TESTS names, which "make test"
-// prints at the end.
-func skipWithout(t *testing.T, gate, missing, enable string) {
-	t.Helper()
-	if os.Getenv(gate) == "1" {
-		t.Fatalf("%s=1, but %s is missing: %s", gate, missing, enable)
-	}
-	if path := os.Getenv("SKIPPED_TESTS"); path != "" {
-		if f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600); err == nil {
-			fmt.Fprintf(f, "  %s, without %s: %s\n", t.Name(), missing, enable)
-			f.Close()
-		}
-	}
-	t.Skipf("without %s: %s", missing, enable)
 }

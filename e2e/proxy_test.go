@@ -29,6 +29,7 @@ import (
 	"testing"
 	"time"
 
+	"zendesk-oauth-app/internal/browsertest"
 	"zendesk-oauth-app/internal/zendesksim"
 )
 
@@ -55,7 +56,7 @@ func requireNginx(t *testing.T) string {
 	t.Helper()
 	bin, err := nginxBinary()
 	if err != nil {
-		skipWithout(t, "PROXY_TEST", "nginx (looked in PATH and /usr/sbin/nginx)", "apt-get install nginx")
+		browsertest.SkipWithout(t, "PROXY_TEST", "nginx (looked in PATH and /usr/sbin/nginx)", "apt-get install nginx")
 	}
 	return bin
 }
