@@ -11,6 +11,7 @@
 //	fleet_test.go          the same in front of three: one person, one instance
 //	drain_test.go          SIGTERM lets a page in flight finish
 //	terminal_test.go       what the binary says when it starts, or cannot
+//	starvation_test.go     1,050 trickled request bodies lock no new client out
 //	load_test.go           500 sign-ins, 50 at a time
 //	conn_test.go           sign-ins reuse one HTTP/2 connection to Zendesk
 //	bench_test.go          BenchmarkSideBySide: the app against the tutorial's app
