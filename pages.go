@@ -26,7 +26,8 @@ func parsePage(name string) *page {
 	return &page{name, template.Must(template.ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))}
 }
 
-// The app's pages. A new page is a template and one line here.
+// The app's pages. A new page is a template and one such line, here or
+// beside its handler.
 var (
 	indexPage   = parsePage("index")
 	profilePage = parsePage("profile")
