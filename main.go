@@ -22,7 +22,6 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"slices"
-	"strings"
 	"syscall"
 	"text/tabwriter"
 
@@ -100,9 +99,7 @@ func run(ctx context.Context, args []string, env map[string]string, stdout, stde
 		return err
 	}
 	defer listener.Close()
-	mode := fmt.Sprintf("Signing in to %s.zendesk.com only, because ZENDESK_SUBDOMAIN=%s.", cfg.subdomain, cfg.subdomain)
-	switch {
-	case cfg.demo:
+	if cfg.demo {
 		sim := zendesksim.NewServer(zendesksim.Options{
 			ClientID:     cfg.clientID,
 			ClientSecret: cfg.clientSecret,
@@ -111,16 +108,6 @@ func run(ctx context.Context, args []string, env map[string]string, stdout, stde
 		})
 		defer sim.Close()
 		cfg.baseURL = sim.URL
-		mode = "Demo: no ZENDESK_* setting is set, so the built-in simulator plays Zendesk, at " + sim.URL + ": no account needed.\n" +
-			"To use your own Zendesk, copy .env.example to .env and fill it in (README.md)."
-		if *demo {
-			mode = strings.Replace(mode, "no ZENDESK_* setting is set", "-demo is on", 1)
-		}
-	case cfg.subdomain == "":
-		mode = "Many instances, because ZENDESK_SUBDOMAIN is unset: each person names their Zendesk."
-	}
-	if !cfg.demo {
-		mode += "\nThe OAuth client's redirect URL must be " + cfg.redirectURI()
 	}
 
 	a, err := newApp(cfg, logger)
@@ -129,7 +116,7 @@ func run(ctx context.Context, args []string, env map[string]string, stdout, stde
 	}
 	srv := newServer(a)
 	logger.Info("listening", "addr", listener.Addr().String(), "url", cfg.appURL, "subdomain", cmp.Or(cfg.subdomain, "(many instances)"), "zendesk_base_url", cfg.baseURL, "demo", cfg.demo)
-	fmt.Fprintf(stdout, "%s\nOpen %s\n", mode, cfg.appURL)
+	fmt.Fprintf(stdout, "%s\nOpen %s\n", modeLine(cfg, *demo), cfg.appURL)
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(listener) }()
@@ -144,6 +131,23 @@ func run(ctx context.Context, args []string, env map[string]string, stdout, stde
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), srv.WriteTimeout)
 	defer cancel()
 	return srv.Shutdown(shutdownCtx)
+}
+
+// modeLine says which Zendesk the app signs in to, and why; in a real run
+// also the redirect URL the OAuth client must have, the first thing to get
+// wrong.
+func modeLine(cfg *config, demoFlag bool) string {
+	redirect := "\nThe OAuth client's redirect URL must be " + cfg.redirectURI()
+	switch {
+	case cfg.demo && demoFlag:
+		return "Demo: -demo is on, so the built-in simulator plays Zendesk, at " + cfg.baseURL + ": no account needed."
+	case cfg.demo:
+		return "Demo: no ZENDESK_* setting is set, so the built-in simulator plays Zendesk, at " + cfg.baseURL + ": no account needed.\n" +
+			"To use your own Zendesk, copy .env.example to .env and fill it in (README.md)."
+	case cfg.subdomain == "":
+		return "Many instances, because ZENDESK_SUBDOMAIN is unset: each person names their Zendesk." + redirect
+	}
+	return fmt.Sprintf("Signing in to %s.zendesk.com only, because ZENDESK_SUBDOMAIN=%s.", cfg.subdomain, cfg.subdomain) + redirect
 }
 
 // usage is -help: the command line, then every setting with its default,
