@@ -27,15 +27,7 @@ func TestDrain(t *testing.T) {
 	t.Cleanup(func() { zendesksim.SlowDelay = slow })
 	zendesksim.SlowDelay = time.Second
 
-	port := freePort(t)
-	appURL := "http://localhost:" + port
-	sim := zendesksim.NewServer(zendesksim.Options{
-		ClientID:     testClientID,
-		ClientSecret: testClientSecret,
-		RedirectURIs: []string{appURL + "/zendesk/oauth/callback"},
-	})
-	t.Cleanup(sim.Close)
-	app := startApp(t, appEnv(port, sim.URL))
+	app, appURL, sim := startWithZendesk(t)
 	flow := &signInFlow{client: newClient(t, 1), appURL: appURL, consent: handlerConsent(sim)}
 	page, err := flow.signIn()
 	if err != nil {

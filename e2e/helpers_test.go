@@ -22,6 +22,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"zendesk-oauth-app/internal/zendesksim"
 )
 
 // The settings every test gives the app, and the simulator's client.
@@ -158,6 +160,22 @@ type process struct {
 func startApp(tb testing.TB, env map[string]string) *process {
 	tb.Helper()
 	return startProcess(tb, "app", appBinary, env, "/healthz", false)
+}
+
+// startWithZendesk starts a simulated Zendesk and the app, signing in to
+// it as acme's confidential client at http://localhost:PORT: the app, its
+// URL and the simulator.
+func startWithZendesk(t *testing.T) (app *process, appURL string, sim *zendesksim.Server) {
+	t.Helper()
+	port := freePort(t)
+	appURL = "http://localhost:" + port
+	sim = zendesksim.NewServer(zendesksim.Options{
+		ClientID:     testClientID,
+		ClientSecret: testClientSecret,
+		RedirectURIs: []string{appURL + "/zendesk/oauth/callback"},
+	})
+	t.Cleanup(sim.Close)
+	return startApp(t, appEnv(port, sim.URL)), appURL, sim
 }
 
 // startProcess runs binary with exactly the environment env, in an empty

@@ -17,15 +17,7 @@ func TestManySignIns(t *testing.T) {
 	// 50 is the app's cap on connections per Zendesk (maxConnsPerZendesk
 	// in zendesk.go): the most this burst may open.
 	const total, concurrency = 500, 50
-	port := freePort(t)
-	appURL := "http://localhost:" + port
-	sim := zendesksim.NewServer(zendesksim.Options{
-		ClientID:     testClientID,
-		ClientSecret: testClientSecret,
-		RedirectURIs: []string{appURL + "/zendesk/oauth/callback"},
-	})
-	t.Cleanup(sim.Close)
-	app := startApp(t, appEnv(port, sim.URL))
+	app, appURL, sim := startWithZendesk(t)
 
 	// The browsers' consent clicks reach the same simulated Zendesk through
 	// another listener, so the simulator's own counts only the app's

@@ -15,8 +15,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"zendesk-oauth-app/internal/zendesksim"
 )
 
 // The audit's flood and the bound.
@@ -63,25 +61,17 @@ func TestTrickledBodiesStarveNoOne(t *testing.T) {
 			limit.Cur, limit.Max, tricklers, needSoft, needHard)
 	}
 
-	port := freePort(t)
-	appURL := "http://localhost:" + port
-	sim := zendesksim.NewServer(zendesksim.Options{
-		ClientID:     testClientID,
-		ClientSecret: testClientSecret,
-		RedirectURIs: []string{appURL + "/zendesk/oauth/callback"},
-	})
-	t.Cleanup(sim.Close)
-	app := startApp(t, appEnv(port, sim.URL))
+	app, appURL, _ := startWithZendesk(t)
 
 	// A same-origin sign-out under APP_URL's name, as a browser sends it,
 	// so the app's handler answers it at once instead of refusing it.
 	f := newFlood(app.addr, fmt.Sprintf("POST /zendesk/logout HTTP/1.1\r\n"+
-		"Host: localhost:%s\r\n"+
+		"Host: %s\r\n"+
 		"Content-Type: application/x-www-form-urlencoded\r\n"+
 		"Content-Length: %d\r\n"+
 		"Sec-Fetch-Site: same-origin\r\n"+
 		"\r\n"+
-		"a", port, trickleLength))
+		"a", strings.TrimPrefix(appURL, "http://"), trickleLength))
 	began := time.Now()
 	// Registered after startApp's, so it runs first: the app's shutdown
 	// must not wait for connections the test still holds.
