@@ -244,3 +244,24 @@ func TestBusySignInThenAPage(t *testing.T) {
 		t.Errorf("stats %v: want one exchange, and Show Self at the callback and before the page", st)
 	}
 }
+
+// invalid_scope at the code exchange (the client's allowed scopes exclude
+// one asked for) is no dead end either: the page names ZENDESK_SCOPES and
+// offers to try again.
+func TestExchangeInvalidScope(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	e.intercept(func(w http.ResponseWriter, r *http.Request) bool {
+		if r.URL.Path != "/oauth/tokens" {
+			return false
+		}
+		zendesksim.WriteJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_scope"})
+		return true
+	})
+	b := e.browser()
+	resp := b.get(b.authorize("/zendesk/auth", "allow"))
+	if resp.StatusCode != http.StatusBadGateway {
+		t.Fatalf("status %d, want 502", resp.StatusCode)
+	}
+	mustContain(t, resp.body, "Zendesk refused the scopes", "ZENDESK_SCOPES (now &#34;"+defaultScopes+"&#34;)", `href="/zendesk/auth">Try again`)
+	assertOneLogLine(t, e, resp)
+}
