@@ -1000,20 +1000,29 @@ func TestSlow(t *testing.T) {
 	resp.Body.Close()
 }
 
-func TestReset(t *testing.T) {
-	plain := NewServer(Options{})
-	defer plain.Close()
-	tlsSrv := httptest.NewTLSServer(New(Options{}))
-	defer tlsSrv.Close()
-	for _, c := range []struct {
-		name   string
-		sim    *Simulator
-		url    string
-		client *http.Client
-	}{
+// servedSim is a simulator served at url, with a client that reaches it.
+type servedSim struct {
+	name   string
+	sim    *Simulator
+	url    string
+	client *http.Client
+}
+
+// overHTTPAndTLS serves a simulator configured by opts over plain HTTP
+// (NewServer), and another over TLS.
+func overHTTPAndTLS(t *testing.T, opts Options) []servedSim {
+	plain := NewServer(opts)
+	t.Cleanup(plain.Close)
+	tlsSrv := httptest.NewTLSServer(New(opts))
+	t.Cleanup(tlsSrv.Close)
+	return []servedSim{
 		{"http", plain.Simulator, plain.URL, &http.Client{Timeout: 2 * time.Second}},
 		{"https", tlsSrv.Config.Handler.(*Simulator), tlsSrv.URL, tlsSrv.Client()},
-	} {
+	}
+}
+
+func TestReset(t *testing.T) {
+	for _, c := range overHTTPAndTLS(t, Options{}) {
 		c.sim.Inject(Me, Reset, 1)
 		_, err := c.client.Get(c.url + meP)
 		if err == nil || isTimeout(err) {
@@ -1028,19 +1037,7 @@ func TestReset(t *testing.T) {
 }
 
 func TestLostReply(t *testing.T) {
-	plain := NewServer(Options{RedirectURIs: []string{callback}})
-	defer plain.Close()
-	tlsSrv := httptest.NewTLSServer(New(Options{RedirectURIs: []string{callback}}))
-	defer tlsSrv.Close()
-	for _, c := range []struct {
-		name   string
-		sim    *Simulator
-		url    string
-		client *http.Client
-	}{
-		{"http", plain.Simulator, plain.URL, &http.Client{Timeout: 2 * time.Second}},
-		{"https", tlsSrv.Config.Handler.(*Simulator), tlsSrv.URL, tlsSrv.Client()},
-	} {
+	for _, c := range overHTTPAndTLS(t, Options{RedirectURIs: []string{callback}}) {
 		t.Run(c.name, func(t *testing.T) {
 			noRedirects := *c.client
 			noRedirects.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
