@@ -1,19 +1,22 @@
 package main
 
 import (
-	"bufio"
 	"cmp"
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"io"
+	"io/fs"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
-	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"zendesk-oauth-app/internal/dotenv"
+	"zendesk-oauth-app/internal/zendesk"
 )
 
 // defaultScopes is what the app asks Zendesk for unless ZENDESK_SCOPES says
@@ -97,15 +100,16 @@ var placeholders = [][2]string{
 }
 
 // wantsDemo reports whether nothing configures a real Zendesk: no ZENDESK_*
-// setting, and APP_URL unset or on this machine. "go run ." in a fresh
-// clone then serves the demo instead of failing.
-func wantsDemo(getenv func(string) string) bool {
-	for _, s := range settings {
-		if strings.HasPrefix(s.name, "ZENDESK_") && strings.TrimSpace(getenv(s.name)) != "" {
+// variable, and APP_URL unset or on this machine. "make demo" or "go run ."
+// in a fresh clone then serves the demo instead of failing. A misspelled
+// ZENDESK_* variable counts: loadConfig names it.
+func wantsDemo(env map[string]string) bool {
+	for name, value := range env {
+		if strings.HasPrefix(name, "ZENDESK_") && strings.TrimSpace(value) != "" {
 			return false
 		}
 	}
-	appURL := strings.TrimSpace(getenv("APP_URL"))
+	appURL := strings.TrimSpace(env["APP_URL"])
 	u, err := url.Parse(appURL)
 	return appURL == "" || (err == nil && u.Scheme == "http" && isLoopback(u.Hostname()))
 }
@@ -116,13 +120,15 @@ type configError struct{ problems []string }
 
 func (e *configError) Error() string {
 	return "configuration problems:\n  - " + strings.Join(e.problems, "\n  - ") +
-		"\nSet these in the environment or in a .env file (see .env.example), or run \"go run . -demo\" to try the app against the built-in Zendesk simulator."
+		"\nSet these in the environment or in a .env file (see .env.example), or run \"make demo\" to try the app against the built-in Zendesk simulator."
 }
 
-// loadConfig reads and checks the settings. Messages name the variable and
-// the fix, never a secret's value. In demo mode the simulator's client and
-// a session key of its own are used, never the production ones.
-func loadConfig(getenv func(string) string, demo bool) (*config, error) {
+// loadConfig reads and checks the settings in env. Messages name the
+// variable and the fix, never a secret's value. In demo mode the
+// simulator's client and a session key of its own are used, never the
+// production ones.
+func loadConfig(env map[string]string, demo bool) (*config, error) {
+	getenv := func(name string) string { return env[name] }
 	var problems []string
 	problem := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
 	cfg := &config{
@@ -131,7 +137,7 @@ func loadConfig(getenv func(string) string, demo bool) (*config, error) {
 		clientSecret:   strings.TrimSpace(getenv("ZENDESK_CLIENT_SECRET")),
 		scopes:         strings.Join(strings.Fields(getenv("ZENDESK_SCOPES")), " "),
 		port:           cmp.Or(strings.TrimSpace(getenv("PORT")), "3000"),
-		zendeskTimeout: 10 * time.Second,
+		zendeskTimeout: zendesk.DefaultTimeout,
 		now:            time.Now,
 	}
 	if demo {
@@ -145,7 +151,7 @@ func loadConfig(getenv func(string) string, demo bool) (*config, error) {
 
 	if s := getenv("ZENDESK_SUBDOMAIN"); s != "" {
 		var ok bool
-		if cfg.subdomain, ok = normalizeSubdomain(s); !ok {
+		if cfg.subdomain, ok = zendesk.NormalizeSubdomain(s); !ok {
 			problem("ZENDESK_SUBDOMAIN %q is not a Zendesk subdomain: use the first part of your Zendesk address, e.g. acme for acme.zendesk.com (leave it unset to let each person name their Zendesk)", shorten(s, 100))
 		}
 	} else if demo {
@@ -235,38 +241,44 @@ func loadConfig(getenv func(string) string, demo bool) (*config, error) {
 		problem("LOG_FORMAT %q is not text or json", shorten(getenv("LOG_FORMAT"), 20))
 	}
 
+	for _, name := range slices.Sorted(maps.Keys(env)) {
+		// A near miss of a setting that is not set is what the person
+		// meant to set: without it the app would run another way.
+		if meant, msg := nearMiss(name); meant != "" && env[meant] == "" && !demo {
+			problem("%s", msg)
+		} else if msg != "" {
+			cfg.warnings = append(cfg.warnings, msg)
+		}
+	}
+
 	if len(problems) > 0 {
 		return nil, &configError{problems: problems}
 	}
 	return cfg, nil
 }
 
-// unknownSettings names each setting in names that the app does not read
-// but that looks meant for it: any ZENDESK_* name, or one a letter or two
-// away from a setting. A typo would otherwise pass in silence: a
-// misspelled ZENDESK_SUBDOMAIN switches to the many-instances mode.
-func unknownSettings(names []string) []string {
-	var warnings []string
-	for _, name := range names {
-		closest, distance := "", len(name)
-		for _, s := range settings {
-			if s.name == name {
-				closest, distance = "", -1
-				break
-			}
-			if d := editDistance(name, s.name); d < distance {
-				closest, distance = s.name, d
-			}
+// nearMiss says whether name, a variable of the environment that the app
+// does not read, looks meant for it: any ZENDESK_* name, or one a letter
+// or two away from a setting. meant is the setting it resembles, if any.
+// A typo would otherwise pass in silence: a misspelled ZENDESK_SUBDOMAIN
+// switches to the many-instances mode.
+func nearMiss(name string) (meant, msg string) {
+	closest, distance := "", len(name)
+	for _, s := range settings {
+		if s.name == name {
+			return "", ""
 		}
-		switch {
-		case distance < 0:
-		case distance <= 2 && len(name) >= 6 || strings.HasPrefix(name, "ZENDESK_") && distance <= 4:
-			warnings = append(warnings, fmt.Sprintf("%s is not a setting: did you mean %s? (go run . -help lists them)", name, closest))
-		case strings.HasPrefix(name, "ZENDESK_"):
-			warnings = append(warnings, fmt.Sprintf("%s is not a setting (go run . -help lists them)", name))
+		if d := editDistance(name, s.name); d < distance {
+			closest, distance = s.name, d
 		}
 	}
-	return warnings
+	switch {
+	case distance <= 2 && len(name) >= 6 || strings.HasPrefix(name, "ZENDESK_") && distance <= 4:
+		return closest, fmt.Sprintf("%s is not a setting: did you mean %s? (-help lists them)", name, closest)
+	case strings.HasPrefix(name, "ZENDESK_"):
+		return "", fmt.Sprintf("%s is not a setting (-help lists them)", name)
+	}
+	return "", ""
 }
 
 // editDistance is the Levenshtein distance between a and b: the fewest
@@ -342,16 +354,12 @@ func readEnv(environ []string, path string) (map[string]string, error) {
 			env[k] = v
 		}
 	}
-	f, err := os.Open(path)
-	if errors.Is(err, os.ErrNotExist) {
+	values, err := dotenv.Read(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
 		return env, nil
-	} else if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	values, err := parseDotEnv(f)
-	if err != nil {
-		return nil, &configError{problems: []string{path + ": " + err.Error()}}
+	case err != nil:
+		return nil, &configError{problems: []string{err.Error()}}
 	}
 	for k, v := range values {
 		if _, set := env[k]; !set {
@@ -359,52 +367,4 @@ func readEnv(environ []string, path string) (map[string]string, error) {
 		}
 	}
 	return env, nil
-}
-
-// parseDotEnv reads KEY=VALUE lines the way common .env loaders (dotenv,
-// godotenv, Docker Compose) do: blank lines and lines starting with # are
-// skipped, an "export " prefix is ignored, and a value is either
-//   - unquoted: trimmed, and cut at " #" (an inline comment); a value that
-//     is only a comment is empty, or
-//   - in single or double quotes: taken literally up to the closing quote,
-//     which may be followed only by spaces and a comment.
-//
-// There are no escapes and no multi-line values. A UTF-8 byte-order mark at
-// the start, as some Windows editors write, is ignored.
-func parseDotEnv(r io.Reader) (map[string]string, error) {
-	values := map[string]string{}
-	scanner := bufio.NewScanner(r)
-	for n := 1; scanner.Scan(); n++ {
-		line := scanner.Text()
-		if n == 1 {
-			line = strings.TrimPrefix(line, "\uFEFF")
-		}
-		line = strings.TrimSpace(line)
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		key, value, ok := strings.Cut(strings.TrimPrefix(line, "export "), "=")
-		key, value = strings.TrimSpace(key), strings.TrimSpace(value)
-		if !ok || key == "" || strings.ContainsAny(key, " \t\"'") {
-			return nil, fmt.Errorf("line %d is not KEY=VALUE", n)
-		}
-		if value != "" && (value[0] == '"' || value[0] == '\'') {
-			end := strings.IndexByte(value[1:], value[0])
-			if end < 0 {
-				return nil, fmt.Errorf("line %d: %s has no closing quote", n, key)
-			}
-			if rest := strings.TrimSpace(value[end+2:]); rest != "" && !strings.HasPrefix(rest, "#") {
-				return nil, fmt.Errorf("line %d: %s has text after its closing quote", n, key)
-			}
-			value = value[1 : end+1]
-		} else if strings.HasPrefix(value, "#") {
-			value = ""
-		} else if i := strings.Index(value, " #"); i >= 0 {
-			value = strings.TrimSpace(value[:i])
-		} else if i := strings.Index(value, "\t#"); i >= 0 {
-			value = strings.TrimSpace(value[:i])
-		}
-		values[key] = value
-	}
-	return values, scanner.Err()
 }

@@ -34,7 +34,7 @@ func (a *app) keepDraft(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err == nil && len(r.PostForm.Encode()) <= maxDraftBytes {
 		d.Form = r.PostForm
 	}
-	if err := a.cookies.set(w, r, draftCookie, d, a.cfg.now().Add(flowLifetime)); err != nil {
+	if err := a.cookies.Set(w, r, draftCookie, d, a.cfg.now().Add(flowLifetime)); err != nil {
 		a.log.WarnContext(r.Context(), "keeping the form failed", "error", err)
 	}
 }
@@ -44,10 +44,10 @@ func (a *app) keepDraft(w http.ResponseWriter, r *http.Request) {
 // when there is none. A draft is shown once.
 func (a *app) takeDraft(w http.ResponseWriter, r *http.Request) (form url.Values, notice string, ok bool) {
 	var d draft
-	if found, _, err := a.cookies.get(r, draftCookie, &d); !found || err != nil || d.Path != r.URL.Path {
+	if found, _, err := a.cookies.Get(r, draftCookie, &d); !found || err != nil || d.Path != r.URL.Path {
 		return nil, "", false
 	}
-	a.cookies.clear(w, r, draftCookie)
+	a.cookies.Clear(w, r, draftCookie)
 	if d.Form == nil {
 		return url.Values{}, "You had to sign in again, so your form was not sent, and what you typed was too long to keep. Please type it again.", true
 	}

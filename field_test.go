@@ -105,8 +105,8 @@ func TestMarketplaceHeaders(t *testing.T) {
 		}
 		return false
 	})
-	e.serve(e.app.routes(route{"GET", "/tickets", e.app.requireSignIn("tickets:read", func(w http.ResponseWriter, r *http.Request, api *userAPI) error {
-		return api.get("/api/v2/users/me.json", nil)
+	e.serve(withRoutes(e.app, route{"GET", "/tickets", e.app.requireSignIn("tickets:read", func(w http.ResponseWriter, r *http.Request, api *userAPI) error {
+		return api.Get("/api/v2/users/me.json", nil)
 	})}))
 
 	b := e.browser()
@@ -124,7 +124,7 @@ func TestMarketplaceHeaders(t *testing.T) {
 	// All three or none.
 	delete(vars, "ZENDESK_MARKETPLACE_APP_ID")
 	vars["ZENDESK_CLIENT_ID"] = "id"
-	if _, err := loadConfig(func(k string) string { return vars[k] }, false); err == nil || !strings.Contains(err.Error(), "ZENDESK_MARKETPLACE_APP_ID is not set") {
+	if _, err := loadConfig(vars, false); err == nil || !strings.Contains(err.Error(), "ZENDESK_MARKETPLACE_APP_ID is not set") {
 		t.Errorf("two of three Marketplace settings: %v, want a problem naming the third", err)
 	}
 }
@@ -229,7 +229,7 @@ func TestShowSelfNeedsRead(t *testing.T) {
 // that needs the person's id learns it from Show Self before its own call.
 func TestBusySignInThenAPage(t *testing.T) {
 	e := newEnv(t, envOptions{vars: map[string]string{"ZENDESK_SCOPES": defaultScopes + " tickets:read"}, sim: zendesksim.Options{API: []zendesksim.API{ticketsAPI}}})
-	e.serve(e.app.routes(route{"GET", "/tickets", e.app.requireSignIn("tickets:read", e.app.handleTickets)}))
+	e.serve(withRoutes(e.app, route{"GET", "/tickets", e.app.requireSignIn("tickets:read", e.app.handleTickets)}))
 	b := e.browser()
 	callback := b.authorize("/zendesk/auth", "allow")
 	e.sim.Inject(zendesksim.Me, zendesksim.RateLimited, 1)

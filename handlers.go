@@ -3,12 +3,17 @@ package main
 import (
 	"cmp"
 	"context"
+	"crypto/rand"
 	"crypto/subtle"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
+
+	"zendesk-oauth-app/internal/requestlog"
+	"zendesk-oauth-app/internal/userapi"
+	"zendesk-oauth-app/internal/zendesk"
 )
 
 // callbackPath is where Zendesk sends the browser back: APP_URL followed by
@@ -21,11 +26,10 @@ type route struct {
 	handler      http.HandlerFunc
 }
 
-// routes lists every URL the app answers (and extra ones, for a test that
-// mounts a page of its own), and wraps them in the middleware. A path
-// answered for some methods gets 405 with Allow for the others.
-func (a *app) routes(extra ...route) http.Handler {
-	all := append([]route{
+// routes lists every URL the app answers, for one method each. A page you
+// add is one more line.
+func (a *app) routes() []route {
+	return []route{
 		{"GET", "/{$}", a.handleIndex},
 		{"GET", "/zendesk/auth", a.handleAuth},
 		{"GET", callbackPath, a.handleCallback},
@@ -33,10 +37,15 @@ func (a *app) routes(extra ...route) http.Handler {
 		{"GET", "/healthz", handleHealthz},
 		{"GET", "/static/style.css", handleStylesheet},
 		{"GET", "/favicon.ico", handleFavicon},
-	}, extra...)
+	}
+}
+
+// handler serves routes, wrapped in the middleware. A path answered for
+// some methods gets 405 with Allow for the others; any other path 404.
+func (a *app) handler(routes []route) http.Handler {
 	mux := http.NewServeMux()
 	methods := map[string][]string{} // path → its methods
-	for _, rt := range all {
+	for _, rt := range routes {
 		mux.HandleFunc(rt.method+" "+rt.path, rt.handler)
 		methods[rt.path] = append(methods[rt.path], rt.method)
 	}
@@ -45,11 +54,15 @@ func (a *app) routes(extra ...route) http.Handler {
 	}
 	mux.HandleFunc("/", a.handleNotFound)
 
-	// Refuse cross-site POSTs (sign out) by the browser's Sec-Fetch-Site
-	// and Origin headers: no CSRF tokens to plumb (OWASP CSRF cheat sheet).
+	// Refuse cross-site POSTs (sign out, forms) by the browser's
+	// Sec-Fetch-Site and Origin headers: no CSRF tokens to plumb (OWASP
+	// CSRF cheat sheet).
 	crossOrigin := http.NewCrossOriginProtection()
 	crossOrigin.SetDenyHandler(http.HandlerFunc(a.handleCrossOrigin))
-	return a.logRequests(a.secureHeaders(a.oneLoopbackName(crossOrigin.Handler(mux))))
+	panicked := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a.fail(w, r, problem(http.StatusInternalServerError, "Something went wrong", "The app hit an unexpected error. It has been logged; please try again."), nil)
+	})
+	return requestlog.Middleware(a.log, panicked, a.secureHeaders(a.oneLoopbackName(crossOrigin.Handler(mux))))
 }
 
 // handleIndex shows the sign-in page to a signed-out person, and the
@@ -90,12 +103,12 @@ func (a *app) handleAuth(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	f := flow{State: randomToken(), Verifier: randomToken(), Subdomain: subdomain, Return: localPath(q.Get("return"))}
-	if err := a.cookies.set(w, r, flowCookie, &f, a.cfg.now().Add(flowLifetime)); err != nil {
+	f := flow{State: rand.Text(), Verifier: zendesk.GenerateVerifier(), Subdomain: subdomain, Return: localPath(q.Get("return"))}
+	if err := a.cookies.Set(w, r, flowCookie, &f, a.cfg.now().Add(flowLifetime)); err != nil {
 		a.fail(w, r, problem(http.StatusInternalServerError, "Something went wrong", "The app could not start the sign-in. Please try again."), err)
 		return
 	}
-	http.Redirect(w, r, a.zendesk.authorizeURL(subdomain, f.State, f.Verifier), http.StatusFound)
+	http.Redirect(w, r, a.zendesk.AuthCodeURL(subdomain, f.State, f.Verifier), http.StatusFound)
 }
 
 // localPath returns p if it is a path on this app, else "": the page to
@@ -119,7 +132,7 @@ func (a *app) chosenSubdomain(w http.ResponseWriter, r *http.Request, q url.Valu
 	typed, given := q["subdomain"]
 	if a.cfg.subdomain != "" {
 		if given {
-			label, _ := normalizeSubdomain(typed[0])
+			label, _ := zendesk.NormalizeSubdomain(typed[0])
 			if len(typed) != 1 || label != a.cfg.subdomain {
 				a.fail(w, r, problem(http.StatusBadRequest, "Wrong Zendesk", "This app signs in to "+a.cfg.subdomain+".zendesk.com only."), errors.New("the subdomain parameter names another Zendesk"))
 				return "", false
@@ -129,7 +142,7 @@ func (a *app) chosenSubdomain(w http.ResponseWriter, r *http.Request, q url.Valu
 	}
 	view := indexView{AskSubdomain: true, Subdomain: shorten(strings.Join(typed, " "), 200), Return: localPath(q.Get("return"))}
 	if len(typed) == 1 {
-		subdomain, ok := normalizeSubdomain(typed[0])
+		subdomain, ok := zendesk.NormalizeSubdomain(typed[0])
 		switch {
 		case ok && a.fromTheApp(r):
 			return subdomain, true
@@ -167,36 +180,38 @@ func (a *app) fromTheApp(r *http.Request) bool {
 // handleCallback is where Zendesk sends the browser back. It follows the
 // protocol in order: the flow, the code exchange, Show Self, the session,
 // the page. It calls the Zendesk client directly: there is no session yet
-// for userAPI to keep fresh.
+// for userapi to keep fresh.
 func (a *app) handleCallback(w http.ResponseWriter, r *http.Request) {
 	f, code, ok := a.takeFlow(w, r)
 	if !ok {
 		return
 	}
 	// Exchange the code at once: it is valid for 120 seconds and only once.
-	t, err := a.zendesk.exchange(r.Context(), f.Subdomain, code, f.Verifier)
+	t, err := a.zendesk.Exchange(r.Context(), f.Subdomain, code, f.Verifier)
 	if err != nil {
-		a.failZendesk(w, r, err)
+		a.fail(w, r, a.zendeskErrorPage(err, showSelfScope), err)
 		return
 	}
 	// Show Self with the new token as it is: a token issued a moment ago
 	// needs no refresh, and a 401 or 403 now is final. If Zendesk is only
 	// busy or unavailable, the tokens are good: they are kept.
-	u, meErr := a.zendesk.me(r.Context(), f.Subdomain, t.AccessToken)
-	if meErr != nil && !transient(meErr) {
-		a.failZendesk(w, r, a.revokeUnkept(r.Context(), f.Subdomain, t.AccessToken, meErr))
+	u, meErr := a.showSelfWith(r.Context(), f.Subdomain, t.AccessToken)
+	if meErr != nil && !zendesk.Transient(meErr) {
+		err := a.revokeUnkept(r.Context(), f.Subdomain, t.AccessToken, meErr)
+		a.fail(w, r, a.zendeskErrorPage(err, showSelfScope), err)
 		return
 	}
-	s := session{Subdomain: f.Subdomain, SignedInAt: a.cfg.now(), tokens: *t}
+	s := session{Subdomain: f.Subdomain, SignedInAt: a.cfg.now(), Token: *t}
 	if meErr == nil {
 		s.UserID = u.ID
 	}
 	if err := a.saveSession(w, r, &s); err != nil {
-		a.failZendesk(w, r, a.revokeUnkept(r.Context(), s.Subdomain, s.AccessToken, saveError(opExchange, s.tokens, err)))
+		err = a.revokeUnkept(r.Context(), s.Subdomain, s.AccessToken, fmt.Errorf("saving the new session: %w", err))
+		a.fail(w, r, a.zendeskErrorPage(err, showSelfScope), err)
 		return
 	}
 	if a.cfg.subdomain == "" {
-		if err := a.cookies.set(w, r, subdomainCookie, s.Subdomain, a.cfg.now().Add(subdomainLifetime)); err != nil {
+		if err := a.cookies.Set(w, r, subdomainCookie, s.Subdomain, a.cfg.now().Add(subdomainLifetime)); err != nil {
 			a.log.WarnContext(r.Context(), "remembering the Zendesk failed", "error", err)
 		}
 	}
@@ -227,11 +242,11 @@ func (a *app) takeFlow(w http.ResponseWriter, r *http.Request) (f flow, code str
 			return f, "", false
 		}
 	}
-	found, _, err := a.cookies.get(r, flowCookie, &f)
+	found, _, err := a.cookies.Get(r, flowCookie, &f)
 	hasFlow := found && err == nil && a.knownSubdomain(f.Subdomain)
 	matches := hasFlow && stateMatches(f, q.Get("state"))
 	if matches {
-		a.cookies.clear(w, r, flowCookie)
+		a.cookies.Clear(w, r, flowCookie)
 	}
 	if errCode := q.Get("error"); errCode != "" {
 		a.callbackError(w, r, errCode, q.Get("error_description"), matches)
@@ -251,7 +266,7 @@ func (a *app) takeFlow(w http.ResponseWriter, r *http.Request) (f flow, code str
 	// A flow is used once (RFC 9700 §4.7.1): its state is remembered as
 	// spent until the flow would have expired, so a copy of its cookie
 	// cannot make the app call Zendesk again.
-	if !matches || !a.spentStates.add(f.State, struct{}{}, a.cfg.now()) {
+	if !matches || !a.spentStates.Add(f.State, struct{}{}, a.cfg.now()) {
 		if _, signedIn := a.loadSession(w, r); signedIn {
 			http.Redirect(w, r, "/", http.StatusSeeOther) // a reload of the callback after signing in
 			return f, "", false
@@ -316,10 +331,11 @@ func (a *app) handleLogout(w http.ResponseWriter, r *http.Request) {
 	s, ok := a.loadSession(w, r)
 	target := "/"
 	if ok {
-		// Through userAPI: an expired token is refreshed first, so that the
+		// As the person: an expired token is refreshed first, so that the
 		// new one is revoked; a refused refresh means there is nothing left
 		// to revoke.
-		err := a.userAPI(w, r, &s).delete(revokePath)
+		api := a.refresher.Client(r.Context(), s.Subdomain, &s.Token, func(*zendesk.Token) error { return nil })
+		err := api.Delete(zendesk.RevokePath)
 		outcome, err := a.checkRevocation(r.Context(), &s, err)
 		if err != nil {
 			a.log.WarnContext(r.Context(), "signed out", "user_id", s.UserID, "revocation", outcome, "error", err)
@@ -330,7 +346,7 @@ func (a *app) handleLogout(w http.ResponseWriter, r *http.Request) {
 			target = "/?signed_out=" + outcome
 		}
 	}
-	a.cookies.clear(w, r, sessionCookie) // after the calls: a refresh may have saved a new pair
+	a.cookies.Clear(w, r, sessionCookie) // after the calls: a refresh may have saved a new pair
 	http.Redirect(w, r, target, http.StatusSeeOther)
 }
 
@@ -338,37 +354,27 @@ func (a *app) handleLogout(w http.ResponseWriter, r *http.Request) {
 // it. Zendesk has answered 204 and left the token working
 // (support.zendesk.com community posts 4627188332186 and 5537132288282),
 // so a 204 is checked with one call that must now fail with 401. That call
-// goes to the client directly: userAPI would refresh the token, and hide
-// whether the revocation worked.
+// uses the token as it is: userapi would refresh it, and hide whether the
+// revocation worked.
 func (a *app) checkRevocation(ctx context.Context, s *session, err error) (string, error) {
-	var reauth *reauthorizeError
-	var ze *zendeskError
+	var reauth *userapi.ReauthorizeError
+	var ze *zendesk.Error
 	switch {
-	case errors.As(err, &reauth) || isZendeskCode(err, "invalid_token"):
+	case errors.As(err, &reauth) || zendesk.Unauthorized(err):
 		return "", nil // the token was unusable already
-	case errors.As(err, &ze) && ze.Kind == rejected:
+	case errors.As(err, &ze) && ze.Kind == zendesk.Rejected:
 		return "refused", err
 	case err != nil:
 		return "failed", err
 	}
-	_, err = a.zendesk.me(ctx, s.Subdomain, s.AccessToken)
+	_, err = a.showSelfWith(ctx, s.Subdomain, s.AccessToken)
 	switch {
 	case err == nil:
 		return "kept", errors.New("zendesk answered 204 to the revocation, but the token still works")
-	case isZendeskCode(err, "invalid_token"):
+	case zendesk.Unauthorized(err):
 		return "revoked", nil
 	}
 	return "revoked", fmt.Errorf("revocation not verified: %w", err) // Zendesk said 204: take its word
-}
-
-// revokeUnkept revokes, best effort, an access token the app will not
-// keep, so that no valid token is left that no one holds. It returns
-// cause, the reason the token is not kept, with the outcome for the log.
-func (a *app) revokeUnkept(ctx context.Context, subdomain, accessToken string, cause error) error {
-	if err := a.zendesk.revoke(context.WithoutCancel(ctx), subdomain, accessToken); err != nil {
-		return fmt.Errorf("%w (revoking the unkept token failed: %v)", cause, err)
-	}
-	return fmt.Errorf("%w (the unkept token was revoked)", cause)
 }
 
 func handleHealthz(w http.ResponseWriter, r *http.Request) {
@@ -425,8 +431,8 @@ func (a *app) signInView(r *http.Request) indexView {
 	view := indexView{AskSubdomain: a.cfg.subdomain == ""}
 	if view.AskSubdomain {
 		var last string
-		if found, _, err := a.cookies.get(r, subdomainCookie, &last); found && err == nil {
-			view.Subdomain, _ = normalizeSubdomain(last)
+		if found, _, err := a.cookies.Get(r, subdomainCookie, &last); found && err == nil {
+			view.Subdomain, _ = zendesk.NormalizeSubdomain(last)
 		}
 	}
 	return view
@@ -451,54 +457,4 @@ func (a *app) authPath(subdomain, back string) string {
 		return path
 	}
 	return path + "?" + q.Encode()
-}
-
-// loadSession opens the session cookie. A cookie that does not open
-// (tampered, truncated, expired, sealed with an unknown secret or for
-// another client or Zendesk) means signed out, and is cleared. One sealed
-// with an older secret is sealed again with the current one.
-func (a *app) loadSession(w http.ResponseWriter, r *http.Request) (session, bool) {
-	var s session
-	found, stale, err := a.cookies.get(r, sessionCookie, &s)
-	switch {
-	case !found:
-		return s, false
-	case err == nil && !a.knownSubdomain(s.Subdomain):
-		err = fmt.Errorf("the session names the Zendesk %q", shorten(s.Subdomain, 64))
-		fallthrough
-	case err != nil:
-		a.log.InfoContext(r.Context(), "session cookie refused", "error", err)
-		a.cookies.clear(w, r, sessionCookie)
-		return s, false
-	case stale:
-		if err := a.saveSession(w, r, &s); err != nil {
-			a.log.WarnContext(r.Context(), "resealing the session failed", "error", err)
-		}
-	}
-	return s, true
-}
-
-// knownSubdomain reports whether a subdomain from a cookie may be used:
-// one DNS label, as the instance form checks, and in the single-instance
-// mode the configured one. A cookie is sealed, but whoever holds
-// SESSION_SECRET could seal any host into one.
-func (a *app) knownSubdomain(subdomain string) bool {
-	label, ok := normalizeSubdomain(subdomain)
-	return ok && label == subdomain && (a.cfg.subdomain == "" || subdomain == a.cfg.subdomain)
-}
-
-func (a *app) saveSession(w http.ResponseWriter, r *http.Request, s *session) error {
-	return a.cookies.set(w, r, sessionCookie, s, s.expires(a.cfg.now(), a.cfg.sessionMaxAge))
-}
-
-// userAPI returns the Zendesk API client of the person whose session s
-// is: the rotated tokens of a refresh are saved into this response.
-func (a *app) userAPI(w http.ResponseWriter, r *http.Request, s *session) *userAPI {
-	return &userAPI{app: a, ctx: r.Context(), session: s, save: func(s *session) error { return a.saveSession(w, r, s) }}
-}
-
-// failZendesk answers a failed call of the sign-in to Zendesk with its
-// page.
-func (a *app) failZendesk(w http.ResponseWriter, r *http.Request, err error) {
-	a.fail(w, r, a.zendeskErrorPage(err, showSelfScope), err)
 }

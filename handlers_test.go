@@ -1,6 +1,8 @@
 package main
 
 import (
+	"crypto/rand"
+
 	"fmt"
 	"net"
 	"net/http"
@@ -11,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"zendesk-oauth-app/internal/zendesk"
 	"zendesk-oauth-app/internal/zendesksim"
 )
 
@@ -33,7 +36,7 @@ func TestSignIn(t *testing.T) {
 	if s.Subdomain != "acme" || s.UserID != 1 || s.AccessToken == "" || s.RefreshToken == "" {
 		t.Errorf("session = %+v", s)
 	}
-	if want := e.appClock.Now().Add(accessTokenLifetime); !s.AccessExpiry.Equal(want) {
+	if want := e.appClock.Now().Add(zendesk.AccessTokenLifetime); !s.AccessExpiry.Equal(want) {
 		t.Errorf("access expiry = %v, want %v", s.AccessExpiry, want)
 	}
 
@@ -80,7 +83,8 @@ func TestAuthorizeRedirect(t *testing.T) {
 			t.Errorf("%s = %q, want %q", name, got, want)
 		}
 	}
-	if len(q.Get("state")) < 43 || len(q.Get("code_challenge")) != 43 {
+	// state: at least 128 random bits (rand.Text's 26 base32 characters).
+	if len(q.Get("state")) < 26 || len(q.Get("code_challenge")) != 43 {
 		t.Errorf("state %q or code_challenge %q too short", q.Get("state"), q.Get("code_challenge"))
 	}
 	if q.Has("client_secret") || strings.Contains(resp.Header.Get("Location"), "test-client-secret") {
@@ -118,7 +122,7 @@ func TestPKCEVerifierSent(t *testing.T) {
 		t.Fatalf("status %d\n%s", page.StatusCode, page.body)
 	}
 	sent := e.sim.LastTokenRequest()
-	if pkceChallenge(sent.Get("code_verifier")) != challenge {
+	if zendesk.S256Challenge(sent.Get("code_verifier")) != challenge {
 		t.Errorf("code_verifier %q does not match the challenge %q", sent.Get("code_verifier"), challenge)
 	}
 	if sent.Has("client_secret") {
@@ -138,7 +142,7 @@ func TestCallbackRefusesBadState(t *testing.T) {
 	}{
 		{"missing state", func(q url.Values) url.Values { q.Del("state"); return q }},
 		{"forged state", func(q url.Values) url.Values { q.Set("state", "forged"); return q }},
-		{"state of another sign-in", func(q url.Values) url.Values { q.Set("state", randomToken()); return q }},
+		{"state of another sign-in", func(q url.Values) url.Values { q.Set("state", rand.Text()); return q }},
 		{"repeated state", func(q url.Values) url.Values { q.Add("state", q.Get("state")); return q }},
 		{"missing code", func(q url.Values) url.Values { q.Del("code"); return q }},
 	} {
@@ -258,7 +262,7 @@ func TestReplayedCallbackIsRefused(t *testing.T) {
 	rec := httptest.NewRecorder()
 	req := httptest.NewRequest("GET", callback, nil)
 	req.AddCookie(flowCk)
-	replica.routes().ServeHTTP(rec, req)
+	replica.handler(replica.routes()).ServeHTTP(rec, req)
 	if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), "code expired or was already used") {
 		t.Errorf("another replica: status %d\n%s", rec.Code, rec.Body)
 	}
@@ -299,8 +303,8 @@ func TestFlowIsUsedOnce(t *testing.T) {
 	mustContain(t, b.get(callback).body, "Hi, John Doe!")
 	// The memory expires with the flow, and stays bounded.
 	e.advance(2 * flowLifetime)
-	e.app.spentStates.add("another", struct{}{}, e.appClock.Now())
-	if _, ok := e.app.spentStates.get(state, e.appClock.Now()); ok {
+	e.app.spentStates.Add("another", struct{}{}, e.appClock.Now())
+	if _, ok := e.app.spentStates.Get(state, e.appClock.Now()); ok {
 		t.Error("a spent state outlived its flow")
 	}
 }
@@ -335,7 +339,7 @@ func TestSessionCookieAttributes(t *testing.T) {
 			if !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.Path != "/" || c.Secure != tc.tls || c.Domain != "" {
 				t.Errorf("cookie attributes: %+v", c)
 			}
-			if want := int(min(refreshTokenLifetime, defaultSessionMaxAge).Seconds()); c.MaxAge != want {
+			if want := int(min(zendesk.RefreshTokenLifetime, defaultSessionMaxAge).Seconds()); c.MaxAge != want {
 				t.Errorf("MaxAge %d, want %d (the refresh token's lifetime, or SESSION_MAX_AGE if shorter)", c.MaxAge, want)
 			}
 			if got := resp.Header.Get("Cache-Control"); got != "no-store" {
@@ -353,7 +357,7 @@ func TestSessionCookieAttributes(t *testing.T) {
 func TestCookieAboutToExpire(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	rec := httptest.NewRecorder()
-	if err := e.app.cookies.set(rec, httptest.NewRequest("GET", "/", nil), sessionCookie, &session{}, e.appClock.Now().Add(500*time.Millisecond)); err != nil {
+	if err := e.app.cookies.Set(rec, httptest.NewRequest("GET", "/", nil), sessionCookie, &session{}, e.appClock.Now().Add(500*time.Millisecond)); err != nil {
 		t.Fatal(err)
 	}
 	if c := rec.Result().Cookies()[0]; c.MaxAge != -1 {
@@ -398,7 +402,7 @@ func TestBadSessionCookieMeansSignedOut(t *testing.T) {
 	}
 
 	// An expired session (its sealed expiry passed) is signed out too.
-	e.appClock.Advance(refreshTokenLifetime + time.Second)
+	e.appClock.Advance(zendesk.RefreshTokenLifetime + time.Second)
 	mustContain(t, signedIn.get("/").body, "Sign in to Zendesk")
 }
 

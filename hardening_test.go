@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"zendesk-oauth-app/internal/zendesk"
 	"zendesk-oauth-app/internal/zendesksim"
 )
 
@@ -17,7 +18,7 @@ import (
 func TestSessionMaxAge(t *testing.T) {
 	e := newEnv(t, envOptions{vars: map[string]string{"SESSION_MAX_AGE": "2h", "ZENDESK_SCOPES": defaultScopes + " tickets:read"},
 		sim: zendesksim.Options{API: []zendesksim.API{ticketsAPI}}})
-	e.serve(e.app.routes(route{"GET", "/tickets", e.app.requireSignIn("tickets:read", e.app.handleTickets)}))
+	e.serve(withRoutes(e.app, route{"GET", "/tickets", e.app.requireSignIn("tickets:read", e.app.handleTickets)}))
 	b := e.browser()
 	page := b.get(b.authorize("/zendesk/auth", "allow"))
 	if c := setCookieHeader(page, "session"); c == nil || c.MaxAge != int((2*time.Hour).Seconds()) {
@@ -51,17 +52,13 @@ func TestSessionMaxAgeSetting(t *testing.T) {
 		}
 	}
 	for value, want := range map[string]time.Duration{"": defaultSessionMaxAge, "90s": 90 * time.Second, "12h": 12 * time.Hour} {
-		cfg, err := loadConfig(func(k string) string {
-			return map[string]string{"ZENDESK_CLIENT_ID": "id", "SESSION_MAX_AGE": value}[k]
-		}, false)
+		cfg, err := loadConfig(map[string]string{"ZENDESK_CLIENT_ID": "id", "SESSION_MAX_AGE": value}, false)
 		if err != nil || cfg.sessionMaxAge != want {
 			t.Errorf("SESSION_MAX_AGE=%q: %v (%v), want %v", value, cfg.sessionMaxAge, err, want)
 		}
 	}
 	for _, bad := range []string{"0", "-1h", "a week", "168"} {
-		_, err := loadConfig(func(k string) string {
-			return map[string]string{"ZENDESK_CLIENT_ID": "id", "SESSION_MAX_AGE": bad}[k]
-		}, false)
+		_, err := loadConfig(map[string]string{"ZENDESK_CLIENT_ID": "id", "SESSION_MAX_AGE": bad}, false)
 		if err == nil || !strings.Contains(err.Error(), "SESSION_MAX_AGE") {
 			t.Errorf("SESSION_MAX_AGE=%q: %v, want a problem naming it", bad, err)
 		}
@@ -87,15 +84,15 @@ func TestCookiesNameOnlyValidZendesks(t *testing.T) {
 			e := newEnv(t, envOptions{vars: map[string]string{"ZENDESK_SUBDOMAIN": tc.mode}})
 			now := e.appClock.Now()
 			b := e.browser()
-			b.setCookie("session", sealString(e.app.cookies.sealer, "session",
-				&session{Subdomain: tc.subdomain, UserID: 1, SignedInAt: now, tokens: tokens{AccessToken: "a", RefreshToken: "r"}}, now.Add(time.Hour)))
+			b.setCookie("session", sealString(e.app.cookies.Codec, "session",
+				&session{Subdomain: tc.subdomain, UserID: 1, SignedInAt: now, Token: zendesk.Token{AccessToken: "a", RefreshToken: "r"}}, now.Add(time.Hour)))
 			resp := b.get("/")
 			mustContain(t, resp.body, "Sign in to Zendesk")
 			if c := setCookieHeader(resp, "session"); c == nil || c.MaxAge >= 0 {
 				t.Error("the session cookie was not cleared")
 			}
 
-			b.setCookie("oauth_flow", sealString(e.app.cookies.sealer, "oauth_flow", &flow{State: "s", Verifier: "v", Subdomain: tc.subdomain}, now.Add(time.Hour)))
+			b.setCookie("oauth_flow", sealString(e.app.cookies.Codec, "oauth_flow", &flow{State: "s", Verifier: "v", Subdomain: tc.subdomain}, now.Add(time.Hour)))
 			if resp := b.get("/zendesk/oauth/callback?code=c&state=s"); resp.StatusCode != http.StatusBadRequest {
 				t.Errorf("callback: status %d, want 400", resp.StatusCode)
 			}

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"zendesk-oauth-app/internal/securecookie"
 	"zendesk-oauth-app/internal/zendesksim"
 )
 
@@ -120,7 +121,7 @@ func newEnv(t testing.TB, opts envOptions) *env {
 		vars["ZENDESK_BASE_URL"] = e.sim.URL
 	}
 
-	cfg, err := loadConfig(func(k string) string { return vars[k] }, false)
+	cfg, err := loadConfig(vars, false)
 	if err != nil {
 		t.Fatalf("loadConfig: %v", err)
 	}
@@ -132,8 +133,14 @@ func newEnv(t testing.TB, opts envOptions) *env {
 	if err != nil {
 		t.Fatalf("newApp: %v", err)
 	}
-	e.serve(e.app.routes())
+	e.serve(e.app.handler(e.app.routes()))
 	return e
+}
+
+// withRoutes is a's handler with pages of a test's own mounted beside the
+// app's, as a line in routes() would mount them.
+func withRoutes(a *app, extra ...route) http.Handler {
+	return a.handler(append(a.routes(), extra...))
 }
 
 // intercept puts h between the app and the simulator: h answers the
@@ -145,7 +152,7 @@ func (e *env) intercept(h func(w http.ResponseWriter, r *http.Request) bool) {
 		}
 	}))
 	e.t.Cleanup(upstream.Close)
-	e.app.zendesk.instanceURL = func(string) string { return upstream.URL }
+	e.app.zendesk.BaseURL = func(string) string { return upstream.URL }
 }
 
 // advance moves the app's clock and Zendesk's together.
@@ -262,16 +269,22 @@ func (b *browser) cookie(name string) *http.Cookie {
 // session opens the browser's session cookies the way the app does.
 func (b *browser) session() session {
 	b.t.Helper()
-	u, _ := url.Parse(b.env.server.URL)
-	req := httptest.NewRequest("GET", "/", nil)
-	for _, c := range b.client.Jar.Cookies(u) {
-		req.AddCookie(c)
-	}
 	var s session
-	if found, _, err := b.env.app.cookies.get(req, sessionCookie, &s); !found || err != nil {
+	if found, _, err := b.env.app.cookies.Get(b.request("/"), sessionCookie, &s); !found || err != nil {
 		b.t.Fatalf("no session cookie that opens (found %v): %v", found, err)
 	}
 	return s
+}
+
+// request is a GET of path with the browser's cookies for the app, to
+// hand to a handler directly.
+func (b *browser) request(path string) *http.Request {
+	u, _ := url.Parse(b.env.server.URL)
+	req := httptest.NewRequest("GET", path, nil)
+	for _, c := range b.client.Jar.Cookies(u) {
+		req.AddCookie(c)
+	}
+	return req
 }
 
 // follow follows redirects from resp as a browser does, at most ten, and
@@ -313,9 +326,9 @@ func mustContain(t *testing.T, body string, wants ...string) {
 	}
 }
 
-// sealString is what the sealer s makes of v for the cookie name.
-func sealString(s *sealer, name string, v any, expires time.Time) string {
-	value, err := s.seal(name, v, expires)
+// sealString is what the codec c makes of v for the cookie name.
+func sealString(c *securecookie.Codec, name string, v any, expires time.Time) string {
+	value, err := c.Encode(name, v, expires)
 	if err != nil {
 		panic(err)
 	}

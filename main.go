@@ -16,15 +16,18 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"maps"
 	"net"
 	"os"
 	"os/signal"
 	"runtime/debug"
-	"slices"
 	"syscall"
 	"text/tabwriter"
 
+	"zendesk-oauth-app/internal/recent"
+	"zendesk-oauth-app/internal/requestlog"
+	"zendesk-oauth-app/internal/securecookie"
+	"zendesk-oauth-app/internal/userapi"
+	"zendesk-oauth-app/internal/zendesk"
 	"zendesk-oauth-app/internal/zendesksim"
 )
 
@@ -61,16 +64,17 @@ func run(ctx context.Context, args []string, env map[string]string, stdout, stde
 	flags.SetOutput(stderr)
 	demo := flags.Bool("demo", false, "run against the built-in Zendesk simulator, whatever the settings")
 	version := flags.Bool("version", false, "print the version and exit")
-	flags.Usage = func() { usage(stderr, flags) }
-	if err := flags.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
+	flags.Usage = func() {} // printed below: -help to stdout, so that "| less" works
+	if err := flags.Parse(args); errors.Is(err, flag.ErrHelp) {
+		usage(stdout, flags)
+		return nil
+	} else if err != nil {
+		usage(stderr, flags)
 		return &usageError{err}
 	}
 	if flags.NArg() > 0 {
 		fmt.Fprintf(stderr, "unexpected argument %q\n", flags.Arg(0))
-		flags.Usage()
+		usage(stderr, flags)
 		return &usageError{fmt.Errorf("unexpected argument %q", flags.Arg(0))}
 	}
 	if *version {
@@ -78,8 +82,7 @@ func run(ctx context.Context, args []string, env map[string]string, stdout, stde
 		return nil
 	}
 
-	getenv := func(name string) string { return env[name] }
-	cfg, err := loadConfig(getenv, *demo || wantsDemo(getenv))
+	cfg, err := loadConfig(env, *demo || wantsDemo(env))
 	if err != nil {
 		return err
 	}
@@ -88,14 +91,17 @@ func run(ctx context.Context, args []string, env map[string]string, stdout, stde
 		handler = slog.NewJSONHandler(stderr, nil)
 	}
 	logger := slog.New(handler)
-	for _, w := range append(cfg.warnings, unknownSettings(slices.Sorted(maps.Keys(env)))...) {
+	for _, w := range cfg.warnings {
 		logger.Warn(w)
 	}
 
 	listener, err := net.Listen("tcp", cfg.listenAddr())
-	if errors.Is(err, syscall.EADDRINUSE) {
+	switch {
+	case errors.Is(err, syscall.EADDRINUSE) && cfg.demo:
 		return fmt.Errorf("port %s is in use: is the app running already? Stop that program, or choose another port with PORT, e.g. PORT=3001 make demo", cfg.port)
-	} else if err != nil {
+	case errors.Is(err, syscall.EADDRINUSE):
+		return fmt.Errorf("port %s is in use: is the app running already? Stop that program, or choose another port with PORT; on another port the app's redirect URL changes, and the OAuth client in Zendesk must have the new one", cfg.port)
+	case err != nil:
 		return err
 	}
 	defer listener.Close()
@@ -164,6 +170,7 @@ func usage(w io.Writer, flags *flag.FlagSet) {
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "\nFlags:\n")
+	flags.SetOutput(w)
 	flags.PrintDefaults()
 }
 
@@ -192,17 +199,17 @@ func versionString() string {
 // Self and revocation: the demo and every test serve this list. When a page
 // you add calls another Zendesk endpoint, add it here, with the scope
 // resource that covers it and a handler that answers as Zendesk would
-// (recipe_test.go has two).
+// (recipe_test.go has one).
 var simulatedAPI []zendesksim.API
 
 // app holds what the handlers need. It is built once at start-up.
 type app struct {
 	cfg       *config
-	zendesk   *zendeskClient
-	cookies   *cookies
-	refresher *refresher
+	zendesk   *zendesk.Config
+	refresher *userapi.Refresher
+	cookies   *securecookie.Cookies
 	// spentStates are the states of the flows already used: see takeFlow.
-	spentStates *recent[string, struct{}]
+	spentStates *recent.Map[string, struct{}]
 	log         *slog.Logger
 }
 
@@ -211,29 +218,28 @@ type app struct {
 const maxSpentStates = 60_000
 
 func newApp(cfg *config, logger *slog.Logger) (*app, error) {
-	sealer, err := newSealer(cfg.secrets, cfg.cookieBinding())
+	codec, err := securecookie.New(cfg.secrets, cfg.cookieBinding())
 	if err != nil {
 		return nil, err
 	}
-	instanceURL := func(subdomain string) string { return "https://" + subdomain + ".zendesk.com" }
+	z := &zendesk.Config{
+		ClientID:     cfg.clientID,
+		ClientSecret: cfg.clientSecret,
+		Scopes:       cfg.scopes,
+		RedirectURL:  cfg.redirectURI(),
+		Header:       cfg.marketplace,
+		HTTPClient:   zendesk.NewHTTPClient(cfg.zendeskTimeout),
+		Now:          cfg.now,
+	}
 	if cfg.baseURL != "" {
-		instanceURL = func(string) string { return cfg.baseURL }
+		z.BaseURL = func(string) string { return cfg.baseURL }
 	}
 	return &app{
-		cfg: cfg,
-		zendesk: &zendeskClient{
-			http:         newHTTPClient(cfg.zendeskTimeout),
-			clientID:     cfg.clientID,
-			clientSecret: cfg.clientSecret,
-			scopes:       cfg.scopes,
-			redirectURI:  cfg.redirectURI(),
-			instanceURL:  instanceURL,
-			header:       cfg.marketplace,
-			now:          cfg.now,
-		},
-		cookies:     &cookies{sealer: sealer, secure: cfg.https, now: cfg.now},
-		refresher:   newRefresher(cfg.now),
-		spentStates: newRecent[string, struct{}](flowLifetime, maxSpentStates),
-		log:         slog.New(requestIDHandler{logger.Handler()}),
+		cfg:         cfg,
+		zendesk:     z,
+		refresher:   userapi.NewRefresher(z),
+		cookies:     &securecookie.Cookies{Codec: codec, Secure: cfg.https, Now: cfg.now},
+		spentStates: recent.New[string, struct{}](flowLifetime, maxSpentStates),
+		log:         slog.New(requestlog.Handler{Handler: logger.Handler()}),
 	}, nil
 }

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"zendesk-oauth-app/internal/dotenv"
+
 	"bufio"
 	"context"
 	"encoding/json"
@@ -22,7 +24,11 @@ func TestLoadConfigProblems(t *testing.T) {
 		vars  map[string]string
 		wants []string // every problem named
 	}{
-		{"nothing set", map[string]string{}, []string{"ZENDESK_CLIENT_ID is not set", "-demo"}},
+		{"nothing set", map[string]string{}, []string{"ZENDESK_CLIENT_ID is not set", "make demo"}},
+		// A near miss of a setting left unset stops the app, beside the
+		// sample value it would otherwise hide.
+		{"a near miss", map[string]string{"ZENDESK_SUBDOMIAN": "acme", "ZENDESK_CLIENT_ID": "your-client-identifier"},
+			[]string{"ZENDESK_SUBDOMIAN is not a setting: did you mean ZENDESK_SUBDOMAIN?", "ZENDESK_CLIENT_ID is still the sample value"}},
 		{"bad values", map[string]string{
 			"ZENDESK_SUBDOMAIN": "acme.example.com", "ZENDESK_CLIENT_ID": "id", "PORT": "http",
 			"SESSION_SECRET": "short", "ZENDESK_BASE_URL": "ftp://x",
@@ -34,7 +40,7 @@ func TestLoadConfigProblems(t *testing.T) {
 		{"a password in a URL", map[string]string{"ZENDESK_CLIENT_ID": "id", "APP_URL": "http://user:hunter2-password@app.example.com", "ZENDESK_BASE_URL": "http://u:hunter2-password@x.example.com"}, []string{"APP_URL", "ZENDESK_BASE_URL"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := loadConfig(func(k string) string { return tc.vars[k] }, false)
+			_, err := loadConfig(tc.vars, false)
 			var cfgErr *configError
 			if !errors.As(err, &cfgErr) {
 				t.Fatalf("err = %v, want a configError", err)
@@ -52,9 +58,7 @@ func TestLoadConfigProblems(t *testing.T) {
 }
 
 func TestLoadConfigDefaults(t *testing.T) {
-	cfg, err := loadConfig(func(k string) string {
-		return map[string]string{"ZENDESK_CLIENT_ID": "id", "ZENDESK_SUBDOMAIN": " https://Acme.zendesk.com/ "}[k]
-	}, false)
+	cfg, err := loadConfig(map[string]string{"ZENDESK_CLIENT_ID": "id", "ZENDESK_SUBDOMAIN": " https://Acme.zendesk.com/ "}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,32 +71,6 @@ func TestLoadConfigDefaults(t *testing.T) {
 	for _, ok := range []string{"https://app.example.com", "https://app.example.com/", "http://127.0.0.1:8080", "http://[::1]:3000"} {
 		if _, err := parseURL(ok); err != nil {
 			t.Errorf("APP_URL %q refused: %v", ok, err)
-		}
-	}
-}
-
-func TestParseDotEnv(t *testing.T) {
-	values, err := parseDotEnv(strings.NewReader(strings.Join([]string{
-		"\uFEFFZENDESK_SUBDOMAIN=acme", // a byte-order mark, as some Windows editors save
-		"# comment", "", "export A=1", `B = "two words"`, "C='x=y'", "D=", "E=value # a comment",
-		`F="quoted # not a comment" # a comment`, "G=a#b", `I="a 'b' c"`, "J=\tspaced\t#\tcomment",
-		"SESSION_SECRET= # generate one with openssl rand -base64 32 and paste it here",
-	}, "\n")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, want := range map[string]string{
-		"ZENDESK_SUBDOMAIN": "acme", "SESSION_SECRET": "",
-		"A": "1", "B": "two words", "C": "x=y", "D": "", "E": "value",
-		"F": "quoted # not a comment", "G": "a#b", "I": "a 'b' c", "J": "spaced",
-	} {
-		if values[k] != want {
-			t.Errorf("%s = %q, want %q", k, values[k], want)
-		}
-	}
-	for _, bad := range []string{"JUSTAWORD", `A="no closing quote`, "A B=1", `SECRET="x" y`} {
-		if _, err := parseDotEnv(strings.NewReader(bad + "\n")); err == nil {
-			t.Errorf("%q was accepted", bad)
 		}
 	}
 }
@@ -112,7 +90,7 @@ func TestWantsDemo(t *testing.T) {
 		{map[string]string{"APP_URL": "https://app.example.com"}, false},
 		{map[string]string{"APP_URL": "localhost:3000"}, false}, // a real run says what is wrong
 	} {
-		if got := wantsDemo(func(k string) string { return tc.vars[k] }); got != tc.want {
+		if got := wantsDemo(tc.vars); got != tc.want {
 			t.Errorf("wantsDemo(%v) = %v, want %v", tc.vars, got, tc.want)
 		}
 	}
@@ -126,15 +104,14 @@ func TestEnvExampleNeedsEditing(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	values, err := parseDotEnv(f)
+	values, err := dotenv.Parse(f)
 	if err != nil {
 		t.Fatal(err)
 	}
-	getenv := func(k string) string { return values[k] }
-	if wantsDemo(getenv) {
+	if wantsDemo(values) {
 		t.Fatal("an unedited .env.example runs the demo: it should ask for editing")
 	}
-	_, err = loadConfig(getenv, false)
+	_, err = loadConfig(values, false)
 	for _, p := range placeholders {
 		name, sample := p[0], p[1]
 		if values[name] != sample {
@@ -150,16 +127,12 @@ func TestEnvExampleNeedsEditing(t *testing.T) {
 }
 
 func TestConfigMessages(t *testing.T) {
-	_, err := loadConfig(func(k string) string {
-		return map[string]string{"ZENDESK_CLIENT_ID": "id", "APP_URL": "localhost:3701"}[k]
-	}, false)
+	_, err := loadConfig(map[string]string{"ZENDESK_CLIENT_ID": "id", "APP_URL": "localhost:3701"}, false)
 	if err == nil || !strings.Contains(err.Error(), "has no scheme") {
 		t.Errorf("APP_URL without a scheme: %v", err)
 	}
 
-	cfg, err := loadConfig(func(k string) string {
-		return map[string]string{"ZENDESK_CLIENT_ID": "id", "APP_URL": "http://localhost:3000", "PORT": "3701", "SESSION_SECRET": testSessionSecret}[k]
-	}, false)
+	cfg, err := loadConfig(map[string]string{"ZENDESK_CLIENT_ID": "id", "APP_URL": "http://localhost:3000", "PORT": "3701", "SESSION_SECRET": testSessionSecret}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,7 +143,7 @@ func TestConfigMessages(t *testing.T) {
 		{"ZENDESK_CLIENT_ID": "id", "PORT": "3701", "SESSION_SECRET": testSessionSecret},
 		{"ZENDESK_CLIENT_ID": "id", "APP_URL": "https://app.example.com", "SESSION_SECRET": testSessionSecret}, // behind a proxy
 	} {
-		cfg, err := loadConfig(func(k string) string { return vars[k] }, false)
+		cfg, err := loadConfig(vars, false)
 		if err != nil || len(cfg.warnings) != 0 || cfg.listenAddr() != ":"+cfg.port {
 			t.Errorf("%v: warnings %q, listening on %q, error %v", vars, cfg.warnings, cfg.listenAddr(), err)
 		}
@@ -181,7 +154,7 @@ func TestConfigMessages(t *testing.T) {
 // issues opens in an app configured for production.
 func TestDemoConfig(t *testing.T) {
 	vars := map[string]string{"SESSION_SECRET": testSessionSecret, "ZENDESK_CLIENT_ID": "prod-client", "ZENDESK_SUBDOMAIN": "acme", "PORT": "3701"}
-	cfg, err := loadConfig(func(k string) string { return vars[k] }, true)
+	cfg, err := loadConfig(vars, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,7 +165,7 @@ func TestDemoConfig(t *testing.T) {
 		t.Error("the demo seals cookies with SESSION_SECRET")
 	}
 	vars["APP_URL"] = "https://app.example.com"
-	if _, err := loadConfig(func(k string) string { return vars[k] }, true); err == nil || !strings.Contains(err.Error(), "the demo serves this machine only") {
+	if _, err := loadConfig(vars, true); err == nil || !strings.Contains(err.Error(), "the demo serves this machine only") {
 		t.Errorf("demo with a public APP_URL: %v", err)
 	}
 }
@@ -343,7 +316,7 @@ func TestJSONLogs(t *testing.T) {
 	if !strings.Contains(stderr.String(), `"msg":"listening"`) {
 		t.Errorf("no listening line:\n%s", stderr.String())
 	}
-	if _, err := loadConfig(func(k string) string { return map[string]string{"ZENDESK_CLIENT_ID": "id", "LOG_FORMAT": "xml"}[k] }, false); err == nil || !strings.Contains(err.Error(), "LOG_FORMAT") {
+	if _, err := loadConfig(map[string]string{"ZENDESK_CLIENT_ID": "id", "LOG_FORMAT": "xml"}, false); err == nil || !strings.Contains(err.Error(), "LOG_FORMAT") {
 		t.Errorf("LOG_FORMAT=xml: %v, want a problem naming it", err)
 	}
 }

@@ -4,8 +4,14 @@ import (
 	"bytes"
 	"embed"
 	"html/template"
+	"log/slog"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
+
+	"zendesk-oauth-app/internal/requestlog"
 )
 
 //go:embed templates/*.html
@@ -76,6 +82,33 @@ func (a *app) render(w http.ResponseWriter, r *http.Request, status int, p *page
 	_, _ = w.Write(buf.Bytes()) // a failed write means the browser left: nothing to tell it
 }
 
+// problem is an error page with its status, title and message; the page
+// leads back to the start unless its Action says otherwise.
+func problem(status int, title, message string) errorView {
+	return errorView{Status: status, Title: title, Message: message}
+}
+
+// fail answers a request with the error page v and writes the one log line
+// that explains it, with err: the one way the app shows an error. Without
+// err (a page not found, say) the request's own log line says enough.
+func (a *app) fail(w http.ResponseWriter, r *http.Request, v errorView, err error) {
+	if err != nil {
+		level := slog.LevelInfo
+		if v.Status >= 500 {
+			level = slog.LevelError
+		}
+		a.log.Log(r.Context(), level, v.Title, "status", v.Status, "error", err)
+	}
+	if v.retryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(v.retryAfter.Seconds())))
+	}
+	if v.Action == "" {
+		v.Action, v.ActionURL = "Back to the start", "/"
+	}
+	v.RequestID = requestlog.ID(r.Context())
+	a.render(w, r, v.Status, errorPage, v)
+}
+
 // The Content-Security-Policy of every page: nothing but the app's own
 // stylesheet and images, no scripts at all, forms only to the app itself,
 // never in a frame.
@@ -83,3 +116,17 @@ const (
 	cspWithoutFormAction  = "default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
 	contentSecurityPolicy = cspWithoutFormAction + "; form-action 'self'"
 )
+
+// shorten cuts s to at most n bytes of valid UTF-8, for text that came from
+// outside and is logged or shown.
+func shorten(s string, n int) string {
+	s = strings.ToValidUTF8(s, "")
+	if len(s) <= n {
+		return s
+	}
+	s = s[:n]
+	for !utf8.ValidString(s) {
+		s = s[:len(s)-1]
+	}
+	return s + "…"
+}

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"zendesk-oauth-app/internal/userapi"
+
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -240,7 +242,7 @@ func TestRefusedRefreshReturnsWithoutPrompt(t *testing.T) {
 	oldCookies := b.client.Jar.Cookies(mustParse(e.server.URL))
 	e.advance(31 * time.Minute)
 	b.get("/") // refreshes
-	e.advance(2 * rememberRefresh)
+	e.advance(2 * userapi.RememberRefresh)
 
 	stale := e.browser()
 	stale.client.Jar.SetCookies(mustParse(e.server.URL), oldCookies)

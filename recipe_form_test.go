@@ -1,6 +1,8 @@
 package main
 
 import (
+	"crypto/rand"
+
 	"cmp"
 	"encoding/json"
 	"errors"
@@ -13,6 +15,7 @@ import (
 	"sync"
 	"testing"
 
+	"zendesk-oauth-app/internal/zendesk"
 	"zendesk-oauth-app/internal/zendesksim"
 )
 
@@ -41,7 +44,7 @@ type ticketForm struct {
 // handleTicketForm shows the form: empty, with what the person typed
 // before a new authorization, or with the ticket just created.
 func (a *app) handleTicketForm(w http.ResponseWriter, r *http.Request, api *userAPI) error {
-	form := ticketForm{Key: randomToken()}
+	form := ticketForm{Key: rand.Text()}
 	if draft, notice, ok := a.takeDraft(w, r); ok {
 		form.Subject, form.Description, form.Notice = draft.Get("subject"), draft.Get("description"), notice
 		form.Key = cmp.Or(draft.Get("idempotency_key"), form.Key)
@@ -61,7 +64,7 @@ func (a *app) handleCreateTicket(w http.ResponseWriter, r *http.Request, api *us
 	}
 	form := ticketForm{Subject: r.PostForm.Get("subject"), Description: r.PostForm.Get("description"), Key: r.PostForm.Get("idempotency_key")}
 	if form.Key == "" {
-		form.Key = randomToken()
+		form.Key = rand.Text()
 	}
 	var reply struct {
 		Ticket struct {
@@ -69,8 +72,8 @@ func (a *app) handleCreateTicket(w http.ResponseWriter, r *http.Request, api *us
 		} `json:"ticket"`
 	}
 	body := map[string]any{"ticket": map[string]any{"subject": form.Subject, "comment": map[string]string{"body": form.Description}}}
-	err := api.create("/api/v2/tickets.json", form.Key, body, &reply)
-	var ze *zendeskError
+	err := api.Create("/api/v2/tickets.json", form.Key, body, &reply)
+	var ze *zendesk.Error
 	switch {
 	case err == nil:
 		http.Redirect(w, r, fmt.Sprintf("/tickets/new?created=%d", reply.Ticket.ID), http.StatusSeeOther)
@@ -78,12 +81,12 @@ func (a *app) handleCreateTicket(w http.ResponseWriter, r *http.Request, api *us
 	case errors.As(err, &ze) && ze.Status == http.StatusUnprocessableEntity:
 		// Zendesk's answer is final: show it, and give the corrected form
 		// a new key.
-		form.Errors, form.Key = ze.Fields, randomToken()
+		form.Errors, form.Key = ze.Fields, rand.Text()
 		form.Error = "Zendesk did not create the ticket: " + cmp.Or(ze.Description, "it refused the form") + "."
 		a.log.InfoContext(r.Context(), "ticket refused by Zendesk", "error", err)
 		a.render(w, r, http.StatusUnprocessableEntity, newTicketPage, form)
 		return nil
-	case transient(err):
+	case zendesk.Transient(err):
 		// Maybe created, maybe not: the same key makes sending it again
 		// safe.
 		page := a.zendeskErrorPage(err, "tickets:write")
@@ -154,7 +157,7 @@ func formEnv(t *testing.T, scopes string) (*env, *ticketDesk) {
 }
 
 func mountForm(e *env, a *app) {
-	e.serve(a.routes(
+	e.serve(withRoutes(a,
 		route{"GET", "/tickets/new", a.requireSignIn("tickets:write", a.handleTicketForm)},
 		route{"POST", "/tickets/new", a.requireSignIn("tickets:write", a.handleCreateTicket)},
 	))

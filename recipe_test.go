@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"zendesk-oauth-app/internal/zendesk"
 	"zendesk-oauth-app/internal/zendesksim"
 )
 
@@ -54,7 +55,7 @@ type ticketsView struct {
 func (a *app) handleTickets(w http.ResponseWriter, r *http.Request, api *userAPI) error {
 	var view ticketsView
 	path := fmt.Sprintf("/api/v2/users/%d/tickets/requested.json?sort_by=updated_at&sort_order=desc&per_page=10", api.session.UserID)
-	if err := api.get(path, &view); err != nil {
+	if err := api.Get(path, &view); err != nil {
 		return err
 	}
 	a.render(w, r, http.StatusOK, ticketsPage, view)
@@ -80,7 +81,7 @@ func recentTickets(w http.ResponseWriter, r *http.Request, c zendesksim.Caller) 
 
 func TestRecipeRecentTickets(t *testing.T) {
 	e := newEnv(t, envOptions{vars: map[string]string{"ZENDESK_SCOPES": defaultScopes + " tickets:read"}, sim: zendesksim.Options{API: []zendesksim.API{ticketsAPI}}})
-	handler := e.app.routes(route{"GET", "/tickets", e.app.requireSignIn("tickets:read", e.app.handleTickets)})
+	handler := withRoutes(e.app, route{"GET", "/tickets", e.app.requireSignIn("tickets:read", e.app.handleTickets)})
 	e.serve(handler)
 	b := e.browser()
 
@@ -113,7 +114,7 @@ func TestRecipeNewScopeForOldSessions(t *testing.T) {
 
 	// The app restarts with the new scope.
 	a := withScopes(t, e, defaultScopes+" tickets:read")
-	e.serve(a.routes(route{"GET", "/tickets", a.requireSignIn("tickets:read", a.handleTickets)}))
+	e.serve(withRoutes(a, route{"GET", "/tickets", a.requireSignIn("tickets:read", a.handleTickets)}))
 	e.advance(2 * recentSignIn)
 
 	resp := b.get("/tickets")
@@ -132,7 +133,7 @@ func TestRecipeNewScopeForOldSessions(t *testing.T) {
 func TestRecipeReturnThroughTheInstanceForm(t *testing.T) {
 	e := globalEnv(t, ticketsAPI)
 	a := withScopes(t, e, defaultScopes+" tickets:read")
-	e.serve(a.routes(route{"GET", "/tickets", a.requireSignIn("tickets:read", a.handleTickets)}))
+	e.serve(withRoutes(a, route{"GET", "/tickets", a.requireSignIn("tickets:read", a.handleTickets)}))
 	b := e.browser()
 	resp := b.get("/tickets")
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/?return=%2Ftickets" {
@@ -168,7 +169,7 @@ func TestRecipeNewScopeAfterExpiry(t *testing.T) {
 	b := e.browser()
 	b.signIn()
 	a := withScopes(t, e, defaultScopes+" tickets:read")
-	e.serve(a.routes(route{"GET", "/tickets", a.requireSignIn("tickets:read", a.handleTickets)}))
+	e.serve(withRoutes(a, route{"GET", "/tickets", a.requireSignIn("tickets:read", a.handleTickets)}))
 	e.advance(31 * time.Minute) // the access token has expired
 
 	consent := b.follow(b.get("/tickets"))
@@ -178,7 +179,7 @@ func TestRecipeNewScopeAfterExpiry(t *testing.T) {
 	if st := e.sim.Stats(); st[zendesksim.Authorize] != 1 || st[zendesksim.Refresh] != 0 {
 		t.Errorf("stats %v: want one authorization, and no refresh of the narrower grant", st)
 	}
-	if s := b.session(); missingScopes(a.cfg.scopes, s.Scope) != "" {
+	if s := b.session(); zendesk.MissingScopes(a.cfg.scopes, s.Scope) != "" {
 		t.Errorf("the new session's scope %q lacks some of %q", s.Scope, a.cfg.scopes)
 	}
 }

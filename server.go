@@ -9,14 +9,13 @@ import (
 // newServer wraps the app in a server with bounds for slow or hostile
 // clients: headers must arrive within 5 s and fit in 32 KiB (431
 // otherwise), a whole request within 10 s, and an idle connection is closed
-// after 30 s. A page makes at most five Zendesk calls (sign-out: refresh,
-// revoke, refresh and revoke again after a 401, then the check), which
-// sets the write timeout. A flood of connections is the reverse proxy's to
-// stop (deploy/nginx.conf); these timeouts make sure that no connection
-// holds on for long.
+// after 30 s. A flood of connections is the reverse proxy's to stop
+// (deploy/nginx.conf); these timeouts make sure that no connection holds
+// on for long. The write timeout leaves a page room for several Zendesk
+// calls of up to zendeskTimeout each.
 func newServer(a *app) *http.Server {
 	return &http.Server{
-		Handler:           a.routes(),
+		Handler:           a.handler(a.routes()),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
 		WriteTimeout:      5*a.cfg.zendeskTimeout + 5*time.Second,

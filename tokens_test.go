@@ -1,6 +1,10 @@
 package main
 
 import (
+	"zendesk-oauth-app/internal/userapi"
+
+	"zendesk-oauth-app/internal/securecookie"
+
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -8,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"zendesk-oauth-app/internal/zendesk"
 	"zendesk-oauth-app/internal/zendesksim"
 )
 
@@ -37,7 +42,7 @@ func TestRefreshBeforeExpiry(t *testing.T) {
 	if after.AccessToken == before.AccessToken || after.RefreshToken == before.RefreshToken {
 		t.Error("tokens not replaced after refresh")
 	}
-	if want := e.appClock.Now().Add(accessTokenLifetime); !after.AccessExpiry.Equal(want) {
+	if want := e.appClock.Now().Add(zendesk.AccessTokenLifetime); !after.AccessExpiry.Equal(want) {
 		t.Errorf("new access expiry %v, want %v", after.AccessExpiry, want)
 	}
 	sent := e.sim.LastTokenRequest()
@@ -126,11 +131,11 @@ func TestConcurrentRefreshIsShared(t *testing.T) {
 
 	// Only briefly: later, whoever holds the old cookie gets nothing from
 	// it. Its refresh token is spent, so the person signs in again.
-	e.appClock.Advance(2 * rememberRefresh)
+	e.appClock.Advance(2 * userapi.RememberRefresh)
 	stale := e.browser()
 	stale.setCookie("session", old)
 	if resp := stale.get("/"); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/zendesk/auth" {
-		t.Errorf("the old cookie after %v: status %d to %q, want 303 to /zendesk/auth", 2*rememberRefresh, resp.StatusCode, resp.Header.Get("Location"))
+		t.Errorf("the old cookie after %v: status %d to %q, want 303 to /zendesk/auth", 2*userapi.RememberRefresh, resp.StatusCode, resp.Header.Get("Location"))
 	}
 	if n := e.sim.Stats()[zendesksim.Refresh]; n != 2 {
 		t.Errorf("%d refresh requests, want 2 (the old token's, refused)", n)
@@ -261,7 +266,7 @@ func TestSessionSecretRotation(t *testing.T) {
 	req := httptest.NewRequest("GET", "/", nil)
 	req.AddCookie(&http.Cookie{Name: "session", Value: oldCookie})
 	rec := httptest.NewRecorder()
-	rotated.routes().ServeHTTP(rec, req)
+	rotated.handler(rotated.routes()).ServeHTTP(rec, req)
 	if !strings.Contains(rec.Body.String(), "Hi, John Doe!") {
 		t.Fatalf("the old cookie did not open after rotation:\n%s", rec.Body)
 	}
@@ -274,11 +279,11 @@ func TestSessionSecretRotation(t *testing.T) {
 	if resealed == "" {
 		t.Fatal("the old cookie was not resealed")
 	}
-	onlyNew, _ := newSealer([][]byte{[]byte(newSecret)}, "test-client@acme")
-	if _, err := onlyNew.open("session", resealed, e.appClock.Now(), &session{}); err != nil {
+	onlyNew, _ := securecookie.New([][]byte{[]byte(newSecret)}, "test-client@acme")
+	if _, err := onlyNew.Decode("session", resealed, e.appClock.Now(), &session{}); err != nil {
 		t.Errorf("the resealed cookie does not open with the new secret alone: %v", err)
 	}
-	if _, err := onlyNew.open("session", oldCookie, e.appClock.Now(), &session{}); err == nil {
+	if _, err := onlyNew.Decode("session", oldCookie, e.appClock.Now(), &session{}); err == nil {
 		t.Error("the old cookie opens without the old secret")
 	}
 }

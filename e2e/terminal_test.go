@@ -141,7 +141,8 @@ func TestTerminalBusyPort(t *testing.T) {
 
 // A real run says which Zendesk it signs in to, why, and the redirect URL
 // to register. A setting a letter away from the real one, in the
-// environment or in .env, is named with the one it resembles.
+// environment or in .env, is named with the one it resembles: a
+// configuration problem (exit status 2) when the real one is unset.
 func TestTerminalRealRun(t *testing.T) {
 	sim := zendesksim.NewServer(zendesksim.Options{ClientID: testClientID, ClientSecret: testClientSecret})
 	t.Cleanup(sim.Close)
@@ -163,9 +164,12 @@ func TestTerminalRealRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	term := startTerminal(t, dir, env)
-	out = term.upToOpen(t)
-	if !strings.Contains(out, "Many instances, because ZENDESK_SUBDOMAIN is unset") {
-		t.Errorf("the typo's run says:\n%s", out)
+	for term.stdout.Scan() {
+		t.Errorf("the typo's run printed %q", term.stdout.Text())
+	}
+	<-term.exited
+	if code := term.state.ExitCode(); code != 2 {
+		t.Errorf("the typo's run exited with status %d, want 2", code)
 	}
 	for _, want := range []string{"ZENDESK_SUBDOMIAN is not a setting: did you mean ZENDESK_SUBDOMAIN?", "SESSION_SECRETT is not a setting: did you mean SESSION_SECRET?"} {
 		if !strings.Contains(term.log(), want) {
@@ -175,7 +179,7 @@ func TestTerminalRealRun(t *testing.T) {
 }
 
 // -help lists every setting of the README's configuration table, then the
-// flags.
+// flags, on standard output (so that "| less" works), and exits 0.
 func TestTerminalHelp(t *testing.T) {
 	readme, err := os.ReadFile("../README.md")
 	if err != nil {
@@ -187,9 +191,11 @@ func TestTerminalHelp(t *testing.T) {
 	}
 	cmd := exec.Command(appBinary, "-help")
 	cmd.Dir = t.TempDir()
-	help, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("-help: %v\n%s", err, help)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	help, err := cmd.Output()
+	if err != nil || stderr.Len() > 0 {
+		t.Fatalf("-help: %v\nstdout:\n%s\nstderr:\n%s", err, help, stderr.String())
 	}
 	for _, m := range names {
 		if !strings.Contains(string(help), "  "+string(m[1])+" ") {

@@ -1,16 +1,20 @@
-package main
+// Package recent is a map that forgets: it remembers each value for a
+// while and holds a bounded number of them, like the expirable LRU of
+// github.com/hashicorp/golang-lru, in two generations rather than a list.
+// Its times come from the caller, so tests move a clock by hand.
+package recent
 
 import (
 	"sync"
 	"time"
 )
 
-// recent remembers values by key for at least ttl and at most twice that,
+// Map remembers values by key for at least ttl and at most twice that,
 // and holds at most 2×max of them. It keeps two generations: new entries
 // go into the current one, and once it is ttl old (or holds max entries)
 // it becomes the previous one, and the previous one is forgotten. It is
 // safe for concurrent use.
-type recent[K comparable, V any] struct {
+type Map[K comparable, V any] struct {
 	ttl time.Duration
 	max int
 
@@ -19,12 +23,13 @@ type recent[K comparable, V any] struct {
 	since             time.Time // when current began
 }
 
-func newRecent[K comparable, V any](ttl time.Duration, max int) *recent[K, V] {
-	return &recent[K, V]{ttl: ttl, max: max, current: map[K]V{}, previous: map[K]V{}}
+// New returns an empty Map.
+func New[K comparable, V any](ttl time.Duration, max int) *Map[K, V] {
+	return &Map[K, V]{ttl: ttl, max: max, current: map[K]V{}, previous: map[K]V{}}
 }
 
-// get returns the value remembered under key.
-func (m *recent[K, V]) get(key K, now time.Time) (V, bool) {
+// Get returns the value remembered under key.
+func (m *Map[K, V]) Get(key K, now time.Time) (V, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.age(now)
@@ -35,9 +40,9 @@ func (m *recent[K, V]) get(key K, now time.Time) (V, bool) {
 	return v, ok
 }
 
-// add remembers value under key from now on, unless key is remembered
+// Add remembers value under key from now on, unless key is remembered
 // already: then it keeps the old value and reports false.
-func (m *recent[K, V]) add(key K, value V, now time.Time) bool {
+func (m *Map[K, V]) Add(key K, value V, now time.Time) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.age(now)
@@ -53,8 +58,8 @@ func (m *recent[K, V]) add(key K, value V, now time.Time) bool {
 	return true
 }
 
-// forget forgets key.
-func (m *recent[K, V]) forget(key K) {
+// Forget forgets key.
+func (m *Map[K, V]) Forget(key K) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	delete(m.current, key)
@@ -63,7 +68,7 @@ func (m *recent[K, V]) forget(key K) {
 
 // age starts a new generation when the current one is ttl old, and
 // forgets both when the previous one is too. m.mu must be held.
-func (m *recent[K, V]) age(now time.Time) {
+func (m *Map[K, V]) age(now time.Time) {
 	switch {
 	case now.Sub(m.since) >= 2*m.ttl:
 		m.previous, m.current, m.since = map[K]V{}, map[K]V{}, now

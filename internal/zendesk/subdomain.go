@@ -1,4 +1,4 @@
-package main
+package zendesk
 
 import (
 	"regexp"
@@ -12,13 +12,14 @@ import (
 // to change it).
 var subdomainLabel = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$`)
 
-// normalizeSubdomain turns what a person types into a Zendesk subdomain.
+// NormalizeSubdomain turns what a person types into a Zendesk subdomain.
 // "acme", " ACME ", "acme.zendesk.com", "https://acme.zendesk.com" and
-// "https://acme.zendesk.com/agent/tickets/1" all give "acme". Anything else,
-// another host, a port, userinfo or stray characters, is refused: the
-// result is spliced into https://{subdomain}.zendesk.com, and a crafted value
-// there could send the code or the client secret to someone else's host.
-func normalizeSubdomain(input string) (string, bool) {
+// "https://acme.zendesk.com/agent/tickets/1" all give "acme". Anything
+// else, another host, a port, userinfo or stray characters, is refused:
+// the result is spliced into https://{subdomain}.zendesk.com, and a
+// crafted value there could send the code or the client secret to someone
+// else's host.
+func NormalizeSubdomain(input string) (string, bool) {
 	for _, r := range input {
 		if r > unicode.MaxASCII {
 			return "", false // before ToLower, which maps the Kelvin sign to "k"

@@ -1,0 +1,90 @@
+package userapi
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"zendesk-oauth-app/internal/recent"
+	"zendesk-oauth-app/internal/zendesk"
+)
+
+// When a person's browser sends several requests with the same expiring
+// session (two tabs, a page and its reload), only one of them may refresh;
+// the others must get its result, or they would fail with invalid_grant
+// and sign the person out.
+const (
+	// RememberRefresh is how long, at least, a refresh result is kept for
+	// requests that still carry the old pair (at most twice that): long
+	// enough for the requests the browser sent before it received the new
+	// one, and no longer, since whoever holds the old pair gets the new
+	// one meanwhile.
+	RememberRefresh = 10 * time.Second
+	// maxRememberedRefreshes bounds that memory.
+	maxRememberedRefreshes = 10_000
+)
+
+// Refresher makes at most one refresh request per refresh token within
+// this process at a time, and remembers its result briefly. Several
+// processes share nothing: send each person's requests to one of them.
+type Refresher struct {
+	zendesk *zendesk.Config
+	mu      sync.Mutex
+	calls   *recent.Map[refreshKey, *refreshCall] // running, or done within RememberRefresh
+}
+
+// NewRefresher returns a Refresher for the OAuth client z; its Clients
+// call Zendesk through z.
+func NewRefresher(z *zendesk.Config) *Refresher {
+	return &Refresher{zendesk: z, calls: recent.New[refreshKey, *refreshCall](RememberRefresh, maxRememberedRefreshes)}
+}
+
+func (r *Refresher) now() time.Time {
+	if r.zendesk.Now != nil {
+		return r.zendesk.Now()
+	}
+	return time.Now()
+}
+
+// refreshKey names one refresh token of one Zendesk.
+type refreshKey struct{ subdomain, refreshToken string }
+
+type refreshCall struct {
+	done  chan struct{} // closed when token and err are set
+	token *zendesk.Token
+	err   error
+}
+
+// refresh returns the result of refreshing old at subdomain, running the
+// request only if no other request is running it or ran it successfully
+// within RememberRefresh. The shared request runs without the caller's
+// cancellation, so one person closing a tab does not fail the others;
+// the client's timeout still bounds it.
+func (r *Refresher) refresh(ctx context.Context, subdomain string, old zendesk.Token) (*zendesk.Token, error) {
+	key := refreshKey{subdomain, old.RefreshToken}
+	r.mu.Lock()
+	call, ok := r.calls.Get(key, r.now())
+	if !ok {
+		call = &refreshCall{done: make(chan struct{})}
+		r.calls.Add(key, call, r.now())
+		go func() {
+			call.token, call.err = r.zendesk.Refresh(context.WithoutCancel(ctx), subdomain, old)
+			if call.err != nil {
+				r.calls.Forget(key) // the next try may succeed
+			}
+			close(call.done)
+		}()
+	}
+	r.mu.Unlock()
+
+	select {
+	case <-call.done:
+		if call.err != nil {
+			return nil, call.err
+		}
+		t := *call.token
+		return &t, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
