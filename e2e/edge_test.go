@@ -11,7 +11,7 @@ import (
 )
 
 // What deploy/nginx.conf lets through to the app: a form as large as the
-// app accepts.
+// app accepts, and a browser's Origin.
 
 // appFormBytes is the largest form body the app reads: maxFormBytes in
 // the app's draft.go (64 << 10). nginx's client_max_body_size must let it
@@ -43,9 +43,12 @@ func (p *person) post(target, body string, header http.Header) (*proxied, error)
 	return &proxied{Response: resp, body: string(b), upstream: via[len(via)-1]}, nil
 }
 
-// TestNginxFormPosts posts forms through deploy/nginx.conf: one as large
-// as the app accepts reaches the app. The binary's one POST route,
-// sign-out, answers 303 whatever the form holds.
+// TestNginxFormPosts posts forms through deploy/nginx.conf, listening on a
+// port other than 443 as the tests' nginx does: one as large as the app
+// accepts reaches the app, and so does a browser's POST that carries
+// Origin but no Sec-Fetch-Site, which the app compares with the Host
+// header. Another site's Origin is still refused. The binary's one POST
+// route, sign-out, answers 303 whatever the form holds.
 func TestNginxFormPosts(t *testing.T) {
 	bin := requireNginx(t)
 	f := startFleet(t, bin, 1, zendesksim.Options{})
@@ -63,6 +66,30 @@ func TestNginxFormPosts(t *testing.T) {
 		if r.StatusCode != http.StatusSeeOther || r.upstream == "" {
 			t.Errorf("POST /zendesk/logout with a %d-byte form: status %d via %q, want the app's 303 (client_max_body_size %s)\n%s",
 				len(body), r.StatusCode, r.Header.Get("X-Upstream"), deployDirective(t, "client_max_body_size"), r.body)
+		}
+	})
+
+	t.Run("Origin with nginx's port, no Sec-Fetch-Site", func(t *testing.T) {
+		// A browser that sends no Sec-Fetch-Site (older ones) is judged by
+		// Origin, which names the port the browser used.
+		r, err := p.post(logout, "", http.Header{"Origin": {f.appURL}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.StatusCode != http.StatusSeeOther || r.upstream == "" {
+			t.Errorf("POST /zendesk/logout with Origin %s: status %d via %q, want the app's 303: nginx's Host header must keep the port\n%s",
+				f.appURL, r.StatusCode, r.Header.Get("X-Upstream"), r.body)
+		}
+	})
+
+	t.Run("another site's Origin, no Sec-Fetch-Site", func(t *testing.T) {
+		other := "https://evil.example:" + f.nginxPort
+		r, err := p.post(logout, "", http.Header{"Origin": {other}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.StatusCode != http.StatusForbidden || r.upstream == "" {
+			t.Errorf("POST /zendesk/logout with Origin %s: status %d via %q, want the app's 403\n%s", other, r.StatusCode, r.Header.Get("X-Upstream"), r.body)
 		}
 	})
 }
