@@ -7,9 +7,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
-	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -334,7 +332,7 @@ func TestFleet(t *testing.T) {
 	})
 
 	t.Run("a flood of sign-ins from one address", func(t *testing.T) {
-		burst := limitReqBurst(t)
+		_, burst := limitReq(t, "sign_in")
 		flood := f.newPerson(t, "127.0.0.1")
 		// The flood runs until a person at another address has signed
 		// in, and at most burst+100 requests (it ends much sooner).
@@ -580,16 +578,4 @@ func TestFleet(t *testing.T) {
 			t.Errorf("the next page sent the person through Zendesk again: %s", counts(before, after))
 		}
 	})
-}
-
-// limitReqBurst returns the burst of deploy/nginx.conf's limit_req.
-func limitReqBurst(t *testing.T) int {
-	t.Helper()
-	args := deployDirective(t, "limit_req")
-	m := regexp.MustCompile(`\bburst=(\d+)\b`).FindStringSubmatch(args)
-	if m == nil {
-		t.Fatalf("limit_req %q has no burst", args)
-	}
-	n, _ := strconv.Atoi(m[1])
-	return n
 }

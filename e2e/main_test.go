@@ -9,6 +9,7 @@
 //	accessibility_test.go  axe-core checks every page, light and dark
 //	proxy_test.go          deploy/nginx.conf in front of two instances, terminating TLS
 //	fleet_test.go          the same in front of three: one person, one instance
+//	edge_test.go           the same in front of one: what reaches the app, rate limits
 //	drain_test.go          SIGTERM lets a page in flight finish
 //	terminal_test.go       what the binary says when it starts, or cannot
 //	starvation_test.go     1,050 trickled request bodies lock no new client out

@@ -232,6 +232,17 @@ func deployConfig(t *testing.T, dir string, certs proxyCerts, httpsPort string, 
 // in deploy/nginx.conf, e.g. "2 16k" for large_client_header_buffers.
 func deployDirective(t *testing.T, name string) string {
 	t.Helper()
+	found := deployDirectives(t, name)
+	if len(found) != 1 {
+		t.Fatalf("deploy/nginx.conf has %d %s directives, want 1: %q", len(found), name, found)
+	}
+	return found[0]
+}
+
+// deployDirectives returns the arguments of every directive called name in
+// deploy/nginx.conf, in order.
+func deployDirectives(t *testing.T, name string) []string {
+	t.Helper()
 	data, err := os.ReadFile(filepath.Join("..", "deploy", "nginx.conf"))
 	if err != nil {
 		t.Fatal(err)
@@ -243,10 +254,7 @@ func deployDirective(t *testing.T, name string) string {
 			found = append(found, strings.TrimSuffix(strings.TrimSpace(args), ";"))
 		}
 	}
-	if len(found) != 1 {
-		t.Fatalf("deploy/nginx.conf has %d %s directives, want 1: %q", len(found), name, found)
-	}
-	return found[0]
+	return found
 }
 
 // headerBuffers parses large_client_header_buffers' "number size": nginx
