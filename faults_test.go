@@ -86,18 +86,6 @@ func TestZendeskFaults(t *testing.T) {
 				if elapsed := time.Since(start); late && elapsed > 2*faultTimeout+time.Second {
 					t.Errorf("answered after %v", elapsed)
 				}
-				answerLost := tc.fault == zendesksim.Slow || tc.fault == zendesksim.Hang || tc.fault == zendesksim.Reset
-				if endpoint == zendesksim.Refresh && answerLost {
-					// Zendesk may have rotated the pair: only a new
-					// authorization surely works, and it brings the
-					// person back to the page.
-					if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/zendesk/auth" {
-						t.Fatalf("status %d to %q, want 303 to /zendesk/auth", resp.StatusCode, resp.Header.Get("Location"))
-					}
-					e.sim.Inject(endpoint, zendesksim.NoFault, 0)
-					mustContain(t, b.follow(resp).body, "Hi, John Doe!")
-					return
-				}
 				if resp.StatusCode != tc.status {
 					t.Errorf("status %d, want %d", resp.StatusCode, tc.status)
 				}
@@ -121,7 +109,9 @@ func TestZendeskFaults(t *testing.T) {
 				}
 
 				// The fault passes; the app serves the next request, with no
-				// new sign-in where the tokens were kept.
+				// new sign-in where the tokens were kept: an outage during a
+				// refresh (even one whose answer never came) signs nobody
+				// out.
 				e.sim.Inject(endpoint, zendesksim.NoFault, 0)
 				if endpoint == zendesksim.Refresh || keep {
 					exchanges := e.sim.Stats()[zendesksim.Exchange]

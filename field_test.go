@@ -191,9 +191,10 @@ func TestAny401Refreshes(t *testing.T) {
 	}
 }
 
-// The reply to a refresh is lost after Zendesk rotated the pair: the
-// session's pair is dead. The person goes through a new authorization and
-// back to the page: no dead end, no loop.
+// The reply to a refresh is lost after Zendesk rotated the pair. The app
+// asks once more at once, with the same refresh token, and Zendesk's
+// invalid_grant says the first try rotated: the person goes through one new
+// authorization and back to the page; no dead end, no loop.
 func TestLostRefreshReply(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	b := e.browser()
@@ -205,8 +206,38 @@ func TestLostRefreshReply(t *testing.T) {
 		t.Fatalf("status %d to %q, want 303 to /zendesk/auth", resp.StatusCode, resp.Header.Get("Location"))
 	}
 	mustContain(t, b.follow(resp).body, "Hi, John Doe!")
-	if st := e.sim.Stats(); st[zendesksim.Refresh] != 1 || st[zendesksim.Authorize] != 1 || st[zendesksim.Exchange] != 2 {
-		t.Errorf("stats %v: want the lost refresh, one authorization and its exchange", st)
+	if st := e.sim.Stats(); st[zendesksim.Refresh] != 2 || st[zendesksim.Authorize] != 1 || st[zendesksim.Exchange] != 2 {
+		t.Errorf("stats %v: want the lost refresh and its retry, one authorization and its exchange", st)
+	}
+}
+
+// A connection that breaks before any answer, without a rotation: the
+// refresh asked again at once succeeds, and the page shows, with no
+// authorization. When it breaks every time, the person gets a page and
+// keeps the session, and the next view, once Zendesk is back, needs no
+// authorization either.
+func TestRefreshConnectionReset(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	b := e.browser()
+	b.signIn()
+	e.advance(31 * time.Minute)
+	e.sim.Inject(zendesksim.Refresh, zendesksim.Reset, 1)
+	mustContain(t, b.get("/").body, "Hi, John Doe!")
+	if st := e.sim.Stats(); st[zendesksim.Refresh] != 2 || st[zendesksim.Authorize] != 0 {
+		t.Errorf("stats %v: want the reset refresh, its retry, and no authorization", st)
+	}
+
+	e.advance(31 * time.Minute)
+	e.sim.Inject(zendesksim.Refresh, zendesksim.Reset, 0)
+	resp := b.get("/")
+	if resp.StatusCode != http.StatusBadGateway || setCookieHeader(resp, "session") != nil {
+		t.Errorf("status %d, session cookie %v: want the unavailable page, the session kept", resp.StatusCode, setCookieHeader(resp, "session"))
+	}
+	mustContain(t, resp.body, "Zendesk is not available")
+	e.sim.Inject(zendesksim.Refresh, zendesksim.NoFault, 0)
+	mustContain(t, b.get("/").body, "Hi, John Doe!")
+	if st := e.sim.Stats(); st[zendesksim.Refresh] != 5 || st[zendesksim.Authorize] != 0 {
+		t.Errorf("stats %v: want two more refused tries, one that works, and no authorization", st)
 	}
 }
 

@@ -62,7 +62,7 @@ func (a *app) handler(routes []route) http.Handler {
 	panicked := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, problem(http.StatusInternalServerError, "Something went wrong", "The app hit an unexpected error. It has been logged; please try again."), nil)
 	})
-	return requestlog.Middleware(a.log, panicked, a.secureHeaders(a.oneLoopbackName(crossOrigin.Handler(mux))))
+	return requestlog.Middleware(a.log, panicked, a.secureHeaders(a.oneLoopbackName(crossOrigin.Handler(a.withDeadline(mux)))))
 }
 
 // handleIndex shows the sign-in page to a signed-out person, and the

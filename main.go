@@ -20,6 +20,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
 	"text/tabwriter"
 
@@ -150,6 +151,10 @@ func modeLine(cfg *config, demoFlag bool) string {
 	case cfg.demo:
 		return "Demo: no ZENDESK_* setting is set, so the built-in simulator plays Zendesk, at " + cfg.baseURL + ": no account needed.\n" +
 			"To use your own Zendesk, copy .env.example to .env and fill it in (README.md)."
+	case cfg.subdomain == "" && !strings.HasPrefix(cfg.clientID, "zdg-"):
+		// Zendesk's rule: https://developer.zendesk.com/documentation/apps/publish-your-app-or-theme/global_oauth_intro/
+		return "Many instances, because ZENDESK_SUBDOMAIN is unset: each person names their Zendesk." +
+			"\nZENDESK_CLIENT_ID does not begin with zdg-: a local OAuth client works only on the Zendesk that made it; on any other, people see Zendesk's \"No such client\" page. Set ZENDESK_SUBDOMAIN, or ask Zendesk for a global client." + redirect
 	case cfg.subdomain == "":
 		return "Many instances, because ZENDESK_SUBDOMAIN is unset: each person names their Zendesk." + redirect
 	}

@@ -320,3 +320,20 @@ func TestJSONLogs(t *testing.T) {
 		t.Errorf("LOG_FORMAT=xml: %v, want a problem naming it", err)
 	}
 }
+
+// In the many-instances mode a local OAuth client fails on every Zendesk
+// but its own, with Zendesk's "No such client" page: the start-up output
+// says so, unless the client is a global one (zdg-).
+func TestModeLineNamesTheLocalClientTrap(t *testing.T) {
+	for clientID, warns := range map[string]bool{"my-local-client": true, "zdg-acme-app": false} {
+		cfg, err := loadConfig(map[string]string{"ZENDESK_CLIENT_ID": clientID, "SESSION_SECRET": testSessionSecret}, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		line := modeLine(cfg, false)
+		if !strings.HasPrefix(line, "Many instances") || strings.Contains(line, `"No such client"`) != warns ||
+			strings.Contains(line, "Set ZENDESK_SUBDOMAIN, or ask Zendesk for a global client") != warns {
+			t.Errorf("client %s: %q", clientID, line)
+		}
+	}
+}

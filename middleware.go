@@ -9,7 +9,8 @@ import (
 
 // The middleware every request goes through, outermost first: a request
 // id, panic recovery and one log line (internal/requestlog); security
-// headers; one loopback name; CrossOriginProtection (handlers.go).
+// headers; one loopback name; CrossOriginProtection (handlers.go); one
+// deadline for the request's Zendesk calls (server.go).
 
 // secureHeaders sets the headers every response carries (OWASP Secure
 // Headers). Nothing is cached, since pages show a person's data or set

@@ -2,6 +2,7 @@ package userapi
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -60,15 +61,30 @@ type refreshCall struct {
 // within RememberRefresh. The shared request runs without the caller's
 // cancellation, so one person closing a tab does not fail the others;
 // the client's timeout still bounds it.
+//
+// A refresh rotates the pair at once, so its answer must reach the
+// person: one is started only with time for a whole call before ctx's
+// deadline. A connection that breaks before any answer is asked once more,
+// at once, with the same refresh token: if Zendesk did rotate the first
+// time, it answers invalid_grant; if not, the new pair.
 func (r *Refresher) refresh(ctx context.Context, subdomain string, old zendesk.Token) (*zendesk.Token, error) {
 	key := refreshKey{subdomain, old.RefreshToken}
 	r.mu.Lock()
 	call, ok := r.calls.Get(key, r.now())
 	if !ok {
+		if deadline, has := ctx.Deadline(); has && time.Until(deadline) < r.zendesk.Timeout() {
+			r.mu.Unlock()
+			return nil, &zendesk.Error{Op: zendesk.OpRefresh, Kind: zendesk.TimedOut, Err: errors.New("too little time left to refresh")}
+		}
 		call = &refreshCall{done: make(chan struct{})}
 		r.calls.Add(key, call, r.now())
 		go func() {
-			call.token, call.err = r.zendesk.Refresh(context.WithoutCancel(ctx), subdomain, old)
+			ctx := context.WithoutCancel(ctx)
+			call.token, call.err = r.zendesk.Refresh(ctx, subdomain, old)
+			var ze *zendesk.Error
+			if errors.As(call.err, &ze) && ze.Kind == zendesk.NoAnswer {
+				call.token, call.err = r.zendesk.Refresh(ctx, subdomain, old)
+			}
 			if call.err != nil {
 				r.calls.Forget(key) // the next try may succeed
 			}
@@ -85,6 +101,11 @@ func (r *Refresher) refresh(ctx context.Context, subdomain string, old zendesk.T
 		t := *call.token
 		return &t, nil
 	case <-ctx.Done():
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			// The refresh goes on; a request that carries the old pair
+			// within RememberRefresh gets its result.
+			return nil, &zendesk.Error{Op: zendesk.OpRefresh, Kind: zendesk.TimedOut, Err: ctx.Err()}
+		}
 		return nil, ctx.Err()
 	}
 }

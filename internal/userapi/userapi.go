@@ -10,12 +10,13 @@
 //
 // A Refresher is shared by every request of a process: requests that carry
 // the same refresh token share one refresh. A Client is made per request,
-// for one person.
+// for one person. Only a refused refresh asks for a new authorization: a
+// Zendesk that is down, slow or busy keeps the person's tokens, so an
+// outage signs nobody out.
 package userapi
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -129,16 +130,13 @@ func (c *Client) refresh() error {
 		return &ReauthorizeError{"access token expired or refused, and there is no refresh token", nil}
 	}
 	t, err := c.refresher.refresh(c.ctx, c.subdomain, *c.token)
-	var ze *zendesk.Error
 	switch {
 	case zendesk.HasCode(err, "invalid_grant") || zendesk.HasCode(err, "invalid_scope"):
 		return &ReauthorizeError{"Zendesk refused the refresh token", err}
-	case errors.As(err, &ze) && (ze.Kind == zendesk.TimedOut || ze.Kind == zendesk.NoAnswer):
-		// Zendesk rotates at once: if it carried the refresh out, the
-		// pair this session holds is dead, and only a new authorization
-		// surely works.
-		return &ReauthorizeError{"the refresh's answer was lost", err}
 	case err != nil:
+		// An outage (a timeout, a 5xx, a 429, no answer twice) keeps the
+		// pair: the next call tries again. If Zendesk did rotate it, that
+		// try gets invalid_grant.
 		return err
 	}
 	*c.token = *t

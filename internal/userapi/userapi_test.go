@@ -221,3 +221,24 @@ func TestUnsavedPairIsRevoked(t *testing.T) {
 		t.Errorf("the unsaved pair was used: %v", st)
 	}
 }
+
+// A refresh rotates the pair at once, so none starts without time for a
+// whole call before the request's deadline: Zendesk is not asked, the
+// pair is kept, and the error is a timeout.
+func TestNoRefreshWithoutTime(t *testing.T) {
+	f := newFixture(t)
+	tok := f.signIn(t)
+	f.advance(31 * time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), f.refresher.zendesk.Timeout()/2)
+	defer cancel()
+	var s saves
+	before := tok
+	err := getMe(f.refresher.Client(ctx, "acme", &tok, s.save))
+	var ze *zendesk.Error
+	if !errors.As(err, &ze) || ze.Kind != zendesk.TimedOut || tok != before || s.count() != 0 {
+		t.Errorf("err %v, %d saves, token changed %v", err, s.count(), tok != before)
+	}
+	if n := f.sim.Stats()[zendesksim.Refresh]; n != 0 {
+		t.Errorf("%d refreshes, want none", n)
+	}
+}
