@@ -43,7 +43,7 @@ func benchClient(tb testing.TB) *http.Client {
 type signInFlow struct {
 	client     *http.Client
 	appURL     string
-	flowCookie string // the cookie to carry from the auth redirect to the callback; "" if none
+	flowCookie string // the cookie to carry from the auth redirect to the callback, or its name's prefix; "" if none
 	// consent answers Zendesk's consent page for authorizeURL with Allow and
 	// returns the callback URL Zendesk redirects to.
 	consent func(authorizeURL string) (string, error)
@@ -125,10 +125,10 @@ func networkConsent(client *http.Client) func(string) (string, error) {
 }
 
 // cookiePair returns "name=value" of the Set-Cookie header for name, or "".
-func cookiePair(h http.Header, name string) string {
+func cookiePair(h http.Header, prefix string) string {
 	for _, v := range h["Set-Cookie"] {
 		pair, _, _ := strings.Cut(v, ";")
-		if strings.HasPrefix(pair, name+"=") && len(pair) > len(name)+1 {
+		if name, value, _ := strings.Cut(pair, "="); strings.HasPrefix(name, prefix) && value != "" {
 			return pair
 		}
 	}

@@ -202,8 +202,11 @@ func loadConfig(env map[string]string, demo bool) (*config, error) {
 		}
 	}
 	for _, m := range marketplaceHeaders {
-		if len(marketplace) > 0 && marketplace.Get(m.header) == "" {
+		switch v := marketplace.Get(m.header); {
+		case v == "" && len(marketplace) > 0:
 			problem("%s is not set: a Marketplace app sends all three X-Zendesk-Marketplace-* headers; set it too, or unset the other ZENDESK_MARKETPLACE_* settings", m.setting)
+		case !zendesk.ValidHeaderValue(v):
+			problem("%s has a character that cannot go in its header, %s: use printable ASCII only", m.setting, m.header)
 		}
 	}
 	if len(marketplace) > 0 {

@@ -71,7 +71,7 @@ func TestSlowZendeskAnswersInTime(t *testing.T) {
 		}
 		time.Sleep(zendesk.AccessTokenLifetime - 30*time.Second)
 
-		page := route{"GET", "/slow", a.requireSignIn(showSelfScope, func(w http.ResponseWriter, r *http.Request, api *userAPI) error {
+		page := route{"GET", "/slow", a.requireSignIn(func(w http.ResponseWriter, r *http.Request, api *userAPI) error {
 			for range 5 {
 				if _, err := showSelf(api.Get); err != nil {
 					return err

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"zendesk-oauth-app/internal/zendesk"
 	"zendesk-oauth-app/internal/zendesksim"
 )
 
@@ -24,12 +25,13 @@ func FuzzCallback(f *testing.F) {
 	}
 	e := newEnv(f, envOptions{})
 	handler := e.app.handler(e.app.routes())
-	flowValue := sealString(e.app.cookies.Codec, "oauth_flow", &flow{State: rand.Text(), Verifier: rand.Text(), Subdomain: "acme"}, time.Now().Add(time.Hour))
+	state := rand.Text()
+	flowValue := sealString(e.app.cookies.Codec, flowCookie+state, &flow{State: state, Verifier: zendesk.GenerateVerifier(), Subdomain: "acme"}, time.Now().Add(time.Hour))
 
 	f.Fuzz(func(t *testing.T, query string) {
 		req := httptest.NewRequest("GET", "/zendesk/oauth/callback", nil)
 		req.URL.RawQuery = query
-		req.Header.Set("Cookie", "oauth_flow="+flowValue)
+		req.Header.Set("Cookie", flowCookie+state+"="+flowValue)
 		rec := httptest.NewRecorder()
 		handler.ServeHTTP(rec, req)
 		switch rec.Code {

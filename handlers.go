@@ -77,7 +77,7 @@ func (a *app) handleIndex(w http.ResponseWriter, r *http.Request) {
 		a.renderSignIn(w, r, http.StatusOK, view)
 		return
 	}
-	a.serveSignedIn(w, r, &s, showSelfScope, a.handleProfile)
+	a.serveSignedIn(w, r, &s, a.handleProfile)
 }
 
 // handleProfile calls Show Self with the person's token on every visit, so
@@ -103,8 +103,16 @@ func (a *app) handleAuth(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	f := flow{State: rand.Text(), Verifier: zendesk.GenerateVerifier(), Subdomain: subdomain, Return: localPath(q.Get("return"))}
-	if err := a.cookies.Set(w, r, flowCookie, &f, a.cfg.now().Add(flowLifetime)); err != nil {
+	f := flow{State: rand.Text(), Verifier: zendesk.GenerateVerifier(), Subdomain: subdomain, Return: localPath(q.Get("return")), Again: q.Get("again") == "1"}
+	// Each sign-in in progress has a cookie of its own, named by its
+	// state, so that one started in another tab (or by a link from another
+	// site) cancels none; the oldest beyond a few are dropped.
+	if pending := a.pendingFlows(r); len(pending) >= maxPendingFlows {
+		for _, state := range pending[:len(pending)-maxPendingFlows+1] {
+			a.cookies.Clear(w, r, flowCookie+state)
+		}
+	}
+	if err := a.cookies.Set(w, r, flowCookie+f.State, &f, a.cfg.now().Add(flowLifetime)); err != nil {
 		a.fail(w, r, problem(http.StatusInternalServerError, "Something went wrong", "The app could not start the sign-in. Please try again."), err)
 		return
 	}
@@ -189,7 +197,7 @@ func (a *app) handleCallback(w http.ResponseWriter, r *http.Request) {
 	// Exchange the code at once: it is valid for 120 seconds and only once.
 	t, err := a.zendesk.Exchange(r.Context(), f.Subdomain, code, f.Verifier)
 	if err != nil {
-		a.fail(w, r, a.zendeskErrorPage(err, showSelfScope), err)
+		a.fail(w, r, a.zendeskErrorPage(err), err)
 		return
 	}
 	// Show Self with the new token as it is: a token issued a moment ago
@@ -198,17 +206,22 @@ func (a *app) handleCallback(w http.ResponseWriter, r *http.Request) {
 	u, meErr := a.showSelfWith(r.Context(), f.Subdomain, t.AccessToken)
 	if meErr != nil && !zendesk.Transient(meErr) {
 		err := a.revokeUnkept(r.Context(), f.Subdomain, t.AccessToken, meErr)
-		a.fail(w, r, a.zendeskErrorPage(err, showSelfScope), err)
+		a.fail(w, r, a.zendeskErrorPage(err), err)
 		return
 	}
-	s := session{Subdomain: f.Subdomain, SignedInAt: a.cfg.now(), Token: *t}
+	s := session{Subdomain: f.Subdomain, SignedInAt: a.cfg.now(), Reauthorized: f.Again, Token: *t}
 	if meErr == nil {
 		s.UserID = u.ID
 	}
+	old, replacing := a.loadSession(w, r)
 	if err := a.saveSession(w, r, &s); err != nil {
 		err = a.revokeUnkept(r.Context(), s.Subdomain, s.AccessToken, fmt.Errorf("saving the new session: %w", err))
-		a.fail(w, r, a.zendeskErrorPage(err, showSelfScope), err)
+		a.fail(w, r, a.zendeskErrorPage(err), err)
 		return
+	}
+	replaced := "none"
+	if replacing {
+		replaced = a.revokeReplaced(r, &old)
 	}
 	if a.cfg.subdomain == "" {
 		if err := a.cookies.Set(w, r, subdomainCookie, s.Subdomain, a.cfg.now().Add(subdomainLifetime)); err != nil {
@@ -217,12 +230,12 @@ func (a *app) handleCallback(w http.ResponseWriter, r *http.Request) {
 	}
 	if meErr != nil {
 		// Signed in, but Show Self must wait: the next view calls it.
-		v := a.zendeskErrorPage(meErr, showSelfScope)
+		v := a.zendeskErrorPage(meErr)
 		v.Action, v.ActionURL = "Try again", cmp.Or(f.Return, "/")
-		a.fail(w, r, v, fmt.Errorf("signed in, but Show Self failed: %w", meErr))
+		a.fail(w, r, v, fmt.Errorf("signed in (the session it replaced: %s), but Show Self failed: %w", replaced, meErr))
 		return
 	}
-	a.log.InfoContext(r.Context(), "signed in", "subdomain", s.Subdomain, "user_id", u.ID, "role", u.Role)
+	a.log.InfoContext(r.Context(), "signed in", "subdomain", s.Subdomain, "user_id", u.ID, "role", u.Role, "replaced_session", replaced)
 	if f.Return != "" && f.Return != "/" {
 		http.Redirect(w, r, f.Return, http.StatusSeeOther)
 		return
@@ -242,11 +255,10 @@ func (a *app) takeFlow(w http.ResponseWriter, r *http.Request) (f flow, code str
 			return f, "", false
 		}
 	}
-	found, _, err := a.cookies.Get(r, flowCookie, &f)
-	hasFlow := found && err == nil && a.knownSubdomain(f.Subdomain)
-	matches := hasFlow && stateMatches(f, q.Get("state"))
+	state := q.Get("state")
+	f, matches := a.openFlow(r, state)
 	if matches {
-		a.cookies.Clear(w, r, flowCookie)
+		a.cookies.Clear(w, r, flowCookie+state)
 	}
 	if errCode := q.Get("error"); errCode != "" {
 		a.callbackError(w, r, errCode, q.Get("error_description"), matches)
@@ -254,9 +266,9 @@ func (a *app) takeFlow(w http.ResponseWriter, r *http.Request) (f flow, code str
 	}
 	code = q.Get("code")
 	switch {
-	case hasFlow && !matches:
-		// The flow cookie stays, so a forged callback cannot cancel a real
-		// sign-in.
+	case !matches && a.startedAnother(r):
+		// The sign-ins in progress stay, so a forged callback cannot
+		// cancel a real one.
 		a.fail(w, r, problem(http.StatusBadRequest, "Sign-in failed", "The answer from Zendesk does not belong to the sign-in this browser started. Please start again."), errors.New("callback: state missing or mismatched"))
 		return f, "", false
 	case matches && (code == "" || len(code) > 512):
@@ -279,8 +291,47 @@ func (a *app) takeFlow(w http.ResponseWriter, r *http.Request) (f flow, code str
 	return f, code, true
 }
 
-// stateMatches checks the callback's state against the one this browser
-// was given (RFC 9700 §4.7, CSRF), in constant time.
+// openFlow opens the cookie of the sign-in in progress whose state the
+// callback names, and checks it: the state (RFC 9700 §4.7, CSRF, in
+// constant time) and the Zendesk it started with.
+func (a *app) openFlow(r *http.Request, state string) (f flow, ok bool) {
+	if !validState(state) {
+		return f, false
+	}
+	found, _, err := a.cookies.Get(r, flowCookie+state, &f)
+	return f, found && err == nil && a.knownSubdomain(f.Subdomain) && stateMatches(f, state)
+}
+
+// startedAnother reports whether this browser has a sign-in in progress.
+func (a *app) startedAnother(r *http.Request) bool {
+	for _, state := range a.pendingFlows(r) {
+		if _, ok := a.openFlow(r, state); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// pendingFlows are the states of this browser's sign-ins in progress,
+// oldest first: browsers send older cookies first (RFC 6265 §5.4).
+func (a *app) pendingFlows(r *http.Request) []string {
+	var states []string
+	for _, c := range r.Cookies() {
+		if state, ok := strings.CutPrefix(c.Name, a.cookies.Name(flowCookie)); ok && validState(state) {
+			states = append(states, state)
+		}
+	}
+	return states
+}
+
+// validState reports whether state is one the app makes (rand.Text: 26
+// characters of base32), and so may name a cookie.
+func validState(state string) bool {
+	return len(state) == 26 && strings.Trim(state, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567") == ""
+}
+
+// stateMatches checks the callback's state against the flow's, in
+// constant time.
 func stateMatches(f flow, state string) bool {
 	return state != "" && subtle.ConstantTimeCompare([]byte(state), []byte(f.State)) == 1
 }
@@ -293,7 +344,7 @@ func stateMatches(f flow, state string) bool {
 // in it, and that gets a 400 and an INFO line.
 func (a *app) callbackError(w http.ResponseWriter, r *http.Request, errCode, description string, ours bool) {
 	_, signedIn := a.loadSession(w, r)
-	view := errorView{Action: "Try again", ActionURL: a.authPath(a.cfg.subdomain, "")}
+	view := errorView{Action: "Try again", ActionURL: a.authPath(a.cfg.subdomain, "", false)}
 	switch {
 	case errCode == "access_denied":
 		view.Title, view.Status = "Access denied", http.StatusForbidden
@@ -315,6 +366,26 @@ func (a *app) callbackError(w http.ResponseWriter, r *http.Request, errCode, des
 	a.fail(w, r, view, fmt.Errorf("sign-in refused by Zendesk: %s (state matches: %v)", shorten(errCode, 64), ours))
 }
 
+// revokeReplaced revokes, best effort, the tokens of session old, which a
+// new sign-in replaced: no grant should live on that nobody holds. An
+// expired access token is refreshed first, to revoke the new one. It says
+// how it went, for the log line of the sign-in.
+func (a *app) revokeReplaced(r *http.Request, old *session) string {
+	err := a.refresher.Client(r.Context(), old.Subdomain, &old.Token, discardPair).Delete(zendesk.RevokePath)
+	switch {
+	case err == nil:
+		a.refresher.Revoked(old.Subdomain, old.Token)
+		return "revoked"
+	case errors.As(err, new(*userapi.ReauthorizeError)) || zendesk.Unauthorized(err):
+		return "unusable already"
+	}
+	return "not revoked: " + err.Error()
+}
+
+// discardPair is the save function of a client whose session ends anyway:
+// a pair refreshed on the way to its revocation is not kept.
+func discardPair(*zendesk.Token) error { return nil }
+
 // What the signed-out page says after a sign-out, by how the revocation
 // of the access token at Zendesk went.
 var signOutNotices = map[string]string{
@@ -331,12 +402,7 @@ func (a *app) handleLogout(w http.ResponseWriter, r *http.Request) {
 	s, ok := a.loadSession(w, r)
 	target := "/"
 	if ok {
-		// As the person: an expired token is refreshed first, so that the
-		// new one is revoked; a refused refresh means there is nothing left
-		// to revoke.
-		api := a.refresher.Client(r.Context(), s.Subdomain, &s.Token, func(*zendesk.Token) error { return nil })
-		err := api.Delete(zendesk.RevokePath)
-		outcome, err := a.checkRevocation(r.Context(), &s, err)
+		outcome, err := a.revoke(r, &s)
 		if err != nil {
 			a.log.WarnContext(r.Context(), "signed out", "user_id", s.UserID, "revocation", outcome, "error", err)
 		} else {
@@ -347,7 +413,22 @@ func (a *app) handleLogout(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	a.cookies.Clear(w, r, sessionCookie) // after the calls: a refresh may have saved a new pair
+	a.cookies.Clear(w, r, draftCookie)   // what was typed stays with its person
 	http.Redirect(w, r, target, http.StatusSeeOther)
+}
+
+// revoke revokes the access token of session s at sign-out, and names how
+// it went ("revoked", "refused", "failed", "kept", or "" when the tokens
+// were unusable already), with the error behind it. It calls Zendesk as
+// the person: an expired token is refreshed first, so that the new one is
+// revoked.
+func (a *app) revoke(r *http.Request, s *session) (string, error) {
+	err := a.refresher.Client(r.Context(), s.Subdomain, &s.Token, discardPair).Delete(zendesk.RevokePath)
+	outcome, err := a.checkRevocation(r.Context(), s, err)
+	if outcome == "revoked" {
+		a.refresher.Revoked(s.Subdomain, s.Token) // a copy of the cookie then costs Zendesk nothing
+	}
+	return outcome, err
 }
 
 // checkRevocation names how the revocation went, with the error behind
@@ -440,8 +521,9 @@ func (a *app) signInView(r *http.Request) indexView {
 
 // authPath is where to start a new sign-in to the given Zendesk (""
 // in the many-instances mode: the form that asks), coming back to the
-// app's page back (if not "") afterwards.
-func (a *app) authPath(subdomain, back string) string {
+// app's page back (if not "") afterwards. again marks the app's own
+// re-authorization of a session (reauthorize).
+func (a *app) authPath(subdomain, back string, again bool) string {
 	path, q := "/zendesk/auth", url.Values{}
 	switch {
 	case a.cfg.subdomain != "":
@@ -452,6 +534,9 @@ func (a *app) authPath(subdomain, back string) string {
 	}
 	if back != "" && back != "/" {
 		q.Set("return", back)
+	}
+	if again {
+		q.Set("again", "1")
 	}
 	if len(q) == 0 {
 		return path

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"crypto/rand"
 
 	"fmt"
@@ -29,7 +30,7 @@ func TestSignIn(t *testing.T) {
 	if st := e.sim.Stats(); st[zendesksim.Exchange] != 1 || st[zendesksim.Me] != 1 || st[zendesksim.Refresh] != 0 {
 		t.Errorf("one sign-in cost %+v at Zendesk, want one token request and one users/me", st)
 	}
-	if b.cookie("oauth_flow") != nil {
+	if b.flowCookie() != nil {
 		t.Error("the flow cookie outlived the sign-in")
 	}
 	s := b.session()
@@ -97,7 +98,7 @@ func TestAuthorizeRedirect(t *testing.T) {
 		t.Error("state or code challenge repeated across sign-ins")
 	}
 
-	flowCk := setCookieHeader(resp, "oauth_flow")
+	flowCk := setCookieHeader(resp, flowCookie+q.Get("state"))
 	if flowCk == nil {
 		t.Fatal("no flow cookie")
 	}
@@ -241,7 +242,7 @@ func TestReplayedCallbackIsRefused(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	b := e.browser()
 	callback := b.authorize("/zendesk/auth", "allow")
-	flowCk := b.cookie("oauth_flow")
+	flowCk := b.flowCookie()
 	b.get(callback)
 
 	thief := e.browser()
@@ -277,7 +278,7 @@ func TestFlowIsUsedOnce(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	b := e.browser()
 	loc, _ := url.Parse(b.get("/zendesk/auth").Header.Get("Location"))
-	state, flowCk := loc.Query().Get("state"), b.cookie("oauth_flow")
+	state, flowCk := loc.Query().Get("state"), b.flowCookie()
 	for i := range 10 {
 		junk := e.browser()
 		junk.setCookie(flowCk.Name, flowCk.Value)
@@ -294,7 +295,7 @@ func TestFlowIsUsedOnce(t *testing.T) {
 	// cannot fill the memory of spent flows for free.
 	b = e.browser()
 	callback := b.authorize("/zendesk/auth", "allow")
-	flowCk = b.cookie("oauth_flow")
+	flowCk = b.flowCookie()
 	noCode := e.browser()
 	noCode.setCookie(flowCk.Name, flowCk.Value)
 	if resp := noCode.get("/zendesk/oauth/callback?state=" + url.Values(mustParse(callback).Query()).Get("state")); resp.StatusCode != http.StatusBadRequest {
@@ -520,6 +521,23 @@ func TestOneLoopbackName(t *testing.T) {
 			t.Errorf("Host %s: cookies set before the redirect", host)
 		}
 	}
+	// The redirect is APP_URL and the path: a request line no browser
+	// sends cannot splice another host into it.
+	conn, err := net.Dial("tcp", strings.TrimPrefix(e.server.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "GET http:@evil.example HTTP/1.1\r\nHost: localhost:%s\r\nConnection: close\r\n\r\n", port)
+	raw, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw.Body.Close()
+	if loc := raw.Header.Get("Location"); raw.StatusCode != http.StatusTemporaryRedirect || loc != e.server.URL+"/" {
+		t.Errorf("GET http:@evil.example: 307 to %q, want %q", loc, e.server.URL+"/")
+	}
+
 	// Another port is another server's business (a proxy in front).
 	req, _ := http.NewRequest("GET", e.server.URL+"/healthz", nil)
 	req.Host = "localhost:1"
@@ -615,8 +633,9 @@ func TestForgedHostChangesNothing(t *testing.T) {
 		var out []string
 		for _, c := range resp.Cookies() {
 			sameSite := map[http.SameSite]string{http.SameSiteLaxMode: "Lax", http.SameSiteStrictMode: "Strict", http.SameSiteNoneMode: "None"}[c.SameSite]
+			name, _, _ := strings.Cut(c.Name, flowCookie) // the flow cookie's name holds its state
 			out = append(out, fmt.Sprintf("%s Path=%s Domain=%q MaxAge=%d Secure=%v HttpOnly=%v SameSite=%s",
-				c.Name, c.Path, c.Domain, c.MaxAge, c.Secure, c.HttpOnly, sameSite))
+				name, c.Path, c.Domain, c.MaxAge, c.Secure, c.HttpOnly, sameSite))
 		}
 		slices.Sort(out)
 		return out
@@ -624,7 +643,7 @@ func TestForgedHostChangesNothing(t *testing.T) {
 	if a, b := attributes(forged), attributes(normal); !slices.Equal(a, b) || len(b) == 0 {
 		t.Errorf("cookies with forged headers:\n  %q\nwithout:\n  %q", a, b)
 	}
-	if a := attributes(normal); len(a) == 0 || !strings.HasPrefix(a[0], "__Host-oauth_flow Path=/ Domain=\"\"") || !strings.HasSuffix(a[0], "Secure=true HttpOnly=true SameSite=Lax") {
+	if a := attributes(normal); len(a) == 0 || !strings.HasPrefix(a[0], "__Host- Path=/ Domain=\"\"") || !strings.HasSuffix(a[0], "Secure=true HttpOnly=true SameSite=Lax") {
 		t.Errorf("flow cookie: %q", a)
 	}
 	for _, h := range []string{"Strict-Transport-Security", "Content-Security-Policy", "Cache-Control"} {
@@ -663,4 +682,33 @@ func TestMissingPageFailsAtStart(t *testing.T) {
 		}
 	}()
 	parsePage("no-such-page")
+}
+
+// A sign-in started in one tab is not cancelled by one started in another,
+// nor by a link from another site to /zendesk/auth: each has its own
+// cookie, named by its state. A browser holds a few at most.
+func TestTwoTabs(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	b := e.browser()
+	first := b.authorize("/zendesk/auth", "allow")
+	second := b.authorize("/zendesk/auth", "allow")
+	link, _ := http.NewRequest("GET", e.server.URL+"/zendesk/auth", nil)
+	link.Header.Set("Sec-Fetch-Site", "cross-site")
+	b.do(link)
+	mustContain(t, b.get(first).body, "Hi, John Doe!")
+	mustContain(t, b.get(second).body, "Hi, John Doe!")
+
+	for range 2 * maxPendingFlows {
+		b.get("/zendesk/auth")
+	}
+	var flows int
+	for _, c := range b.client.Jar.Cookies(mustParse(e.server.URL)) {
+		if strings.HasPrefix(c.Name, flowCookie) {
+			flows++
+		}
+	}
+	if flows != maxPendingFlows {
+		t.Errorf("the browser holds %d sign-ins in progress, want %d", flows, maxPendingFlows)
+	}
+	mustContain(t, b.get(b.authorize("/zendesk/auth", "allow")).body, "Hi, John Doe!")
 }

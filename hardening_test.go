@@ -1,12 +1,14 @@
 package main
 
 import (
+	"crypto/rand"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
+	"zendesk-oauth-app/internal/userapi"
 	"zendesk-oauth-app/internal/zendesk"
 	"zendesk-oauth-app/internal/zendesksim"
 )
@@ -18,7 +20,7 @@ import (
 func TestSessionMaxAge(t *testing.T) {
 	e := newEnv(t, envOptions{vars: map[string]string{"SESSION_MAX_AGE": "2h", "ZENDESK_SCOPES": defaultScopes + " tickets:read"},
 		sim: zendesksim.Options{API: []zendesksim.API{ticketsAPI}}})
-	e.serve(withRoutes(e.app, route{"GET", "/tickets", e.app.requireSignIn("tickets:read", e.app.handleTickets)}))
+	e.serve(withRoutes(e.app, route{"GET", "/tickets", e.app.requireSignIn(e.app.handleTickets)}))
 	b := e.browser()
 	page := b.get(b.authorize("/zendesk/auth", "allow"))
 	if c := setCookieHeader(page, "session"); c == nil || c.MaxAge != int((2*time.Hour).Seconds()) {
@@ -42,6 +44,32 @@ func TestSessionMaxAge(t *testing.T) {
 	mustContain(t, b.follow(resp).body, "Your recent tickets")
 	if st := e.sim.Stats(); st[zendesksim.Authorize] != 1 || st[zendesksim.Consent] != 0 {
 		t.Errorf("stats %v: want one authorization, without a consent page", st)
+	}
+}
+
+// Lowering SESSION_MAX_AGE ends the sessions already issued: the age is
+// checked when a session is opened, not only when it is sealed.
+func TestLoweredSessionMaxAgeEndsOlderSessions(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	b := e.browser()
+	b.signIn()
+	e.advance(3 * time.Hour)
+	mustContain(t, b.get("/").body, "Hi, John Doe!") // a week by default
+
+	cfg := *e.app.cfg
+	cfg.sessionMaxAge = 2 * time.Hour // the app restarts with SESSION_MAX_AGE=2h
+	a, err := newApp(&cfg, e.app.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.serve(a.handler(a.routes()))
+	resp := b.get("/")
+	mustContain(t, resp.body, "Sign in to Zendesk")
+	if c := setCookieHeader(resp, "session"); c == nil || c.MaxAge >= 0 {
+		t.Errorf("the old session cookie was not cleared: %v", c)
+	}
+	if !strings.Contains(e.logs.String(), "older than SESSION_MAX_AGE") {
+		t.Error("the refusal is not logged")
 	}
 }
 
@@ -92,8 +120,9 @@ func TestCookiesNameOnlyValidZendesks(t *testing.T) {
 				t.Error("the session cookie was not cleared")
 			}
 
-			b.setCookie("oauth_flow", sealString(e.app.cookies.Codec, "oauth_flow", &flow{State: "s", Verifier: "v", Subdomain: tc.subdomain}, now.Add(time.Hour)))
-			if resp := b.get("/zendesk/oauth/callback?code=c&state=s"); resp.StatusCode != http.StatusBadRequest {
+			state := rand.Text()
+			b.setCookie(flowCookie+state, sealString(e.app.cookies.Codec, flowCookie+state, &flow{State: state, Verifier: zendesk.GenerateVerifier(), Subdomain: tc.subdomain}, now.Add(time.Hour)))
+			if resp := b.get("/zendesk/oauth/callback?code=c&state=" + state); resp.StatusCode != http.StatusBadRequest {
 				t.Errorf("callback: status %d, want 400", resp.StatusCode)
 			}
 			if st := e.sim.Stats(); len(st) != 0 {
@@ -141,5 +170,65 @@ func TestInstanceLinks(t *testing.T) {
 			}
 			mustContain(t, resp.body, `name="subdomain" value="attacker"`, `<input type="hidden" name="return" value="/tickets">`)
 		})
+	}
+}
+
+// zendeskRequests counts the requests Zendesk received: every endpoint's,
+// but the consent pages, which are authorization requests already counted.
+func zendeskRequests(st zendesksim.Stats) int {
+	n := 0
+	for endpoint, count := range st {
+		if endpoint != zendesksim.Consent {
+			n += count
+		}
+	}
+	return n
+}
+
+// A session cookie replayed after its sign-out costs Zendesk nothing: the
+// app remembers the tokens it revoked, and a script cannot spend the
+// account's rate limit, which every user of that Zendesk shares.
+func TestReplayedSignedOutCookieIsCheap(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	b := e.browser()
+	b.signIn()
+	cookies := b.client.Jar.Cookies(mustParse(e.server.URL))
+	if resp := b.post("/zendesk/logout", nil); resp.Header.Get("Location") != "/?signed_out=revoked" {
+		t.Fatalf("sign-out: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	e.advance(2 * recentSignIn)
+	before := zendeskRequests(e.sim.Stats())
+	for range 100 {
+		replay := e.browser()
+		replay.client.Jar.SetCookies(mustParse(e.server.URL), cookies)
+		if resp := replay.get("/"); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/zendesk/auth?again=1" {
+			t.Fatalf("a replay: status %d to %q, want 303 to authorize", resp.StatusCode, resp.Header.Get("Location"))
+		}
+	}
+	if n := zendeskRequests(e.sim.Stats()) - before; n > 2 {
+		t.Errorf("100 replays cost Zendesk %d requests, want at most 2: %v", n, e.sim.Stats())
+	}
+}
+
+// A copy of a cookie whose refresh token Zendesk refused (it was rotated
+// elsewhere) costs at most one refusal: later copies cost nothing.
+func TestRefusedRefreshTokenIsRemembered(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	b := e.browser()
+	b.signIn()
+	old := b.client.Jar.Cookies(mustParse(e.server.URL))
+	e.advance(31 * time.Minute)
+	mustContain(t, b.get("/").body, "Hi, John Doe!") // refreshes: the old cookie's pair is dead
+	e.advance(2 * userapi.RememberRefresh)
+	before := zendeskRequests(e.sim.Stats())
+	for range 20 {
+		replay := e.browser()
+		replay.client.Jar.SetCookies(mustParse(e.server.URL), old)
+		if resp := replay.get("/"); resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("a replay: status %d, want 303 to authorize", resp.StatusCode)
+		}
+	}
+	if n := zendeskRequests(e.sim.Stats()) - before; n != 1 {
+		t.Errorf("20 replays cost Zendesk %d requests, want the one refused refresh: %v", n, e.sim.Stats())
 	}
 }

@@ -266,6 +266,19 @@ func (b *browser) cookie(name string) *http.Cookie {
 	return nil
 }
 
+// flowCookie returns the browser's cookie of its newest sign-in in
+// progress, or nil.
+func (b *browser) flowCookie() *http.Cookie {
+	u, _ := url.Parse(b.env.server.URL)
+	var newest *http.Cookie
+	for _, c := range b.client.Jar.Cookies(u) {
+		if strings.HasPrefix(c.Name, flowCookie) {
+			newest = c
+		}
+	}
+	return newest
+}
+
 // session opens the browser's session cookies the way the app does.
 func (b *browser) session() session {
 	b.t.Helper()

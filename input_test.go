@@ -68,22 +68,22 @@ func TestBadFlowCookie(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	b := e.browser()
 	callback := b.authorize("/zendesk/auth", "allow")
-	good := b.cookie("oauth_flow").Value
-	tampered := []byte(good)
+	good := b.flowCookie()
+	tampered := []byte(good.Value)
 	tampered[10] ^= 1 // a different character, whichever it was
 	session := e.browser()
 	session.signIn()
 
 	for name, value := range map[string]string{
 		"tampered":           string(tampered),
-		"truncated":          good[:len(good)-5],
+		"truncated":          good.Value[:len(good.Value)-5],
 		"oversized":          strings.Repeat("A", 8000),
 		"a session cookie":   session.cookie("session").Value, // sealed for another name
-		"another app's flow": sealWith(t, "another-secret-another-secret-0123456789", "oauth_flow"),
+		"another app's flow": sealWith(t, "another-secret-another-secret-0123456789", good.Name),
 	} {
 		t.Run(name, func(t *testing.T) {
 			b := e.browser()
-			b.setCookie("oauth_flow", value)
+			b.setCookie(good.Name, value)
 			resp := b.get(callback)
 			if resp.StatusCode != http.StatusBadRequest {
 				t.Errorf("status %d, want 400", resp.StatusCode)

@@ -89,7 +89,7 @@ func run(ctx context.Context, args []string, env map[string]string, stdout, stde
 	}
 	var handler slog.Handler = slog.NewTextHandler(stderr, nil)
 	if cfg.logJSON {
-		handler = slog.NewJSONHandler(stderr, nil)
+		handler = slog.NewJSONHandler(requestlog.PrintableJSON(stderr), nil)
 	}
 	logger := slog.New(handler)
 	for _, w := range cfg.warnings {

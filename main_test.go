@@ -1,6 +1,7 @@
 package main
 
 import (
+	"sync"
 	"zendesk-oauth-app/internal/dotenv"
 
 	"bufio"
@@ -36,6 +37,8 @@ func TestLoadConfigProblems(t *testing.T) {
 		{"http off localhost", map[string]string{"ZENDESK_CLIENT_ID": "id", "APP_URL": "http://app.example.com"}, []string{"APP_URL", "use https://app.example.com"}},
 		{"APP_URL with a path", map[string]string{"ZENDESK_CLIENT_ID": "id", "APP_URL": "https://app.example.com/app"}, []string{"APP_URL", "without a path"}},
 		{"one short secret of two", map[string]string{"ZENDESK_CLIENT_ID": "id", "SESSION_SECRET": testSessionSecret + ",short"}, []string{"secret 2"}},
+		{"a control character in a header", map[string]string{"ZENDESK_CLIENT_ID": "id", "ZENDESK_MARKETPLACE_NAME": "Acme\x1b[2J app",
+			"ZENDESK_MARKETPLACE_ORGANIZATION_ID": "1", "ZENDESK_MARKETPLACE_APP_ID": "2"}, []string{"ZENDESK_MARKETPLACE_NAME has a character that cannot go in its header"}},
 		{"plain http to a remote Zendesk", map[string]string{"ZENDESK_CLIENT_ID": "id", "ZENDESK_BASE_URL": "http://proxy.example.com"}, []string{"ZENDESK_BASE_URL", "https"}},
 		{"a password in a URL", map[string]string{"ZENDESK_CLIENT_ID": "id", "APP_URL": "http://user:hunter2-password@app.example.com", "ZENDESK_BASE_URL": "http://u:hunter2-password@x.example.com"}, []string{"APP_URL", "ZENDESK_BASE_URL"}},
 	} {
@@ -219,7 +222,7 @@ func freePort(t *testing.T) string {
 // settings, and signs in through the demo it serves.
 func TestDemo(t *testing.T) {
 	port := freePort(t)
-	banner, stderr := runUntilOpen(t, map[string]string{"PORT": port})
+	banner, stderr, _ := runUntilOpen(t, map[string]string{"PORT": port})
 	mustContain(t, banner, "no ZENDESK_* setting is set, so the built-in simulator plays Zendesk, at http://127.0.0.1:", "Open http://localhost:"+port)
 
 	appURL := "http://localhost:" + port
@@ -274,7 +277,7 @@ func TestVersionFlag(t *testing.T) {
 // runUntilOpen runs the program in-process with env until it says "Open"
 // (it listens then), and stops it when the test ends. It returns what it
 // printed up to there, and its log.
-func runUntilOpen(t *testing.T, env map[string]string) (banner string, log *syncBuffer) {
+func runUntilOpen(t *testing.T, env map[string]string) (banner string, log *syncBuffer, stop func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	stdoutR, stdoutW := io.Pipe()
@@ -284,26 +287,43 @@ func runUntilOpen(t *testing.T, env map[string]string) (banner string, log *sync
 		done <- run(ctx, nil, env, stdoutW, log)
 		stdoutW.Close()
 	}()
-	t.Cleanup(func() {
+	// stop shuts the program down as SIGTERM does, and waits until every
+	// request has finished, its log line written.
+	stop = sync.OnceFunc(func() {
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("run: %v", err)
 		}
 	})
+	t.Cleanup(stop)
 	var lines []string
 	for out := bufio.NewScanner(stdoutR); out.Scan(); {
 		if lines = append(lines, out.Text()); strings.HasPrefix(out.Text(), "Open ") {
 			go io.Copy(io.Discard, stdoutR)
-			return strings.Join(lines, "\n"), log
+			return strings.Join(lines, "\n"), log, stop
 		}
 	}
 	t.Fatalf("the program ended without \"Open\": %s\n%s", strings.Join(lines, "\n"), log)
-	return "", nil
+	return "", nil, nil
 }
 
 // LOG_FORMAT=json writes the same lines as JSON objects, for log pipelines.
+// A right-to-left override in what a request sends reaches the log as an
+// escape: the line reads as what it says.
 func TestJSONLogs(t *testing.T) {
-	_, stderr := runUntilOpen(t, map[string]string{"PORT": freePort(t), "LOG_FORMAT": "json"})
+	port := freePort(t)
+	_, stderr, stop := runUntilOpen(t, map[string]string{"PORT": port, "LOG_FORMAT": "json"})
+	for _, target := range []string{"/%E2%80%AEgnp.exe", "/zendesk/auth?subdomain=%E2%80%AEacme&return=/%E2%80%AEx"} {
+		resp, err := http.Get("http://localhost:" + port + target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	stop()
+	if strings.Contains(stderr.String(), "\u202e") || !strings.Contains(stderr.String(), `\u202egnp.exe`) {
+		t.Errorf("the override is not escaped:\n%s", stderr.String())
+	}
 	lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
 	for _, line := range lines {
 		var record struct {

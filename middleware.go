@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 )
 
 // The middleware every request goes through, outermost first: a request
@@ -47,7 +48,18 @@ func (a *app) oneLoopbackName(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		host, port, err := net.SplitHostPort(r.Host)
 		if err == nil && isLoopback(host) && host != u.Hostname() && port == cmp.Or(u.Port(), "80") {
-			http.Redirect(w, r, a.cfg.appURL+r.URL.RequestURI(), http.StatusTemporaryRedirect)
+			// APP_URL and the request's path and query, never its raw
+			// target: "GET http:@evil.example" has no path, and its opaque
+			// part would make another host.
+			path := r.URL.EscapedPath()
+			if !strings.HasPrefix(path, "/") {
+				path = "/"
+			}
+			target := a.cfg.appURL + path
+			if r.URL.RawQuery != "" {
+				target += "?" + r.URL.RawQuery
+			}
+			http.Redirect(w, r, target, http.StatusTemporaryRedirect)
 			return
 		}
 		next.ServeHTTP(w, r)

@@ -180,10 +180,11 @@ func TestSignOutTellsTheTruth(t *testing.T) {
 	}
 }
 
-// A 403 on Show Self sends the person through Zendesk's authorization
-// once more, which returns at once without a prompt when nothing changed;
-// a second 403 right after ends on a page that names the scopes.
-func TestForbiddenAuthorizesOnceMore(t *testing.T) {
+// A 403 that names no scope is the person's account refusing (a role, a
+// restricted agent): a new authorization cannot help. The page says so,
+// with a way back; nothing goes through Zendesk's authorization, and the
+// person stays signed in.
+func TestRoleRefusalIsAPage(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	b := e.browser()
 	b.signIn()
@@ -191,27 +192,17 @@ func TestForbiddenAuthorizesOnceMore(t *testing.T) {
 
 	e.sim.Inject(zendesksim.Me, zendesksim.Forbidden, 1)
 	resp := b.get("/")
-	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/zendesk/auth" {
-		t.Fatalf("after a 403: status %d to %q, want 303 to /zendesk/auth", resp.StatusCode, resp.Header.Get("Location"))
+	if resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("after a role 403: status %d to %q, want the 403 page", resp.StatusCode, resp.Header.Get("Location"))
 	}
-	if page := b.follow(resp); page.StatusCode != http.StatusOK || !strings.Contains(page.body, "Hi, John Doe!") {
-		t.Fatalf("after authorizing again: status %d\n%s", page.StatusCode, page.body)
+	mustContain(t, resp.body, "Your Zendesk account may not do this", "You are still signed in", `href="/"`)
+	assertOneLogLine(t, e, resp)
+	if c := setCookieHeader(resp, "session"); c != nil {
+		t.Errorf("the session cookie was touched: %v", c)
 	}
-	if st := e.sim.Stats(); st[zendesksim.Consent] != 0 || st[zendesksim.Authorize] != 1 {
-		t.Errorf("stats %v: want the remembered grant to skip the consent page", st)
-	}
-
-	e.advance(2 * recentSignIn)
-	e.sim.Inject(zendesksim.Me, zendesksim.Forbidden, 2)
-	page := b.follow(b.get("/"))
-	if page.StatusCode != http.StatusForbidden {
-		t.Fatalf("a second 403: status %d, want 403\n%s", page.StatusCode, page.body)
-	}
-	// Zendesk's role-based 403 names no scope: the page names the one the
-	// profile needs.
-	mustContain(t, page.body, "Zendesk refused access", "This page needs the scope "+showSelfScope, "ZENDESK_SCOPES (now &#34;"+defaultScopes+"&#34;)")
-	if n := e.sim.Stats()[zendesksim.Authorize]; n != 2 {
-		t.Errorf("%d authorization requests, want 2: one per 403 that could help", n)
+	mustContain(t, b.get("/").body, "Hi, John Doe!")
+	if st := e.sim.Stats(); st[zendesksim.Authorize] != 0 || st[zendesksim.Exchange] != 1 {
+		t.Errorf("stats %v: want no new authorization", st)
 	}
 }
 

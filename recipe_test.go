@@ -81,7 +81,7 @@ func recentTickets(w http.ResponseWriter, r *http.Request, c zendesksim.Caller) 
 
 func TestRecipeRecentTickets(t *testing.T) {
 	e := newEnv(t, envOptions{vars: map[string]string{"ZENDESK_SCOPES": defaultScopes + " tickets:read"}, sim: zendesksim.Options{API: []zendesksim.API{ticketsAPI}}})
-	handler := withRoutes(e.app, route{"GET", "/tickets", e.app.requireSignIn("tickets:read", e.app.handleTickets)})
+	handler := withRoutes(e.app, route{"GET", "/tickets", e.app.requireSignIn(e.app.handleTickets)})
 	e.serve(handler)
 	b := e.browser()
 
@@ -114,11 +114,11 @@ func TestRecipeNewScopeForOldSessions(t *testing.T) {
 
 	// The app restarts with the new scope.
 	a := withScopes(t, e, defaultScopes+" tickets:read")
-	e.serve(withRoutes(a, route{"GET", "/tickets", a.requireSignIn("tickets:read", a.handleTickets)}))
+	e.serve(withRoutes(a, route{"GET", "/tickets", a.requireSignIn(a.handleTickets)}))
 	e.advance(2 * recentSignIn)
 
 	resp := b.get("/tickets")
-	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/zendesk/auth?return=%2Ftickets" {
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/zendesk/auth?again=1&return=%2Ftickets" {
 		t.Fatalf("old session: status %d to %q, want 303 to authorize again", resp.StatusCode, resp.Header.Get("Location"))
 	}
 	consent := b.follow(resp) // new scopes: Zendesk asks
@@ -133,7 +133,7 @@ func TestRecipeNewScopeForOldSessions(t *testing.T) {
 func TestRecipeReturnThroughTheInstanceForm(t *testing.T) {
 	e := globalEnv(t, ticketsAPI)
 	a := withScopes(t, e, defaultScopes+" tickets:read")
-	e.serve(withRoutes(a, route{"GET", "/tickets", a.requireSignIn("tickets:read", a.handleTickets)}))
+	e.serve(withRoutes(a, route{"GET", "/tickets", a.requireSignIn(a.handleTickets)}))
 	b := e.browser()
 	resp := b.get("/tickets")
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/?return=%2Ftickets" {
@@ -169,15 +169,20 @@ func TestRecipeNewScopeAfterExpiry(t *testing.T) {
 	b := e.browser()
 	b.signIn()
 	a := withScopes(t, e, defaultScopes+" tickets:read")
-	e.serve(withRoutes(a, route{"GET", "/tickets", a.requireSignIn("tickets:read", a.handleTickets)}))
+	e.serve(withRoutes(a, route{"GET", "/tickets", a.requireSignIn(a.handleTickets)}))
 	e.advance(31 * time.Minute) // the access token has expired
 
 	consent := b.follow(b.get("/tickets"))
 	mustContain(t, consent.body, "tickets:read")
 	page := b.follow(b.get(b.post(consent.Request.URL.String(), url.Values{"decision": {"allow"}}).Header.Get("Location")))
 	mustContain(t, page.body, "Your recent tickets", "#42 Printer")
-	if st := e.sim.Stats(); st[zendesksim.Authorize] != 1 || st[zendesksim.Refresh] != 0 {
-		t.Errorf("stats %v: want one authorization, and no refresh of the narrower grant", st)
+	// The sign-in revokes the pair it replaced, refreshing it first: that
+	// refresh asks for no scope, as none does.
+	if st := e.sim.Stats(); st[zendesksim.Authorize] != 1 || st[zendesksim.Refresh] != 1 || st[zendesksim.Revoke] != 1 {
+		t.Errorf("stats %v: want one authorization, and the old pair refreshed and revoked", st)
+	}
+	if e.sim.LastTokenRequest().Has("scope") {
+		t.Error("a refresh asked for a scope")
 	}
 	if s := b.session(); zendesk.MissingScopes(a.cfg.scopes, s.Scope) != "" {
 		t.Errorf("the new session's scope %q lacks some of %q", s.Scope, a.cfg.scopes)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net/http"
@@ -24,6 +25,9 @@ type session struct {
 	Subdomain  string
 	UserID     int64     // 0 until Show Self has answered (it may be busy right after the sign-in)
 	SignedInAt time.Time // the sign-in that issued the tokens: a refresh does not change it
+	// Reauthorized: that sign-in was the app's own re-authorization of an
+	// earlier session (reauthorize).
+	Reauthorized bool
 	zendesk.Token
 }
 
@@ -35,14 +39,16 @@ type flow struct {
 	Verifier  string
 	Subdomain string
 	Return    string // the app's page to go back to afterwards
+	Again     bool   // the app's re-authorization of a session
 }
 
 const (
 	sessionCookie   = "session"
-	flowCookie      = "oauth_flow"
+	flowCookie      = "oauth_flow_"       // followed by the flow's state: one cookie per sign-in in progress
 	subdomainCookie = "zendesk_subdomain" // pre-fills the instance form
 
 	flowLifetime      = 10 * time.Minute
+	maxPendingFlows   = 3
 	subdomainLifetime = 365 * 24 * time.Hour
 	// defaultSessionLifetime applies when Zendesk gives no end to the token
 	// that keeps the person signed in: Zendesk's default refresh lifetime.
@@ -79,6 +85,11 @@ func (a *app) loadSession(w http.ResponseWriter, r *http.Request) (session, bool
 		return s, false
 	case err == nil && !a.knownSubdomain(s.Subdomain):
 		err = fmt.Errorf("the session names the Zendesk %q", shorten(s.Subdomain, 64))
+		fallthrough
+	case err == nil && !a.cfg.now().Before(s.SignedInAt.Add(a.cfg.sessionMaxAge)):
+		// Checked here, not only when sealed: lowering SESSION_MAX_AGE
+		// ends the sessions already issued.
+		err = cmp.Or(err, errors.New("the sign-in is older than SESSION_MAX_AGE"))
 		fallthrough
 	case err != nil:
 		a.log.InfoContext(r.Context(), "session cookie refused", "error", err)

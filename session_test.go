@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/rand"
 	"os"
 
 	"zendesk-oauth-app/internal/securecookie"
@@ -20,7 +21,8 @@ import (
 func TestCookiesAreBoundToTheInstance(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	payload := &session{Subdomain: "evilcorp", UserID: 666, Token: zendesk.Token{AccessToken: "stolen"}}
-	flowPayload := &flow{State: "s", Verifier: "v", Subdomain: "evilcorp"}
+	state := rand.Text()
+	flowPayload := &flow{State: state, Verifier: zendesk.GenerateVerifier(), Subdomain: "acme"}
 	for _, instance := range []string{"test-client@*", "test-client@evilcorp", "other-client@acme"} {
 		t.Run(instance, func(t *testing.T) {
 			foreign, err := securecookie.New([][]byte{[]byte(testSessionSecret)}, instance)
@@ -38,8 +40,8 @@ func TestCookiesAreBoundToTheInstance(t *testing.T) {
 				t.Errorf("the foreign session cookie was not cleared: %v", resp.Header["Set-Cookie"])
 			}
 
-			b.setCookie("oauth_flow", sealString(foreign, "oauth_flow", flowPayload, e.appClock.Now().Add(time.Hour)))
-			if resp := b.get("/zendesk/oauth/callback?code=c&state=s"); resp.StatusCode != http.StatusBadRequest {
+			b.setCookie(flowCookie+state, sealString(foreign, flowCookie+state, flowPayload, e.appClock.Now().Add(time.Hour)))
+			if resp := b.get("/zendesk/oauth/callback?code=c&state=" + state); resp.StatusCode != http.StatusBadRequest {
 				t.Errorf("callback with a foreign flow: status %d, want 400", resp.StatusCode)
 			}
 		})

@@ -134,8 +134,8 @@ func TestConcurrentRefreshIsShared(t *testing.T) {
 	e.appClock.Advance(2 * userapi.RememberRefresh)
 	stale := e.browser()
 	stale.setCookie("session", old)
-	if resp := stale.get("/"); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/zendesk/auth" {
-		t.Errorf("the old cookie after %v: status %d to %q, want 303 to /zendesk/auth", 2*userapi.RememberRefresh, resp.StatusCode, resp.Header.Get("Location"))
+	if resp := stale.get("/"); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/zendesk/auth?again=1" {
+		t.Errorf("the old cookie after %v: status %d to %q, want 303 to /zendesk/auth?again=1", 2*userapi.RememberRefresh, resp.StatusCode, resp.Header.Get("Location"))
 	}
 	if n := e.sim.Stats()[zendesksim.Refresh]; n != 2 {
 		t.Errorf("%d refresh requests, want 2 (the old token's, refused)", n)
@@ -156,8 +156,8 @@ func TestRefreshRefusedReauthorizes(t *testing.T) {
 	stale := e.browser()
 	stale.setCookie("session", old)
 	resp := stale.get("/")
-	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/zendesk/auth" {
-		t.Fatalf("status %d to %q, want 303 to /zendesk/auth", resp.StatusCode, resp.Header.Get("Location"))
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/zendesk/auth?again=1" {
+		t.Fatalf("status %d to %q, want 303 to /zendesk/auth?again=1", resp.StatusCode, resp.Header.Get("Location"))
 	}
 	if c := setCookieHeader(resp, "session"); c == nil || c.MaxAge >= 0 {
 		t.Error("the dead session was not cleared")
@@ -176,8 +176,8 @@ func TestRefreshTokenExpiredAtZendesk(t *testing.T) {
 	e.appClock.Advance(8*24*time.Hour - time.Hour)
 	e.simClock.Advance(8*24*time.Hour + time.Hour)
 	resp := b.get("/")
-	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/zendesk/auth" {
-		t.Fatalf("status %d to %q, want 303 to /zendesk/auth", resp.StatusCode, resp.Header.Get("Location"))
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/zendesk/auth?again=1" {
+		t.Fatalf("status %d to %q, want 303 to /zendesk/auth?again=1", resp.StatusCode, resp.Header.Get("Location"))
 	}
 	// Authorizing again works and signs the person in afresh.
 	mustContain(t, b.signIn().body, "Hi, John Doe!")
@@ -192,8 +192,8 @@ func TestNoRefreshTokenReauthorizes(t *testing.T) {
 	}
 	e.appClock.Advance(9*time.Minute + 30*time.Second)
 	resp := b.get("/")
-	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/zendesk/auth" {
-		t.Errorf("status %d to %q, want 303 to /zendesk/auth", resp.StatusCode, resp.Header.Get("Location"))
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/zendesk/auth?again=1" {
+		t.Errorf("status %d to %q, want 303 to /zendesk/auth?again=1", resp.StatusCode, resp.Header.Get("Location"))
 	}
 }
 

@@ -84,10 +84,9 @@ func (api *userAPI) me() (*user, error) {
 type signedInHandler func(w http.ResponseWriter, r *http.Request, api *userAPI) error
 
 // requireSignIn wraps the handler of a page that needs a signed-in
-// person; scope is the Zendesk scope the page needs, for the page that
-// explains a 403. A signed-out person is sent to sign in first, and back to
-// the page after.
-func (a *app) requireSignIn(scope string, h signedInHandler) http.HandlerFunc {
+// person. A signed-out person is sent to sign in first, and back to the
+// page after.
+func (a *app) requireSignIn(h signedInHandler) http.HandlerFunc {
 	withUserID := func(w http.ResponseWriter, r *http.Request, api *userAPI) error {
 		if api.session.UserID == 0 { // the sign-in could not call Show Self: Zendesk was busy
 			if _, err := api.me(); err != nil {
@@ -99,10 +98,10 @@ func (a *app) requireSignIn(scope string, h signedInHandler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		s, ok := a.loadSession(w, r)
 		if !ok {
-			http.Redirect(w, r, a.authPath(a.cfg.subdomain, r.URL.RequestURI()), http.StatusSeeOther)
+			http.Redirect(w, r, a.authPath(a.cfg.subdomain, r.URL.RequestURI(), false), http.StatusSeeOther)
 			return
 		}
-		a.serveSignedIn(w, r, &s, scope, withUserID)
+		a.serveSignedIn(w, r, &s, withUserID)
 	}
 }
 
@@ -110,7 +109,7 @@ func (a *app) requireSignIn(scope string, h signedInHandler) http.HandlerFunc {
 // error h returns. A session whose grant lacks a scope that ZENDESK_SCOPES
 // names (a team added one since the sign-in) goes through Zendesk's
 // authorization once first: its consent page asks for the new scope.
-func (a *app) serveSignedIn(w http.ResponseWriter, r *http.Request, s *session, scope string, h signedInHandler) {
+func (a *app) serveSignedIn(w http.ResponseWriter, r *http.Request, s *session, h signedInHandler) {
 	if missing := zendesk.MissingScopes(a.cfg.scopes, s.Scope); missing != "" && !a.signedInRecently(s) {
 		a.reauthorize(w, r, s, fmt.Errorf("ZENDESK_SCOPES asks for %s, which the grant lacks", missing))
 		return
@@ -125,7 +124,7 @@ func (a *app) serveSignedIn(w http.ResponseWriter, r *http.Request, s *session, 
 		return nil
 	})
 	if err := h(w, r, api); err != nil {
-		a.handleAPIError(w, r, s, scope, err)
+		a.handleAPIError(w, r, s, err)
 	}
 }
 
@@ -138,48 +137,62 @@ func (a *app) signedInRecently(s *session) bool {
 	return a.cfg.now().Sub(s.SignedInAt) < recentSignIn
 }
 
-// handleAPIError answers the error of a signed-in page whose scope is
-// scope: back through Zendesk's authorization when the tokens are spent,
-// or when Zendesk refuses them access (403) and a new grant of
-// ZENDESK_SCOPES may help; otherwise the error's page. Tokens too large to
-// keep end the session.
-func (a *app) handleAPIError(w http.ResponseWriter, r *http.Request, s *session, scope string, err error) {
+// handleAPIError answers the error of a signed-in page: back through Zendesk's authorization when the tokens are spent,
+// or when a new grant can give what Zendesk says is missing; otherwise
+// the error's page, and the session stays. Tokens too large to keep end
+// the session.
+func (a *app) handleAPIError(w http.ResponseWriter, r *http.Request, s *session, err error) {
 	var reauth *userapi.ReauthorizeError
-	var ze *zendesk.Error
 	var tooLarge *tooLargeError
 	switch {
-	case errors.As(err, &reauth) && (!a.signedInRecently(s) || !zendesk.Unauthorized(err)):
-		// A fresh token refused again right after a sign-in: a new
-		// authorization did not help, and another would only loop.
-		a.reauthorize(w, r, s, err)
-	case errors.As(err, &ze) && ze.Status == http.StatusForbidden && !a.signedInRecently(s) &&
-		zendesk.MissingScopes(ze.MissingScope, a.cfg.scopes) == "":
-		// Zendesk returns at once, without a prompt, when nothing changed.
-		// The old tokens are not revoked: that would end the grant, and
-		// Zendesk would prompt again.
+	case errors.As(err, &reauth), a.newGrantHelps(s, err):
 		a.reauthorize(w, r, s, err)
 	case errors.As(err, &tooLarge):
 		a.cookies.Clear(w, r, sessionCookie)
-		a.fail(w, r, a.zendeskErrorPage(err, scope), err)
+		a.fail(w, r, a.zendeskErrorPage(err), err)
 	default:
-		// A transient failure keeps the session: the next try may succeed.
-		a.fail(w, r, a.zendeskErrorPage(err, scope), err)
+		a.fail(w, r, a.zendeskErrorPage(err), err)
 	}
 }
 
-// reauthorize ends the session and starts a new sign-in to the same
-// Zendesk, coming back to this page afterwards. A redirect cannot repeat a
-// form's POST: the person comes back to the form's page (the path it
-// posts to), which shows what they typed (keepDraft).
+// newGrantHelps reports whether err is a 403 that a new authorization can
+// answer: Zendesk names a missing scope, one that ZENDESK_SCOPES asks for
+// and the session's grant lacks. Any other 403 (the person's role, a
+// restricted agent, no reason given) is their account's: a trip through
+// Zendesk cannot change it.
+func (a *app) newGrantHelps(s *session, err error) bool {
+	var ze *zendesk.Error
+	return errors.As(err, &ze) && ze.Status == http.StatusForbidden && ze.MissingScope != "" &&
+		zendesk.MissingScopes(ze.MissingScope, a.cfg.scopes) == "" && zendesk.MissingScopes(ze.MissingScope, s.Scope) != ""
+}
+
+// reauthorize sends the person through Zendesk's authorization again, and
+// back to this page afterwards. A redirect cannot repeat a form's POST:
+// the person comes back to the form's page (the path it posts to), which
+// shows what they typed (keepDraft).
+//
+// It is the one road into a new authorization, and it does not loop: a
+// session that a re-authorization made less than a minute ago gets a page
+// instead, since that sign-in did not help. A pair Zendesk refused ends
+// the session at once; a pair that only lacks a scope stays until the
+// callback replaces it, and revokes it then.
 func (a *app) reauthorize(w http.ResponseWriter, r *http.Request, s *session, reason error) {
-	a.cookies.Clear(w, r, sessionCookie)
-	a.log.InfoContext(r.Context(), "session ended; authorizing again", "reason", reason.Error(), "subdomain", s.Subdomain)
+	if s.Reauthorized && a.signedInRecently(s) {
+		a.fail(w, r, problem(http.StatusBadGateway, "Zendesk refused the new sign-in",
+			"You signed in a moment ago, and Zendesk already refuses the app's access, so signing in again would not help. Please try again in a minute. If it keeps happening, whoever runs the app should check the OAuth client and ZENDESK_SCOPES."),
+			fmt.Errorf("not authorizing again within a minute of a sign-in: %w", reason))
+		return
+	}
+	if errors.As(reason, new(*userapi.ReauthorizeError)) {
+		a.cookies.Clear(w, r, sessionCookie)
+	}
+	a.log.InfoContext(r.Context(), "authorizing again", "reason", reason.Error(), "subdomain", s.Subdomain)
 	back := r.URL.RequestURI()
 	if r.Method != http.MethodGet {
 		back = r.URL.Path
-		a.keepDraft(w, r)
+		a.keepDraft(w, r, s)
 	}
-	http.Redirect(w, r, a.authPath(s.Subdomain, back), http.StatusSeeOther)
+	http.Redirect(w, r, a.authPath(s.Subdomain, back, true), http.StatusSeeOther)
 }
 
 // revokeUnkept revokes, best effort, an access token the app will not
@@ -198,9 +211,8 @@ func (a *app) revokeUnkept(ctx context.Context, subdomain, accessToken string, c
 const defaultRetryAfter = time.Minute
 
 // zendeskErrorPage is the page for a failed call to Zendesk: what
-// happened, and what to do. scope is the one the page needs, if it says:
-// a 403 names it unless Zendesk names the missing scope itself.
-func (a *app) zendeskErrorPage(err error, scope string) errorView {
+// happened, and what to do.
+func (a *app) zendeskErrorPage(err error) errorView {
 	var ze *zendesk.Error
 	var tooLarge *tooLargeError
 	switch {
@@ -226,12 +238,12 @@ func (a *app) zendeskErrorPage(err error, scope string) errorView {
 		return problem(http.StatusForbidden, "Zendesk refused access",
 			fmt.Sprintf("Zendesk says the app lacks the scope %s for this. Whoever runs the app should add %s to ZENDESK_SCOPES (now %q) and allow it for the OAuth client; you will then be asked once to allow it.", ze.MissingScope, ze.MissingScope, a.cfg.scopes))
 	case ze.Kind == zendesk.Rejected && ze.Status == http.StatusForbidden:
-		return problem(http.StatusForbidden, "Zendesk refused access",
-			fmt.Sprintf("Zendesk refuses this to the app. This page needs the scope %s: whoever runs the app should check that ZENDESK_SCOPES (now %q) includes it (or the broad read or write) and that the OAuth client allows it. Your Zendesk role may also not allow this page.", cmp.Or(scope, "of the API it calls"), a.cfg.scopes))
+		return problem(http.StatusForbidden, "Your Zendesk account may not do this",
+			"Zendesk refused this to your account: your role (an end user, a light agent) or your Zendesk's settings do not allow it. You are still signed in.")
 	case ze.Kind == zendesk.Rejected && ze.Code == "invalid_scope":
 		v := problem(http.StatusBadGateway, "Zendesk refused the scopes",
 			fmt.Sprintf("Zendesk does not allow the app the scopes it asks for. Whoever runs the app should set ZENDESK_SCOPES (now %q) to scopes the OAuth client allows.", a.cfg.scopes))
-		v.Action, v.ActionURL = "Try again", a.authPath(a.cfg.subdomain, "")
+		v.Action, v.ActionURL = "Try again", a.authPath(a.cfg.subdomain, "", false)
 		return v
 	case ze.Kind == zendesk.Rejected && ze.Status == http.StatusNotFound:
 		return problem(http.StatusNotFound, "Not found at Zendesk", "Zendesk has no such record, or does not show it to you.")

@@ -19,7 +19,7 @@ func TestZendeskNotFound(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	rec := httptest.NewRecorder()
 	err := &zendesk.Error{Op: "GET /api/v2/tickets/9.json", Kind: zendesk.Rejected, Status: 404, Code: "RecordNotFound"}
-	e.app.fail(rec, httptest.NewRequest("GET", "/tickets/9", nil), e.app.zendeskErrorPage(err, "tickets:read"), err)
+	e.app.fail(rec, httptest.NewRequest("GET", "/tickets/9", nil), e.app.zendeskErrorPage(err), err)
 	if rec.Code != http.StatusNotFound || !strings.Contains(rec.Body.String(), "Not found at Zendesk") {
 		t.Errorf("status %d\n%s", rec.Code, rec.Body)
 	}
@@ -31,10 +31,13 @@ func TestAppBugIsNotZendesksFault(t *testing.T) {
 	for name, call := range map[string]func(api *userAPI) error{
 		"a body JSON cannot encode": func(api *userAPI) error { return api.Post("/api/v2/tickets.json", make(chan int), nil) },
 		"a path no URL can hold":    func(api *userAPI) error { return api.Get("/api/v2/\x7f.json", nil) },
+		"a header no request can carry": func(api *userAPI) error {
+			return api.Create("/api/v2/tickets.json", "key\r\nX-Injected: 1", map[string]string{}, nil)
+		},
 	} {
 		t.Run(name, func(t *testing.T) {
 			e := newEnv(t, envOptions{})
-			e.serve(withRoutes(e.app, route{"GET", "/bug", e.app.requireSignIn("tickets:write", func(w http.ResponseWriter, r *http.Request, api *userAPI) error {
+			e.serve(withRoutes(e.app, route{"GET", "/bug", e.app.requireSignIn(func(w http.ResponseWriter, r *http.Request, api *userAPI) error {
 				return call(api)
 			})}))
 			b := e.browser()
@@ -68,7 +71,7 @@ func TestUserAPIMethods(t *testing.T) {
 	}
 	e := newEnv(t, envOptions{vars: map[string]string{"ZENDESK_SCOPES": "read write"}, sim: zendesksim.Options{API: api}})
 	var ids []int64
-	e.serve(withRoutes(e.app, route{"GET", "/all", e.app.requireSignIn("tickets:write", func(w http.ResponseWriter, r *http.Request, api *userAPI) error {
+	e.serve(withRoutes(e.app, route{"GET", "/all", e.app.requireSignIn(func(w http.ResponseWriter, r *http.Request, api *userAPI) error {
 		for _, call := range []func(out any) error{
 			func(out any) error { return api.Get("/api/v2/tickets/7.json", out) },
 			func(out any) error {

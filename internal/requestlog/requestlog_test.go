@@ -2,6 +2,7 @@ package requestlog
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -67,5 +68,22 @@ func TestPanics(t *testing.T) {
 	ts.Close() // waits for the handler, and its log line
 	if !strings.Contains(logs.String(), "status=500") {
 		t.Errorf("the request line does not say 500:\n%s", logs.String())
+	}
+}
+
+// A right-to-left override (and other characters that are not what they
+// print) reaches a JSON log as an escape, and decodes back to itself.
+func TestPrintableJSON(t *testing.T) {
+	var buf bytes.Buffer
+	log := slog.New(slog.NewJSONHandler(PrintableJSON(&buf), nil))
+	sneaky := "acme\u202eevil\u200b\U000e0041é"
+	log.Info("subdomain refused", "subdomain", sneaky)
+	line := buf.String()
+	if strings.ContainsAny(line, "\u202e\u200b\U000e0041") || !strings.Contains(line, `acme\u202eevil\u200b\udb40\udc41é`) {
+		t.Errorf("line: %s", line)
+	}
+	var record struct{ Subdomain string }
+	if err := json.Unmarshal([]byte(line), &record); err != nil || record.Subdomain != sneaky {
+		t.Errorf("decodes to %q (%v), want %q", record.Subdomain, err, sneaky)
 	}
 }

@@ -2,6 +2,7 @@ package userapi
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"sync"
 	"time"
@@ -23,6 +24,14 @@ const (
 	RememberRefresh = 10 * time.Second
 	// maxRememberedRefreshes bounds that memory.
 	maxRememberedRefreshes = 10_000
+
+	// rememberDead is how long, at least, a token Zendesk refused or
+	// revoked is remembered as dead (at most twice that), so that a
+	// replayed cookie costs Zendesk no call: Zendesk's rate limit is per
+	// account, and every user of the account shares it.
+	rememberDead = 10 * time.Minute
+	// maxRememberedDead bounds that memory: 32 bytes a token.
+	maxRememberedDead = 50_000
 )
 
 // Refresher makes at most one refresh request per refresh token within
@@ -32,12 +41,36 @@ type Refresher struct {
 	zendesk *zendesk.Config
 	mu      sync.Mutex
 	calls   *recent.Map[refreshKey, *refreshCall] // running, or done within RememberRefresh
+	dead    *recent.Map[[sha256.Size]byte, bool]  // tokens Zendesk refused or revoked, by deadKey
 }
 
 // NewRefresher returns a Refresher for the OAuth client z; its Clients
 // call Zendesk through z.
 func NewRefresher(z *zendesk.Config) *Refresher {
-	return &Refresher{zendesk: z, calls: recent.New[refreshKey, *refreshCall](RememberRefresh, maxRememberedRefreshes)}
+	return &Refresher{
+		zendesk: z,
+		calls:   recent.New[refreshKey, *refreshCall](RememberRefresh, maxRememberedRefreshes),
+		dead:    recent.New[[sha256.Size]byte, bool](rememberDead, maxRememberedDead),
+	}
+}
+
+// Revoked tells r that Zendesk revoked t (at sign-out, say): a Client
+// holding it afterwards asks Zendesk nothing, and asks for a new
+// authorization.
+func (r *Refresher) Revoked(subdomain string, t zendesk.Token) {
+	r.dead.Add(deadKey(subdomain, t.AccessToken), true, r.now())
+	r.dead.Add(deadKey(subdomain, t.RefreshToken), true, r.now())
+}
+
+// isDead reports whether token is one Zendesk refused or revoked lately.
+func (r *Refresher) isDead(subdomain, token string) bool {
+	_, dead := r.dead.Get(deadKey(subdomain, token), r.now())
+	return dead
+}
+
+// deadKey names a token without keeping it.
+func deadKey(subdomain, token string) [sha256.Size]byte {
+	return sha256.Sum256([]byte(subdomain + "\x00" + token))
 }
 
 func (r *Refresher) now() time.Time {
@@ -84,6 +117,11 @@ func (r *Refresher) refresh(ctx context.Context, subdomain string, old zendesk.T
 			var ze *zendesk.Error
 			if errors.As(call.err, &ze) && ze.Kind == zendesk.NoAnswer {
 				call.token, call.err = r.zendesk.Refresh(ctx, subdomain, old)
+			}
+			if zendesk.HasCode(call.err, "invalid_grant") {
+				// Rotated, revoked or expired: the pair is dead, its
+				// access token too.
+				r.Revoked(subdomain, old)
 			}
 			if call.err != nil {
 				r.calls.Forget(key) // the next try may succeed

@@ -17,7 +17,10 @@ package userapi
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
+	"strings"
 	"time"
 
 	"zendesk-oauth-app/internal/zendesk"
@@ -88,7 +91,7 @@ func (c *Client) Do(req zendesk.Request, out any) error {
 		}
 	}
 	req.Subdomain, req.Token = c.subdomain, t.AccessToken
-	err := c.refresher.zendesk.Do(c.ctx, req, out)
+	err := c.do(req, out)
 	// Any 401: the token expired early or was revoked. Zendesk's 401s do
 	// not all say invalid_token, and its own clients refresh on any.
 	if zendesk.Unauthorized(err) {
@@ -96,11 +99,22 @@ func (c *Client) Do(req zendesk.Request, out any) error {
 			return err
 		}
 		req.Token = t.AccessToken
-		if err = c.refresher.zendesk.Do(c.ctx, req, out); zendesk.Unauthorized(err) {
+		if err = c.do(req, out); zendesk.Unauthorized(err) {
 			return &ReauthorizeError{"Zendesk refused a fresh access token (401)", err}
 		}
 	}
 	return err
+}
+
+// do makes req, unless its token is one Zendesk refused or revoked lately:
+// then it answers Zendesk's 401 itself.
+func (c *Client) do(req zendesk.Request, out any) error {
+	if c.refresher.isDead(c.subdomain, req.Token) {
+		path, _, _ := strings.Cut(req.Path, "?")
+		return &zendesk.Error{Op: req.Method + " " + path, Kind: zendesk.Rejected, Status: http.StatusUnauthorized,
+			Err: errors.New("a token Zendesk refused or revoked lately")}
+	}
+	return c.refresher.zendesk.Do(c.ctx, req, out)
 }
 
 // ReauthorizeError means the tokens cannot be refreshed: the person must
@@ -126,8 +140,11 @@ func (e *ReauthorizeError) Unwrap() error { return e.Err }
 func (c *Client) refresh() error {
 	// An expired refresh token needs no check here: Zendesk's invalid_grant
 	// covers it.
-	if c.token.RefreshToken == "" {
+	switch {
+	case c.token.RefreshToken == "":
 		return &ReauthorizeError{"access token expired or refused, and there is no refresh token", nil}
+	case c.refresher.isDead(c.subdomain, c.token.RefreshToken):
+		return &ReauthorizeError{"Zendesk refused or revoked this refresh token lately", nil}
 	}
 	t, err := c.refresher.refresh(c.ctx, c.subdomain, *c.token)
 	switch {

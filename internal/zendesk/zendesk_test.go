@@ -108,3 +108,31 @@ func TestRefreshWithoutNewRefreshToken(t *testing.T) {
 		t.Errorf("after refresh: %+v\nbefore: %+v", got, old)
 	}
 }
+
+// A request the caller cannot build never leaves, and its error is not a
+// *Error: it is the caller's bug, not Zendesk failing.
+func TestRequestsThatCannotLeave(t *testing.T) {
+	called := false
+	upstream := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { called = true }))
+	defer upstream.Close()
+	c := &Config{BaseURL: func(string) string { return upstream.URL }}
+	for name, req := range map[string]Request{
+		"a body JSON cannot encode":  {Method: "POST", Path: "/api/v2/tickets.json", Body: make(chan int)},
+		"a path no URL holds":        {Method: "GET", Path: "/api/v2/\x7f.json"},
+		"an Idempotency-Key of CRLF": {Method: "POST", Path: "/api/v2/tickets.json", IdempotencyKey: "a\r\nX-Injected: 1"},
+		"a header of the settings":   {Method: "GET", Path: "/api/v2/users/me.json", Token: "tok\x00en"},
+	} {
+		var e *Error
+		if err := c.Do(context.Background(), req, nil); err == nil || errors.As(err, &e) || strings.Contains(err.Error(), "tok") {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	if called {
+		t.Error("Zendesk was called")
+	}
+	for v, want := range map[string]bool{"Acme app 1.0": true, "": true, "tab\there": false, "é": false, "a\nb": false} {
+		if ValidHeaderValue(v) != want {
+			t.Errorf("ValidHeaderValue(%q) = %v", v, !want)
+		}
+	}
+}
