@@ -214,10 +214,14 @@ func (s *Simulator) lifetimes(p url.Values) (lifetimes, string) {
 		}
 		lt.access, lt.sayExpiresIn = time.Duration(n)*time.Second, true
 	}
+	// The reference says refresh_token_expires_in must be "more than
+	// 604,800", yet its own example sends exactly 604800; the simulator
+	// accepts the example:
+	// https://developer.zendesk.com/api-reference/ticketing/oauth/grant_type_tokens/
 	if v := p.Get("refresh_token_expires_in"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n <= 604800 || n >= 7776000 {
-			return lt, "refresh_token_expires_in must be an integer more than 604800 and less than 7776000."
+		if err != nil || n < 604800 || n >= 7776000 {
+			return lt, "refresh_token_expires_in must be an integer of at least 604800 and less than 7776000."
 		}
 		lt.refresh = time.Duration(n) * time.Second
 	}

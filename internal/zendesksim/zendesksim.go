@@ -123,7 +123,7 @@ type Options struct {
 	// AccessTokenTTL and RefreshTokenTTL are the token lifetimes. Zero means
 	// honour the expires_in / refresh_token_expires_in the client sent
 	// (validated like Zendesk: 300 < expires_in < 172800 and
-	// 604800 < refresh_token_expires_in < 7776000, else 400 invalid_request)
+	// 604800 <= refresh_token_expires_in < 7776000, else 400 invalid_request)
 	// or, if it sent none, Zendesk's enforced defaults: 30 minutes and 30
 	// days. Non-zero means this lifetime is used whatever the client asked
 	// (the client's values are still validated), which lets tests pick

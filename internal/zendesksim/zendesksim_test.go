@@ -436,7 +436,10 @@ func TestTokenErrors(t *testing.T) {
 			return e.token(withParam(code, "expires_in", "172800"))
 		}, 400, "invalid_request"},
 		{"refresh_token_expires_in too small", Options{}, nil, func(e *env, code string) (int, map[string]any) {
-			return e.token(withParam(code, "refresh_token_expires_in", "604800"))
+			return e.token(withParam(code, "refresh_token_expires_in", "604799"))
+		}, 400, "invalid_request"},
+		{"refresh_token_expires_in too large", Options{}, nil, func(e *env, code string) (int, map[string]any) {
+			return e.token(withParam(code, "refresh_token_expires_in", "7776000"))
 		}, 400, "invalid_request"},
 		{"malformed JSON", Options{}, nil, func(e *env, code string) (int, map[string]any) {
 			resp, b := e.do("POST", tokensP, strings.NewReader(`{"grant_type":`), "Content-Type", "application/json")
@@ -471,6 +474,30 @@ func TestTokenErrors(t *testing.T) {
 				t.Error("error_description missing")
 			}
 		})
+	}
+}
+
+// TestRefreshTokenOfOneWeek sends what the reference's own example sends,
+// refresh_token_expires_in 604800, though its text says "more than
+// 604,800": the simulator accepts it, and the refresh token lives a week.
+func TestRefreshTokenOfOneWeek(t *testing.T) {
+	for _, c := range []struct {
+		after time.Duration
+		works bool
+	}{{7 * 24 * time.Hour, true}, {7*24*time.Hour + time.Second, false}} {
+		clock := newClock()
+		e := newEnv(t, Options{Now: clock.Now})
+		p := exchangeParams(e.code(authQuery()))
+		p.Set("refresh_token_expires_in", "604800")
+		status, m := e.token(p)
+		if status != http.StatusCreated || m["refresh_token_expires_in"] != 604800.0 {
+			t.Fatalf("exchange with refresh_token_expires_in 604800: %d %v, want 201 and 604800", status, m)
+		}
+		clock.Advance(c.after)
+		status, m = e.token(refreshParams(str(m["refresh_token"])))
+		if got := status == http.StatusCreated; got != c.works || (!c.works && m["error"] != "invalid_grant") {
+			t.Errorf("refresh after %v: %d %v, want it to work: %v", c.after, status, m, c.works)
+		}
 	}
 }
 
