@@ -79,8 +79,8 @@
 //     https://support.zendesk.com/hc/en-us/articles/4408845838874
 //
 // For tests: Stats counts the requests per Endpoint; Inject makes an
-// endpoint fail (500s, a text/plain 429, the role-based 403, hangs, TCP
-// resets, broken JSON, ...), or lose its reply (LostReply: the request is
+// endpoint fail (500s, the three kinds of 429 Zendesk sends, the
+// role-based 403, hangs, TCP resets, broken JSON, ...), or lose its reply (LostReply: the request is
 // carried out, a refresh rotates the pair, then the connection is reset,
 // as when a reply is lost on the way); LastTokenRequest shows what the
 // client sent; Revoked and ExpireAccessTokens look at and move the tokens'

@@ -830,7 +830,8 @@ func TestRoutes(t *testing.T) {
 
 var faultNames = map[Fault]string{ServerError: "ServerError", BadGatewayHTML: "BadGatewayHTML", RateLimited: "RateLimited",
 	InvalidJSON: "InvalidJSON", Oversized: "Oversized", WrongContentType: "WrongContentType", ErrorIn2xx: "ErrorIn2xx",
-	NoAccessToken: "NoAccessToken", NoUser: "NoUser", AnonymousUser: "AnonymousUser", Forbidden: "Forbidden"}
+	NoAccessToken: "NoAccessToken", NoUser: "NoUser", AnonymousUser: "AnonymousUser", Forbidden: "Forbidden",
+	RateLimitedJSON: "RateLimitedJSON", RateLimitedNoRetryAfter: "RateLimitedNoRetryAfter"}
 
 // zendeskForbidden is Zendesk's role-based 403.
 const zendeskForbidden = `{"error":"Forbidden","description":"You do not have access to this page. Please contact the account owner of this help desk for further help."}`
@@ -876,6 +877,18 @@ func TestFaults(t *testing.T) {
 			is(429, "text/plain", "")(t, e, resp, b)
 			if resp.Header.Get("Retry-After") != "30" || string(b) != "Too Many Requests" {
 				t.Errorf("Retry-After %q, body %q", resp.Header.Get("Retry-After"), b)
+			}
+		}},
+		{RateLimitedJSON, func(t *testing.T, e Endpoint, resp *http.Response, b []byte) {
+			is(429, jsonType, "APIRateLimitExceeded")(t, e, resp, b)
+			if resp.Header.Get("Retry-After") != "30" || string(b) != `{"error":"APIRateLimitExceeded","description":"Number of allowed API requests per minute exceeded"}` {
+				t.Errorf("Retry-After %q, body %s", resp.Header.Get("Retry-After"), b)
+			}
+		}},
+		{RateLimitedNoRetryAfter, func(t *testing.T, e Endpoint, resp *http.Response, b []byte) {
+			is(429, jsonType, "")(t, e, resp, b)
+			if _, ok := resp.Header["Retry-After"]; ok || string(b) != `{"detail":"Rate limited by Zendesk edge protection","status":"429","title":"Automated response"}` {
+				t.Errorf("Retry-After %q (want none), body %s", resp.Header.Get("Retry-After"), b)
 			}
 		}},
 		{Forbidden, func(t *testing.T, e Endpoint, resp *http.Response, b []byte) {
