@@ -71,7 +71,8 @@
 //     https://developer.zendesk.com/api-reference/ticketing/introduction/#idempotency
 //   - Revocation answers 204 and the token and its refresh token stop
 //     working, or, as a test chooses (Options.Revocation), 403, or 204
-//     while the token keeps working, as community posts report.
+//     while the token keeps working, as community posts report, or 204
+//     that revokes only a token with the write scope.
 //     https://developer.zendesk.com/documentation/api-basics/authentication/revoking-oauth-token/
 //   - With Options.IdentityProvider, a person not signed in to Zendesk is
 //     sent from the authorization request to a single sign-on page on
@@ -192,6 +193,12 @@ const (
 	// community posts report of the real Zendesk:
 	// https://support.zendesk.com/hc/en-us/community/posts/4627188332186
 	PretendsToRevoke
+	// NeedsWriteToRevoke answers 204 to every valid token but revokes only
+	// a token with the broad write scope, as Revokes does; a narrower
+	// token keeps working. It is the explanation a Zendesk developer
+	// advocate suggested in reply to the posts behind PretendsToRevoke:
+	// https://support.zendesk.com/hc/en-us/community/posts/5537132288282
+	NeedsWriteToRevoke
 )
 
 // BadTokenAnswer is the body of the 401 an API endpoint sends for a bearer

@@ -1418,7 +1418,7 @@ func TestRevocationForgetsTheGrant(t *testing.T) {
 	for _, c := range []struct {
 		mode       Revocation
 		remembered bool
-	}{{Revokes, false}, {RefusesRevocation, true}, {PretendsToRevoke, true}} {
+	}{{Revokes, false}, {RefusesRevocation, true}, {PretendsToRevoke, true}, {NeedsWriteToRevoke, true}} {
 		e := newEnv(t, Options{Revocation: c.mode})
 		at := str(e.login()["access_token"]) // Allow remembers users:read
 		if resp, _ := e.authorize(authQuery()); resp.StatusCode != http.StatusFound {
@@ -1443,6 +1443,7 @@ func TestRevocationModes(t *testing.T) {
 		{"Revokes", Revokes, 204, "", true},
 		{"RefusesRevocation", RefusesRevocation, 403, zendeskForbidden, false},
 		{"PretendsToRevoke", PretendsToRevoke, 204, "", false},
+		{"NeedsWriteToRevoke", NeedsWriteToRevoke, 204, "", false}, // tickets:read is a narrow token
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -1476,6 +1477,41 @@ func TestRevocationModes(t *testing.T) {
 		resp, b := e.do("DELETE", revokeP, nil, "Authorization", auth)
 		if resp.StatusCode != 401 || !json.Valid(b) {
 			t.Errorf("revoke with %q: %d %s, want 401", auth, resp.StatusCode, b)
+		}
+	}
+}
+
+// TestNeedsWriteToRevoke: only a token with the broad write scope is
+// revoked; narrower ones, even with every <resource>:write, get the same
+// 204 and keep working.
+func TestNeedsWriteToRevoke(t *testing.T) {
+	for _, c := range []struct {
+		scope   string
+		revoked bool
+	}{
+		{"read", false},
+		{"users:read users:write tickets:write", false},
+		{"write", true},
+		{"read write", true},
+	} {
+		e := newEnv(t, Options{Revocation: NeedsWriteToRevoke})
+		m := e.loginWith(c.scope)
+		at, rt := str(m["access_token"]), str(m["refresh_token"])
+		if resp, b := e.do("DELETE", revokeP, nil, "Authorization", "Bearer "+at); resp.StatusCode != 204 || len(b) != 0 {
+			t.Fatalf("scope %q: revoke %d %s, want 204 and no body", c.scope, resp.StatusCode, b)
+		}
+		if e.sim.Revoked(at) != c.revoked {
+			t.Errorf("scope %q: Revoked() = %v, want %v", c.scope, !c.revoked, c.revoked)
+		}
+		wantRefresh, wantGrant := 201, http.StatusFound
+		if c.revoked {
+			wantRefresh, wantGrant = 400, http.StatusOK // the grant is forgotten: the consent page again
+		}
+		if status, m := e.token(refreshParams(rt)); status != wantRefresh {
+			t.Errorf("scope %q: refresh after revoking: %d %v, want %d", c.scope, status, m, wantRefresh)
+		}
+		if resp, _ := e.authorize(authQuery("scope", c.scope)); resp.StatusCode != wantGrant {
+			t.Errorf("scope %q: authorization after revoking: %d, want %d", c.scope, resp.StatusCode, wantGrant)
 		}
 	}
 }
