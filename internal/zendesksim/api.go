@@ -17,8 +17,13 @@ type Caller struct {
 // API is an extra API endpoint, listed in Options.API: the one place a
 // test or the -demo mode adds the Zendesk endpoints its pages call.
 //
-// Pattern is a ServeMux pattern with a method, e.g.
-// "GET /api/v2/users/{id}/tickets/requested.json". Resource is the Zendesk
+// Pattern is a method and a path as Zendesk's reference writes them, e.g.
+// "GET /api/v2/tickets/{id}.json" or
+// "GET /api/v2/users/{id}/tickets/requested.json": a ServeMux pattern,
+// except that a wildcard may end in .json. The endpoint answers its path
+// with and without the final .json, as Zendesk does, and r.PathValue
+// gives a wildcard's value without it (see patterns.go). The handler sees
+// the request's URL as it was sent, and r.Pattern as listed. Resource is the Zendesk
 // scope resource that covers it, e.g. "tickets". Before Handler runs, the
 // request goes through what every Zendesk API endpoint does: it is counted
 // in Stats as Endpoint(Pattern), takes the faults injected under that
@@ -38,9 +43,9 @@ type API struct {
 }
 
 // addAPI registers a. It panics, like ServeMux.Handle, if a.Pattern is not
-// a method and a path or conflicts with another endpoint, or if a.Resource
-// or a.Handler is missing: a broken list fails at start-up, not in a test
-// run's middle.
+// a method and a path or conflicts with another endpoint (the same path
+// with and without .json included), or if a.Resource or a.Handler is
+// missing: a broken list fails at start-up, not in a test run's middle.
 func (s *Simulator) addAPI(a API) {
 	method, path, _ := strings.Cut(a.Pattern, " ")
 	if method == "" || method != strings.ToUpper(method) || !strings.HasPrefix(path, "/") {
@@ -70,14 +75,17 @@ type apiEndpoint struct {
 	createsTicket bool
 }
 
-// handleAPI registers e under each pattern: one path for faults, counting,
-// the token, the scope rule and idempotency, whatever the endpoint.
-func (s *Simulator) handleAPI(e apiEndpoint, patterns ...string) {
-	for _, p := range patterns {
-		e := e
-		e.createsTicket = createsTicket(p)
-		s.mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) { s.serveAPI(w, r, e) })
+// handleAPI registers e under pattern, routed without its .json: one path
+// for faults, counting, the token, the scope rule and idempotency,
+// whatever the endpoint. It panics if another endpoint has the same route.
+func (s *Simulator) handleAPI(e apiEndpoint, pattern string) {
+	rt := route(pattern)
+	if other, ok := s.routes[rt]; ok {
+		panic("zendesksim: API patterns " + other + " and " + pattern + " are the same endpoint: Zendesk answers a path with and without .json alike")
 	}
+	s.routes[rt] = pattern
+	e.createsTicket = createsTicket(rt)
+	s.mux.HandleFunc(rt, func(w http.ResponseWriter, r *http.Request) { s.serveAPI(w, sentAs(r, pattern), e) })
 }
 
 // serveAPI serves a request to API endpoint e: the injected fault first,

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"io"
 	"net/http"
-	"strings"
 	"time"
 )
 
@@ -46,10 +45,11 @@ const (
 )
 
 // createsTicket reports whether pattern is Create Ticket, the endpoint that
-// honours Idempotency-Key.
+// honours Idempotency-Key. Update Ticket and Update User are PUTs, which
+// the reference does not list among the requests that take a key; they
+// run every time, key or not.
 func createsTicket(pattern string) bool {
-	f := strings.Fields(pattern)
-	return len(f) == 2 && f[0] == http.MethodPost && (f[1] == "/api/v2/tickets" || f[1] == "/api/v2/tickets.json")
+	return route(pattern) == http.MethodPost+" /api/v2/tickets"
 }
 
 // onceKey is whose key it is.

@@ -224,9 +224,10 @@ const (
 // Simulator is an http.Handler serving the simulated Zendesk endpoints.
 // Create it with New. Its methods are safe for concurrent use.
 type Simulator struct {
-	opts Options
-	mux  *http.ServeMux
-	done chan struct{} // closed by Server.Close so that hung handlers return
+	opts   Options
+	mux    *http.ServeMux
+	routes map[string]string // API routes (patterns without .json) to the patterns listed
+	done   chan struct{}     // closed by Server.Close so that hung handlers return
 
 	mu        sync.Mutex // guards everything below
 	codes     map[string]*authCode
@@ -272,6 +273,7 @@ func New(opts Options) *Simulator {
 		tickets:  map[string]time.Time{},
 		faults:   map[Endpoint]*injected{},
 		once:     map[onceKey]*onceAnswer{},
+		routes:   map[string]string{},
 		stats:    Stats{},
 	}
 
@@ -281,9 +283,8 @@ func New(opts Options) *Simulator {
 	s.mux.HandleFunc("POST /oauth/authorizations/new", s.decide)
 	s.mux.HandleFunc("POST /oauth/tokens", s.tokens)
 	s.handleAPI(apiEndpoint{name: Me, resource: "users", broadOnly: opts.ShowSelfNeedsRead, anonymous: s.anonymousMe, serve: s.me},
-		"GET /api/v2/users/me", "GET /api/v2/users/me.json")
-	s.handleAPI(apiEndpoint{name: Revoke, serve: s.revoke},
-		"DELETE /api/v2/oauth/tokens/current", "DELETE /api/v2/oauth/tokens/current.json")
+		"GET /api/v2/users/me.json")
+	s.handleAPI(apiEndpoint{name: Revoke, serve: s.revoke}, "DELETE /api/v2/oauth/tokens/current.json")
 	for _, a := range opts.API {
 		s.addAPI(a)
 	}
@@ -303,7 +304,7 @@ func New(opts Options) *Simulator {
 
 // ServeHTTP serves the simulated Zendesk endpoints.
 func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s.mux.ServeHTTP(w, r)
+	s.mux.ServeHTTP(w, routed(r))
 }
 
 // Stats returns a copy of the request counters.
