@@ -5,15 +5,6 @@ import (
 	"strings"
 )
 
-// Caller is who calls an API endpoint: the signed-in user, and the scopes
-// of the access token they presented.
-type Caller struct {
-	User     User
-	Scopes   []string
-	token    string
-	clientID string
-}
-
 // API is an extra API endpoint, listed in Options.API: the one place a
 // test or the -demo mode adds the Zendesk endpoints its pages call.
 //
@@ -109,18 +100,11 @@ func (s *Simulator) serveAPI(w http.ResponseWriter, r *http.Request, e apiEndpoi
 		writeCouldNotAuthenticate(w)
 		return
 	}
-	s.mu.Lock()
-	t := s.validLocked(token)
-	var scope, clientID string
-	if t != nil {
-		scope, clientID = t.scope, t.grant.clientID
-	}
-	s.mu.Unlock()
-	if t == nil {
+	c, ok := s.caller(token)
+	if !ok {
 		s.writeBadToken(w)
 		return
 	}
-	c := Caller{User: s.opts.User, Scopes: strings.Fields(scope), token: token, clientID: clientID}
 	if e.resource != "" {
 		if missing := missingScope(c.Scopes, e.resource, r.Method, e.broadOnly); missing != "" {
 			writeMissingScope(w, missing)
@@ -132,6 +116,28 @@ func (s *Simulator) serveAPI(w http.ResponseWriter, r *http.Request, e apiEndpoi
 		return
 	}
 	e.serve(w, r, c)
+}
+
+// caller returns who presents the access token: its user, read from the
+// store, and its scopes. ok is false if the token is unknown, expired or
+// revoked, or its user is gone or suspended.
+func (s *Simulator) caller(token string) (c Caller, ok bool) {
+	s.mu.Lock()
+	t := s.validLocked(token)
+	var scope string
+	var g grant
+	if t != nil {
+		scope, g = t.scope, t.grant
+	}
+	s.mu.Unlock()
+	if t == nil {
+		return Caller{}, false
+	}
+	u, found := s.store.user(g.userID)
+	if !found || u.Suspended {
+		return Caller{}, false
+	}
+	return Caller{User: u, Scopes: strings.Fields(scope), token: token, clientID: g.clientID, sim: s}, true
 }
 
 // writeBadToken answers a bearer token that is not valid, as

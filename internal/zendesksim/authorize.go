@@ -63,6 +63,7 @@ func (s *Simulator) authorize(w http.ResponseWriter, r *http.Request) {
 		w = lost()
 	}
 	a, problem := s.parseAuthRequest(r.URL.Query())
+	u, ok := s.firstUser()
 	switch {
 	case problem != "":
 		renderPage(w, http.StatusBadRequest, errorPage, problem)
@@ -70,13 +71,15 @@ func (s *Simulator) authorize(w http.ResponseWriter, r *http.Request) {
 		s.toIdentityProvider(w, r, http.StatusFound)
 	case !s.scopesAllowed(a.scope):
 		redirectBack(w, r, a, invalidScope())
-	case s.granted(grantOf(a.clientID, a.scope)):
-		redirectBack(w, r, a, url.Values{"code": {s.issueCode(a)}})
+	case !ok:
+		renderPage(w, http.StatusForbidden, errorPage, "No user of this account may sign in: every one is suspended.")
+	case s.granted(grantOf(a.clientID, u.ID, a.scope)):
+		redirectBack(w, r, a, url.Values{"code": {s.issueCode(a, u.ID)}})
 	default:
 		s.count(Consent)
 		renderPage(w, http.StatusOK, consentPage, consentView{
 			Client: a.clientID,
-			User:   s.opts.User.Name,
+			User:   u.Name,
 			Scopes: strings.Fields(a.scope),
 			Action: r.URL.RequestURI(), // same path and query
 		})
@@ -107,8 +110,13 @@ func (s *Simulator) decide(w http.ResponseWriter, r *http.Request) {
 			redirectBack(w, r, a, invalidScope())
 			return
 		}
-		s.remember(grantOf(a.clientID, a.scope))
-		redirectBack(w, r, a, url.Values{"code": {s.issueCode(a)}})
+		u, ok := s.firstUser()
+		if !ok {
+			renderPage(w, http.StatusForbidden, errorPage, "No user of this account may sign in: every one is suspended.")
+			return
+		}
+		s.remember(grantOf(a.clientID, u.ID, a.scope))
+		redirectBack(w, r, a, url.Values{"code": {s.issueCode(a, u.ID)}})
 	case "deny":
 		redirectBack(w, r, a, url.Values{
 			"error":             {"access_denied"},
@@ -144,8 +152,21 @@ func redirectBack(w http.ResponseWriter, r *http.Request, a authRequest, params 
 	http.Redirect(w, r, target.String(), http.StatusFound)
 }
 
-// issueCode stores a fresh single-use code, valid for 120 seconds, bound to a.
-func (s *Simulator) issueCode(a authRequest) string {
+// firstUser returns the first of the account's users who is not
+// suspended: who signs in unless told otherwise. ok is false if every
+// user is suspended.
+func (s *Simulator) firstUser() (User, bool) {
+	for _, u := range s.store.allUsers() {
+		if !u.Suspended {
+			return u, true
+		}
+	}
+	return User{}, false
+}
+
+// issueCode stores a fresh single-use code, valid for 120 seconds, bound to
+// a and the user who allowed it.
+func (s *Simulator) issueCode(a authRequest, userID int64) string {
 	code := randomToken()
 	now := s.opts.Now()
 	s.mu.Lock()
@@ -155,6 +176,6 @@ func (s *Simulator) issueCode(a authRequest) string {
 			delete(s.codes, k)
 		}
 	}
-	s.codes[code] = &authCode{a.clientID, a.redirectURI, a.scope, a.challenge, now.Add(codeTTL)}
+	s.codes[code] = &authCode{a.clientID, a.redirectURI, a.scope, a.challenge, userID, now.Add(codeTTL)}
 	return code
 }

@@ -152,7 +152,8 @@ func (s *Simulator) misbehave(w http.ResponseWriter, r *http.Request, e Endpoint
 			v = tokenResponse{AccessToken: randomToken(), TokenType: "bearer", Scope: "users:read",
 				RefreshToken: randomToken(), ExpiresIn: seconds(defaultAccessTTL), RefreshTokenExpiresIn: seconds(defaultRefreshTTL)}
 		} else if e == Me {
-			v = s.userBody()
+			u, _ := s.firstUser()
+			v = userBody(u)
 		}
 		body, _ := json.Marshal(v)
 		writeRaw(w, ok, "text/html; charset=utf-8", body)

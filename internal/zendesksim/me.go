@@ -6,9 +6,10 @@ import "net/http"
 // alone with Options.ShowSelfNeedsRead):
 // https://developer.zendesk.com/api-reference/ticketing/users/users/#show-self
 
-// me answers a caller with a valid token: the signed-in user.
-func (s *Simulator) me(w http.ResponseWriter, _ *http.Request, _ Caller) {
-	WriteJSON(w, http.StatusOK, s.userBody())
+// me answers a caller with a valid token: the token's user, as the store
+// has them now, so that a change made through another endpoint shows.
+func (s *Simulator) me(w http.ResponseWriter, _ *http.Request, c Caller) {
+	WriteJSON(w, http.StatusOK, userBody(c.User))
 }
 
 // anonymousMe answers a request without a bearer token. Zendesk allows
@@ -21,14 +22,7 @@ func (s *Simulator) anonymousMe(w http.ResponseWriter, _ *http.Request) {
 	})
 }
 
-// userBody is the Show Self body for Options.User.
-func (s *Simulator) userBody() map[string]any {
-	u := s.opts.User
-	return map[string]any{
-		"user": map[string]any{
-			"id": u.ID, "name": u.Name, "email": u.Email, "role": u.Role,
-			"role_type": nil, "locale": "en-US", "time_zone": "Copenhagen",
-		},
-		"authenticity_token": randomToken(),
-	}
+// userBody is the Show Self body for u.
+func userBody(u User) map[string]any {
+	return map[string]any{"user": u, "authenticity_token": randomToken()}
 }

@@ -27,14 +27,17 @@ const (
 	maxBodyBytes      = 64 << 10
 )
 
-// authCode is an authorization code waiting to be exchanged.
+// authCode is an authorization code waiting to be exchanged, for the
+// user who allowed it.
 type authCode struct {
 	clientID, redirectURI, scope, challenge string
+	userID                                  int64
 	expires                                 time.Time
 }
 
-// accessToken is an issued access token. Rotated tokens are deleted; revoked
-// ones are kept (with revoked set) so that Revoked can report them.
+// accessToken is an issued access token, bound to the user of its grant.
+// Rotated tokens are deleted; revoked ones are kept (with revoked set) so
+// that Revoked can report them.
 type accessToken struct {
 	grant   grant  // what the person allowed, which revoking forgets
 	scope   string // the token's own scope: the grant's, or narrower after a refresh
@@ -252,7 +255,7 @@ func (s *Simulator) exchange(p url.Values, lt lifetimes, issuer string) (tokenRe
 		!pkceOK(c.challenge, p.Get("code_verifier")) {
 		return tokenResponse{}, invalidGrant()
 	}
-	return s.issueLocked(issuer, grantOf(c.clientID, c.scope), c.scope, lt, now), nil
+	return s.issueLocked(issuer, grantOf(c.clientID, c.userID, c.scope), c.scope, lt, now), nil
 }
 
 // pkceOK checks an RFC 7636 S256 code_verifier against the code's challenge.
@@ -292,7 +295,7 @@ func (s *Simulator) rotate(p url.Values, lt lifetimes, issuer string) (tokenResp
 	if rt == nil {
 		return tokenResponse{}, invalidGrant()
 	}
-	if now.After(rt.expires) {
+	if u, ok := s.store.user(rt.grant.userID); now.After(rt.expires) || !ok || u.Suspended {
 		delete(s.refresh, old)
 		delete(s.access, rt.access)
 		return tokenResponse{}, invalidGrant()
@@ -310,11 +313,11 @@ func (s *Simulator) rotate(p url.Values, lt lifetimes, issuer string) (tokenResp
 }
 
 // issueLocked creates a new access token (and refresh token unless
-// NoRefreshToken) of grant g with scope. s.mu must be held.
+// NoRefreshToken) of grant g, for its user, with scope. s.mu must be held.
 func (s *Simulator) issueLocked(issuer string, g grant, scope string, lt lifetimes, now time.Time) tokenResponse {
 	at := &accessToken{grant: g, scope: scope, expires: now.Add(lt.access)}
 	resp := tokenResponse{
-		AccessToken: newAccessToken(issuer, s.opts.User.ID, g.clientID, scope, now, at.expires, s.opts.TokenBytes),
+		AccessToken: newAccessToken(issuer, g.userID, g.clientID, scope, now, at.expires, s.opts.TokenBytes),
 		TokenType:   "bearer",
 		Scope:       scope,
 	}

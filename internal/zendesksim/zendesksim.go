@@ -87,8 +87,12 @@
 // client sent; Revoked and ExpireAccessTokens look at and move the tokens'
 // state.
 //
-// The simulator has one OAuth client and one user, keeps everything in
-// memory and is meant for demos and tests only.
+// The account's users and tickets live in a store (Options.Users and
+// Options.Tickets seed it) with Zendesk's rules about who may see and
+// change what; Show Self reads the token's user from it, and the
+// endpoints a team adds reach it through their Caller. The simulator has
+// one OAuth client, keeps everything in memory and is meant for demos and
+// tests only.
 package zendesksim
 
 import (
@@ -118,9 +122,15 @@ type Options struct {
 	// scope is sent back to redirect_uri with error=invalid_scope; a token
 	// request gets 400 invalid_scope.
 	AllowedScopes []string
-	// User is who signs in; the zero value means
-	// User{ID: 1, Name: "John Doe", Email: "john@example.com", Role: "admin"}.
-	User User
+	// Users are the account's users; the first is who signs in unless
+	// told otherwise. nil means DefaultUsers(): John Doe, an admin, then
+	// Jane Roe, an end user. New panics if ids repeat or a role or time
+	// zone is not Zendesk's.
+	Users []User
+	// Tickets are the account's tickets to begin with. nil means
+	// DefaultTickets() when Users is nil too, and no tickets when Users
+	// is set; requesters and comment authors must be among Users.
+	Tickets []Ticket
 	// AccessTokenTTL and RefreshTokenTTL are the token lifetimes. Zero means
 	// honour the expires_in / refresh_token_expires_in the client sent
 	// (validated like Zendesk: 300 < expires_in < 172800 and
@@ -171,14 +181,6 @@ type Options struct {
 	Now func() time.Time
 }
 
-// User is the Zendesk user who signs in on the simulated account.
-type User struct {
-	ID    int64
-	Name  string
-	Email string
-	Role  string // "end-user", "agent" or "admin"
-}
-
 // Revocation is how the simulator answers a request to revoke a valid
 // access token.
 type Revocation int
@@ -225,6 +227,7 @@ const (
 // Create it with New. Its methods are safe for concurrent use.
 type Simulator struct {
 	opts   Options
+	store  *store
 	mux    *http.ServeMux
 	routes map[string]string // API routes (patterns without .json) to the patterns listed
 	done   chan struct{}     // closed by Server.Close so that hung handlers return
@@ -249,11 +252,14 @@ func New(opts Options) *Simulator {
 	if opts.ClientID == "" {
 		opts.ClientID = "demo-client"
 	}
-	if opts.User == (User{}) {
-		opts.User = User{ID: 1, Name: "John Doe", Email: "john@example.com", Role: "admin"}
-	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.Users == nil {
+		opts.Users = DefaultUsers()
+		if opts.Tickets == nil {
+			opts.Tickets = DefaultTickets()
+		}
 	}
 	if opts.TokenBytes <= 0 {
 		opts.TokenBytes = defaultTokenBytes
@@ -263,6 +269,7 @@ func New(opts Options) *Simulator {
 	opts.API = slices.Clone(opts.API)
 	s := &Simulator{
 		opts:     opts,
+		store:    newStore(opts.Users, opts.Tickets, opts.Now),
 		mux:      http.NewServeMux(),
 		done:     make(chan struct{}),
 		codes:    map[string]*authCode{},
@@ -312,6 +319,16 @@ func (s *Simulator) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return maps.Clone(s.stats)
+}
+
+// Users returns the account's users as they are now, in Options order.
+func (s *Simulator) Users() []User {
+	return s.store.allUsers()
+}
+
+// Tickets returns every ticket of the account as it is now, by id.
+func (s *Simulator) Tickets() []Ticket {
+	return s.store.allTickets()
 }
 
 // Revoked reports whether accessToken was really revoked via

@@ -679,7 +679,7 @@ func TestNoRefreshToken(t *testing.T) {
 }
 
 func TestMe(t *testing.T) {
-	e := newEnv(t, Options{User: User{ID: 42, Name: "Agent <Smith>", Email: "smith@example.com", Role: "agent"}})
+	e := newEnv(t, Options{Users: []User{{ID: 42, Name: "Agent <Smith>", Email: "smith@example.com", Role: "agent"}}})
 	token := str(e.login()["access_token"])
 	ticketsOnly := str(e.loginWith("tickets:read write")["access_token"])
 	broadRead := str(e.loginWith("read")["access_token"])
@@ -1252,7 +1252,7 @@ var base64url = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 
 func TestTokenFormat(t *testing.T) {
 	clock := newClock()
-	e := newEnv(t, Options{Now: clock.Now, User: User{ID: 42, Name: "A", Role: "agent"}})
+	e := newEnv(t, Options{Now: clock.Now, Users: []User{{ID: 42, Name: "A", Role: "agent"}}})
 	m := e.login()
 	at, rt := str(m["access_token"]), str(m["refresh_token"])
 	if len(at) != 1024 || len(rt) != 1024 {
@@ -1710,7 +1710,7 @@ func TestAPI(t *testing.T) {
 	ticket := func(w http.ResponseWriter, r *http.Request, c Caller) {
 		WriteJSON(w, http.StatusOK, map[string]any{"ticket": map[string]any{"id": r.PathValue("id")}, "caller": c.User.ID, "scopes": c.Scopes})
 	}
-	e := newEnv(t, Options{Now: clock.Now, User: User{ID: 7, Name: "Ann", Role: "agent"},
+	e := newEnv(t, Options{Now: clock.Now, Users: []User{{ID: 7, Name: "Ann", Role: "agent"}},
 		API: []API{{show, "tickets", ticket}, {update, "tickets", ticket}}})
 	token := func(scope string) string { return "Bearer " + str(e.loginWith(scope)["access_token"]) }
 	expired := token("tickets:read")
@@ -1814,7 +1814,7 @@ func TestRecentTickets(t *testing.T) {
 		slices.Reverse(recent) // newest first
 		WriteJSON(w, http.StatusOK, map[string]any{"tickets": recent[:min(perPage, len(recent))], "count": len(recent)})
 	}
-	e := newEnv(t, Options{User: User{ID: 42, Name: "Ann", Role: "end-user"},
+	e := newEnv(t, Options{Users: []User{{ID: 42, Name: "Ann", Role: "end-user"}},
 		API: []API{{"GET /api/v2/users/{id}/tickets/requested.json", "tickets", requested}}})
 
 	const page = "/api/v2/users/42/tickets/requested.json?sort_by=updated_at&sort_order=desc&per_page=10"
