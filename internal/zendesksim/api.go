@@ -23,6 +23,8 @@ import (
 // GET needs read or <Resource>:read, other methods write or
 // <Resource>:write
 // (https://developer.zendesk.com/api-reference/ticketing/oauth/grant_type_tokens/#scope).
+// An end user calling a path under /api/v2/tickets gets the role-based
+// 403 before the handler runs: Zendesk's Tickets API is for agents.
 // A request without a bearer token gets Zendesk's 401 "Couldn't
 // authenticate you". An endpoint listed as "POST /api/v2/tickets.json" or
 // "POST /api/v2/tickets" is Create Ticket, and honours an Idempotency-Key
@@ -110,6 +112,17 @@ func (s *Simulator) serveAPI(w http.ResponseWriter, r *http.Request, e apiEndpoi
 			writeMissingScope(w, missing)
 			return
 		}
+	}
+	// "Tickets always require agent authentication": an end user calling
+	// the Tickets API gets the role-based 403, whatever the token's scopes
+	// (end users have the Requests API). Zendesk does not say whether the
+	// scope or the role is checked first; the simulator checks the scope
+	// first, as a token is read before its user's role.
+	// https://developer.zendesk.com/api-reference/ticketing/tickets/tickets/
+	// https://developer.zendesk.com/api-reference/ticketing/tickets/ticket-requests/
+	if c.User.Role == roleEndUser && underTickets(r.URL.Path) {
+		writeForbidden(w)
+		return
 	}
 	if e.createsTicket {
 		s.serveOnce(w, r, c, e.serve)

@@ -73,3 +73,10 @@ func sentAs(r *http.Request, pattern string) *http.Request {
 	r2.Pattern = pattern
 	return r2
 }
+
+// underTickets reports whether path is the Tickets API's: /api/v2/tickets,
+// with or without .json, or anything under it.
+func underTickets(path string) bool {
+	p := withoutJSON(path)
+	return p == "/api/v2/tickets" || strings.HasPrefix(p, "/api/v2/tickets/")
+}

@@ -571,3 +571,66 @@ func TestShowSelfFollowsTheStore(t *testing.T) {
 		t.Errorf("with users:read: %d %s", resp.StatusCode, b)
 	}
 }
+
+// TestTicketsAPINeedsAnAgent: an end user's token on any path under
+// /api/v2/tickets gets the role-based 403 before the handler runs; the
+// Requests API and other paths that merely mention tickets serve them.
+func TestTicketsAPINeedsAnAgent(t *testing.T) {
+	var runs sync.Map // pattern -> *int
+	count := func(w http.ResponseWriter, r *http.Request, c Caller) {
+		n, _ := runs.LoadOrStore(r.Pattern, new(int))
+		*n.(*int)++
+		WriteJSON(w, http.StatusOK, map[string]any{"caller": c.User.ID})
+	}
+	api := []API{
+		{"GET /api/v2/tickets.json", "tickets", count},
+		{"POST /api/v2/tickets.json", "tickets", count},
+		{"GET /api/v2/tickets/count.json", "tickets", count},
+		{"GET /api/v2/tickets/{id}.json", "tickets", count},
+		{"PUT /api/v2/tickets/{id}.json", "tickets", count},
+		{"GET /api/v2/tickets/{id}/comments.json", "tickets", count},
+		{"GET /api/v2/requests.json", "requests", count},
+		{"GET /api/v2/users/{id}/tickets/requested.json", "tickets", count},
+		{"GET /api/v2/ticket_fields.json", "tickets", count},
+	}
+	endUser := User{ID: 3, Name: "Erin End", Role: "end-user"}
+	agent := User{ID: 2, Name: "Alan Agent", Role: "agent"}
+	for _, c := range []struct {
+		name      string
+		users     []User
+		scope     string
+		method    string
+		path      string
+		status    int
+		forbidden string
+	}{
+		{"end user lists tickets", []User{endUser, agent}, "read write", "GET", "/api/v2/tickets.json", 403, zendeskForbidden},
+		{"end user lists tickets without .json", []User{endUser, agent}, "read", "GET", "/api/v2/tickets", 403, zendeskForbidden},
+		{"end user creates a ticket", []User{endUser, agent}, "write", "POST", "/api/v2/tickets.json", 403, zendeskForbidden},
+		{"end user counts tickets", []User{endUser, agent}, "tickets:read", "GET", "/api/v2/tickets/count.json", 403, zendeskForbidden},
+		{"end user shows a ticket", []User{endUser, agent}, "tickets:read", "GET", "/api/v2/tickets/10.json", 403, zendeskForbidden},
+		{"end user updates a ticket", []User{endUser, agent}, "tickets:write", "PUT", "/api/v2/tickets/10", 403, zendeskForbidden},
+		{"end user lists comments", []User{endUser, agent}, "read", "GET", "/api/v2/tickets/10/comments.json", 403, zendeskForbidden},
+		{"end user without the scope: the scope first", []User{endUser, agent}, "users:read", "GET", "/api/v2/tickets.json", 403, missingScopeBody("tickets:read")},
+		{"end user lists requests", []User{endUser, agent}, "requests:read", "GET", "/api/v2/requests.json", 200, ""},
+		{"end user lists requested tickets", []User{endUser, agent}, "tickets:read", "GET", "/api/v2/users/3/tickets/requested.json", 200, ""},
+		{"end user reads ticket fields", []User{endUser, agent}, "read", "GET", "/api/v2/ticket_fields.json", 200, ""},
+		{"agent lists tickets", []User{agent, endUser}, "tickets:read", "GET", "/api/v2/tickets.json", 200, ""},
+		{"agent updates a ticket", []User{agent, endUser}, "tickets:write", "PUT", "/api/v2/tickets/10.json", 200, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			runs.Clear()
+			e := newEnv(t, Options{Users: c.users, API: api})
+			token := str(e.loginWith(c.scope)["access_token"])
+			resp, b := e.do(c.method, c.path, nil, "Authorization", "Bearer "+token)
+			ran := 0
+			runs.Range(func(_, n any) bool { ran += *n.(*int); return true })
+			if resp.StatusCode != c.status || (c.forbidden != "" && string(b) != c.forbidden) {
+				t.Errorf("%d %s, want %d %s", resp.StatusCode, b, c.status, c.forbidden)
+			}
+			if want := map[bool]int{true: 1, false: 0}[c.status == 200]; ran != want {
+				t.Errorf("the handler ran %d times, want %d", ran, want)
+			}
+		})
+	}
+}
