@@ -29,9 +29,20 @@ import (
 // authenticate you". An endpoint listed as "POST /api/v2/tickets.json" or
 // "POST /api/v2/tickets" is Create Ticket, and honours an Idempotency-Key
 // header (see idempotency.go).
+//
+// Public marks an endpoint that needs no authentication, such as List
+// Time Zones: a request without a bearer token reaches Handler with a
+// Caller that has no user (Caller.SignedIn is false), and Resource may be
+// "". A request with a bearer token is checked as on any endpoint: a bad
+// token is 401, and the scopes must cover Resource if there is one.
+// Zendesk documents that only for Show Self, which answers anonymous
+// callers but refuses a bad token; that every public endpoint refuses a
+// bad token rather than ignoring it is a guess, the strict one:
+// https://developer.zendesk.com/api-reference/ticketing/users/users/#show-self
 type API struct {
 	Pattern  string
 	Resource string
+	Public   bool
 	Handler  func(w http.ResponseWriter, r *http.Request, c Caller)
 }
 
@@ -44,13 +55,13 @@ func (s *Simulator) addAPI(a API) {
 	if method == "" || method != strings.ToUpper(method) || !strings.HasPrefix(path, "/") {
 		panic("zendesksim: API pattern must be a method and a path, e.g. \"GET /api/v2/...\": " + a.Pattern)
 	}
-	if a.Resource == "" {
+	if a.Resource == "" && !a.Public {
 		panic("zendesksim: API needs the scope resource of " + a.Pattern)
 	}
 	if a.Handler == nil {
 		panic("zendesksim: API has no Handler for " + a.Pattern)
 	}
-	s.handleAPI(apiEndpoint{name: Endpoint(a.Pattern), resource: a.Resource, serve: a.Handler}, a.Pattern)
+	s.handleAPI(apiEndpoint{name: Endpoint(a.Pattern), resource: a.Resource, public: a.Public, serve: a.Handler}, a.Pattern)
 }
 
 // apiEndpoint is an API endpoint as handleAPI serves it.
@@ -60,9 +71,10 @@ type apiEndpoint struct {
 	// broadOnly: only the broad read or write scope covers it, not
 	// <resource>:read or :write.
 	broadOnly bool
-	// anonymous answers a request without a bearer token; nil: 401.
-	anonymous http.HandlerFunc
-	serve     func(w http.ResponseWriter, r *http.Request, c Caller)
+	// public: a request without a bearer token is served, with a Caller
+	// that has no user; without it, such a request is 401.
+	public bool
+	serve  func(w http.ResponseWriter, r *http.Request, c Caller)
 	// createsTicket: the endpoint is Create Ticket, which honours an
 	// Idempotency-Key header.
 	createsTicket bool
@@ -82,8 +94,9 @@ func (s *Simulator) handleAPI(e apiEndpoint, pattern string) {
 }
 
 // serveAPI serves a request to API endpoint e: the injected fault first,
-// then the bearer token, the scopes, and the endpoint itself, once per
-// Idempotency-Key for Create Ticket.
+// then the bearer token (none needed on a public endpoint), the scopes,
+// the caller's role, and the endpoint itself, once per Idempotency-Key
+// for Create Ticket.
 func (s *Simulator) serveAPI(w http.ResponseWriter, r *http.Request, e apiEndpoint) {
 	f := s.begin(e.name)
 	if s.misbehave(w, r, e.name, f) {
@@ -94,20 +107,18 @@ func (s *Simulator) serveAPI(w http.ResponseWriter, r *http.Request, e apiEndpoi
 		w = lost()
 	}
 	token, ok := bearer(r)
-	if !ok {
-		if e.anonymous != nil {
-			e.anonymous(w, r)
-			return
-		}
+	if !ok && !e.public {
 		writeCouldNotAuthenticate(w)
 		return
 	}
-	c, ok := s.caller(token)
-	if !ok {
-		s.writeBadToken(w)
-		return
+	c := Caller{sim: s} // no user: a public endpoint called without a token
+	if ok {
+		if c, ok = s.caller(token); !ok {
+			s.writeBadToken(w)
+			return
+		}
 	}
-	if e.resource != "" {
+	if e.resource != "" && c.SignedIn() {
 		if missing := missingScope(c.Scopes, e.resource, r.Method, e.broadOnly); missing != "" {
 			writeMissingScope(w, missing)
 			return

@@ -16,7 +16,7 @@ func TestZendeskPatterns(t *testing.T) {
 	echo := func(w http.ResponseWriter, r *http.Request, _ Caller) {
 		WriteJSON(w, http.StatusOK, map[string]string{"id": r.PathValue("id"), "path": r.URL.Path, "pattern": r.Pattern})
 	}
-	e := newEnv(t, Options{API: []API{{show, "tickets", echo}, {count, "tickets", echo}, {list, "tickets", echo}}})
+	e := newEnv(t, Options{API: []API{{Pattern: show, Resource: "tickets", Handler: echo}, {Pattern: count, Resource: "tickets", Handler: echo}, {Pattern: list, Resource: "tickets", Handler: echo}}})
 	auth := "Bearer " + str(e.loginWith("read")["access_token"])
 	cases := []struct {
 		path, id, pattern string
@@ -71,12 +71,12 @@ func TestZendeskPatternPanics(t *testing.T) {
 		name string
 		api  []API
 	}{
-		{"with and without .json", []API{{"POST /api/v2/tickets.json", "tickets", h}, {"POST /api/v2/tickets", "tickets", h}}},
-		{"wildcard with and without .json", []API{{"GET /api/v2/tickets/{id}.json", "tickets", h}, {"GET /api/v2/tickets/{ticket_id}", "tickets", h}}},
-		{".json in the middle", []API{{"GET /api/v2/tickets/{id}.json/comments.json", "tickets", h}}},
-		{"a wildcard and more in a segment", []API{{"GET /api/v2/tickets/t{id}.json", "tickets", h}}},
-		{"conflicting wildcards", []API{{"GET /api/v2/{kind}/count.json", "tickets", h}, {"GET /api/v2/tickets/{id}.json", "tickets", h}}},
-		{"Show Self without .json", []API{{"GET /api/v2/users/me", "users", h}}},
+		{"with and without .json", []API{{Pattern: "POST /api/v2/tickets.json", Resource: "tickets", Handler: h}, {Pattern: "POST /api/v2/tickets", Resource: "tickets", Handler: h}}},
+		{"wildcard with and without .json", []API{{Pattern: "GET /api/v2/tickets/{id}.json", Resource: "tickets", Handler: h}, {Pattern: "GET /api/v2/tickets/{ticket_id}", Resource: "tickets", Handler: h}}},
+		{".json in the middle", []API{{Pattern: "GET /api/v2/tickets/{id}.json/comments.json", Resource: "tickets", Handler: h}}},
+		{"a wildcard and more in a segment", []API{{Pattern: "GET /api/v2/tickets/t{id}.json", Resource: "tickets", Handler: h}}},
+		{"conflicting wildcards", []API{{Pattern: "GET /api/v2/{kind}/count.json", Resource: "tickets", Handler: h}, {Pattern: "GET /api/v2/tickets/{id}.json", Resource: "tickets", Handler: h}}},
+		{"Show Self without .json", []API{{Pattern: "GET /api/v2/users/me", Resource: "users", Handler: h}}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			defer func() {

@@ -583,15 +583,15 @@ func TestTicketsAPINeedsAnAgent(t *testing.T) {
 		WriteJSON(w, http.StatusOK, map[string]any{"caller": c.User.ID})
 	}
 	api := []API{
-		{"GET /api/v2/tickets.json", "tickets", count},
-		{"POST /api/v2/tickets.json", "tickets", count},
-		{"GET /api/v2/tickets/count.json", "tickets", count},
-		{"GET /api/v2/tickets/{id}.json", "tickets", count},
-		{"PUT /api/v2/tickets/{id}.json", "tickets", count},
-		{"GET /api/v2/tickets/{id}/comments.json", "tickets", count},
-		{"GET /api/v2/requests.json", "requests", count},
-		{"GET /api/v2/users/{id}/tickets/requested.json", "tickets", count},
-		{"GET /api/v2/ticket_fields.json", "tickets", count},
+		{Pattern: "GET /api/v2/tickets.json", Resource: "tickets", Handler: count},
+		{Pattern: "POST /api/v2/tickets.json", Resource: "tickets", Handler: count},
+		{Pattern: "GET /api/v2/tickets/count.json", Resource: "tickets", Handler: count},
+		{Pattern: "GET /api/v2/tickets/{id}.json", Resource: "tickets", Handler: count},
+		{Pattern: "PUT /api/v2/tickets/{id}.json", Resource: "tickets", Handler: count},
+		{Pattern: "GET /api/v2/tickets/{id}/comments.json", Resource: "tickets", Handler: count},
+		{Pattern: "GET /api/v2/requests.json", Resource: "requests", Handler: count},
+		{Pattern: "GET /api/v2/users/{id}/tickets/requested.json", Resource: "tickets", Handler: count},
+		{Pattern: "GET /api/v2/ticket_fields.json", Resource: "tickets", Handler: count},
 	}
 	endUser := User{ID: 3, Name: "Erin End", Role: "end-user"}
 	agent := User{ID: 2, Name: "Alan Agent", Role: "agent"}

@@ -17,7 +17,8 @@
 //	GET    /access/jwt                          Options.IdentityProvider only: back from the identity
 //	                                            provider, sets the Zendesk session cookie
 //	(Options.API)                               the extra API endpoints a test or the -demo mode lists,
-//	                                            e.g. "POST /api/v2/tickets.json"; see API
+//	                                            e.g. "PUT /api/v2/tickets/{id}.json", public ones
+//	                                            (List Time Zones) included; see API
 //
 // Extra API endpoints are listed in Options.API, one line each.
 //
@@ -289,7 +290,7 @@ func New(opts Options) *Simulator {
 	s.mux.HandleFunc("GET /oauth/authorizations/new", s.authorize)
 	s.mux.HandleFunc("POST /oauth/authorizations/new", s.decide)
 	s.mux.HandleFunc("POST /oauth/tokens", s.tokens)
-	s.handleAPI(apiEndpoint{name: Me, resource: "users", broadOnly: opts.ShowSelfNeedsRead, anonymous: s.anonymousMe, serve: s.me},
+	s.handleAPI(apiEndpoint{name: Me, resource: "users", broadOnly: opts.ShowSelfNeedsRead, public: true, serve: s.me},
 		"GET /api/v2/users/me.json")
 	s.handleAPI(apiEndpoint{name: Revoke, serve: s.revoke}, "DELETE /api/v2/oauth/tokens/current.json")
 	for _, a := range opts.API {

@@ -1711,7 +1711,7 @@ func TestAPI(t *testing.T) {
 		WriteJSON(w, http.StatusOK, map[string]any{"ticket": map[string]any{"id": r.PathValue("id")}, "caller": c.User.ID, "scopes": c.Scopes})
 	}
 	e := newEnv(t, Options{Now: clock.Now, Users: []User{{ID: 7, Name: "Ann", Role: "agent"}},
-		API: []API{{show, "tickets", ticket}, {update, "tickets", ticket}}})
+		API: []API{{Pattern: show, Resource: "tickets", Handler: ticket}, {Pattern: update, Resource: "tickets", Handler: ticket}}})
 	token := func(scope string) string { return "Bearer " + str(e.loginWith(scope)["access_token"]) }
 	expired := token("tickets:read")
 	revoked := token("tickets:read")
@@ -1774,13 +1774,13 @@ func TestAPIPanics(t *testing.T) {
 		name string
 		api  []API
 	}{
-		{"no method", []API{{"/api/v2/groups.json", "groups", h}}},
-		{"not a method", []API{{"get /api/v2/groups.json", "groups", h}}},
-		{"no resource", []API{{"GET /api/v2/groups.json", "", h}}},
-		{"no handler", []API{{"GET /api/v2/groups.json", "groups", nil}}},
-		{"listed twice", []API{{"GET /api/v2/tickets.json", "tickets", h}, {"GET /api/v2/tickets.json", "tickets", h}}},
-		{"built in", []API{{"GET /api/v2/users/me.json", "users", h}}},
-		{"a host: never matches the simulator's", []API{{"GET localhost/api/v2/x.json", "things", h}}},
+		{"no method", []API{{Pattern: "/api/v2/groups.json", Resource: "groups", Handler: h}}},
+		{"not a method", []API{{Pattern: "get /api/v2/groups.json", Resource: "groups", Handler: h}}},
+		{"no resource", []API{{Pattern: "GET /api/v2/groups.json", Resource: "", Handler: h}}},
+		{"no handler", []API{{Pattern: "GET /api/v2/groups.json", Resource: "groups", Handler: nil}}},
+		{"listed twice", []API{{Pattern: "GET /api/v2/tickets.json", Resource: "tickets", Handler: h}, {Pattern: "GET /api/v2/tickets.json", Resource: "tickets", Handler: h}}},
+		{"built in", []API{{Pattern: "GET /api/v2/users/me.json", Resource: "users", Handler: h}}},
+		{"a host: never matches the simulator's", []API{{Pattern: "GET localhost/api/v2/x.json", Resource: "things", Handler: h}}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			defer func() {
@@ -1815,7 +1815,7 @@ func TestRecentTickets(t *testing.T) {
 		WriteJSON(w, http.StatusOK, map[string]any{"tickets": recent[:min(perPage, len(recent))], "count": len(recent)})
 	}
 	e := newEnv(t, Options{Users: []User{{ID: 42, Name: "Ann", Role: "end-user"}},
-		API: []API{{"GET /api/v2/users/{id}/tickets/requested.json", "tickets", requested}}})
+		API: []API{{Pattern: "GET /api/v2/users/{id}/tickets/requested.json", Resource: "tickets", Handler: requested}}})
 
 	const page = "/api/v2/users/42/tickets/requested.json?sort_by=updated_at&sort_order=desc&per_page=10"
 	token := str(e.loginWith("users:read tickets:read")["access_token"])
@@ -1878,7 +1878,7 @@ func (d *ticketDesk) create(w http.ResponseWriter, r *http.Request, c Caller) {
 // which answers with and without .json, and a token that may write
 // tickets.
 func ticketsEnv(t *testing.T, d *ticketDesk, opts Options) (*env, string) {
-	opts.API = append(opts.API, API{"POST /api/v2/tickets.json", "tickets", d.create})
+	opts.API = append(opts.API, API{Pattern: "POST /api/v2/tickets.json", Resource: "tickets", Handler: d.create})
 	opts.Tickets = []Ticket{}
 	e := newEnv(t, opts)
 	return e, "Bearer " + str(e.loginWith("tickets:write")["access_token"])
@@ -1926,11 +1926,10 @@ func TestIdempotencyKey(t *testing.T) {
 	clock := newClock()
 	d := &ticketDesk{}
 	var updates atomic.Int64
-	e, auth := ticketsEnv(t, d, Options{Now: clock.Now, AccessTokenTTL: 3 * time.Hour, API: []API{{"PUT /api/v2/tickets/{id}", "tickets",
-		func(w http.ResponseWriter, _ *http.Request, _ Caller) {
-			updates.Add(1)
-			WriteJSON(w, http.StatusOK, map[string]any{})
-		}}}})
+	e, auth := ticketsEnv(t, d, Options{Now: clock.Now, AccessTokenTTL: 3 * time.Hour, API: []API{{Pattern: "PUT /api/v2/tickets/{id}", Resource: "tickets", Handler: func(w http.ResponseWriter, _ *http.Request, _ Caller) {
+		updates.Add(1)
+		WriteJSON(w, http.StatusOK, map[string]any{})
+	}}}})
 	want := func(name string, status int, lookup, body string, wantStatus int, wantLookup, wantBody string, runs int64) {
 		t.Helper()
 		if status != wantStatus || lookup != wantLookup || (wantBody != "" && body != wantBody) || d.runs.Load() != runs {
