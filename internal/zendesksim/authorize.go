@@ -51,8 +51,9 @@ func validChallenge(c string) bool {
 // authorize serves GET /oauth/authorizations/new. In order: a malformed
 // request gets an error page; a person not signed in to Zendesk goes to
 // the identity provider; a scope outside the allowed ones goes back with
-// invalid_scope; a remembered grant goes back with a code; anything else
-// gets the consent page.
+// invalid_scope; a grant the session's user (see sessionUser) already
+// allowed goes back with a code for them; anything else gets the consent
+// page, which offers the account's users, that one chosen.
 func (s *Simulator) authorize(w http.ResponseWriter, r *http.Request) {
 	f := s.begin(Authorize)
 	if s.misbehave(w, r, Authorize, f) {
@@ -63,7 +64,7 @@ func (s *Simulator) authorize(w http.ResponseWriter, r *http.Request) {
 		w = lost()
 	}
 	a, problem := s.parseAuthRequest(r.URL.Query())
-	u, ok := s.firstUser()
+	u, ok := s.sessionUser(r)
 	switch {
 	case problem != "":
 		renderPage(w, http.StatusBadRequest, errorPage, problem)
@@ -79,7 +80,7 @@ func (s *Simulator) authorize(w http.ResponseWriter, r *http.Request) {
 		s.count(Consent)
 		renderPage(w, http.StatusOK, consentPage, consentView{
 			Client: a.clientID,
-			User:   u.Name,
+			Users:  choices(s.signInChoices(), u.ID),
 			Scopes: strings.Fields(a.scope),
 			Action: r.URL.RequestURI(), // same path and query
 		})
@@ -87,8 +88,10 @@ func (s *Simulator) authorize(w http.ResponseWriter, r *http.Request) {
 }
 
 // decide serves POST /oauth/authorizations/new with decision=allow|deny,
-// the consent page's buttons: it redirects to redirect_uri with a code or
-// an error, and Allow remembers the grant.
+// the consent page's buttons, and user, the user chosen (the first user
+// if there is no such field): it redirects to redirect_uri with a code or
+// an error. Allow signs the browser in as the user chosen and remembers
+// the grant.
 func (s *Simulator) decide(w http.ResponseWriter, r *http.Request) {
 	a, problem := s.parseAuthRequest(r.URL.Query())
 	if problem != "" {
@@ -110,11 +113,12 @@ func (s *Simulator) decide(w http.ResponseWriter, r *http.Request) {
 			redirectBack(w, r, a, invalidScope())
 			return
 		}
-		u, ok := s.firstUser()
+		u, ok := s.chosenUser(r)
 		if !ok {
-			renderPage(w, http.StatusForbidden, errorPage, "No user of this account may sign in: every one is suspended.")
+			renderPage(w, http.StatusBadRequest, errorPage, "The user chosen may not sign in to this account.")
 			return
 		}
+		s.startSession(w, r, u.ID)
 		s.remember(grantOf(a.clientID, u.ID, a.scope))
 		redirectBack(w, r, a, url.Values{"code": {s.issueCode(a, u.ID)}})
 	case "deny":
@@ -150,18 +154,6 @@ func redirectBack(w http.ResponseWriter, r *http.Request, a authRequest, params 
 	}
 	target.RawQuery += params.Encode()
 	http.Redirect(w, r, target.String(), http.StatusFound)
-}
-
-// firstUser returns the first of the account's users who is not
-// suspended: who signs in unless told otherwise. ok is false if every
-// user is suspended.
-func (s *Simulator) firstUser() (User, bool) {
-	for _, u := range s.store.allUsers() {
-		if !u.Suspended {
-			return u, true
-		}
-	}
-	return User{}, false
 }
 
 // issueCode stores a fresh single-use code, valid for 120 seconds, bound to

@@ -8,7 +8,7 @@
 //
 //	GET    /oauth/authorizations/new            authorization request (code + PKCE): consent page,
 //	                                            or straight back to redirect_uri for a remembered grant
-//	POST   /oauth/authorizations/new            the consent page's Allow or Deny
+//	POST   /oauth/authorizations/new            the consent page's Allow or Deny, and whom to sign in as
 //	POST   /oauth/tokens                        authorization_code and refresh_token grants
 //	GET    /api/v2/users/me(.json)              Show Self
 //	DELETE /api/v2/oauth/tokens/current(.json)  revoke the presented access token
@@ -47,7 +47,12 @@
 //     asking for another is invalid_scope.
 //     https://support.zendesk.com/hc/en-us/articles/11093380955674
 //   - A person who already allowed a client the same scopes is sent back
-//     without a consent page; a real revocation forgets that grant.
+//     without a consent page; a real revocation forgets that grant. The
+//     simulated consent page also asks whom to sign in as, one of
+//     Options.Users (the first by default), so that a demo or a test can
+//     be an end user as well as an admin; Allow remembers the choice in
+//     the simulator's Zendesk session cookie, _zendesk_session, and a
+//     remembered grant goes straight back as that user.
 //     https://developer.zendesk.com/documentation/ticketing/working-with-oauth/using-oauth-to-authenticate-zendesk-api-requests-in-a-web-app/
 //   - API calls need a bearer token whose scopes cover the endpoint (read
 //     or <resource>:read for GET, write or <resource>:write otherwise),
@@ -238,7 +243,7 @@ type Simulator struct {
 	access    map[string]*accessToken
 	refresh   map[string]*refreshToken
 	grants    map[grant]bool
-	sessions  map[string]bool      // Zendesk session cookie values
+	sessions  map[string]int64     // Zendesk session cookie values to their user (0: none yet)
 	tickets   map[string]time.Time // identity provider sign-ins not yet redeemed, by expiry
 	faults    map[Endpoint]*injected
 	once      map[onceKey]*onceAnswer // Create Ticket answers by Idempotency-Key
@@ -277,7 +282,7 @@ func New(opts Options) *Simulator {
 		access:   map[string]*accessToken{},
 		refresh:  map[string]*refreshToken{},
 		grants:   map[grant]bool{},
-		sessions: map[string]bool{},
+		sessions: map[string]int64{},
 		tickets:  map[string]time.Time{},
 		faults:   map[Endpoint]*injected{},
 		once:     map[onceKey]*onceAnswer{},

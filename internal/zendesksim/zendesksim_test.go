@@ -241,7 +241,7 @@ func TestAuthorizePage(t *testing.T) {
 		status int
 		text   string
 	}{
-		{"valid", "", authQuery(), 200, "demo-client</strong> wants to access your Zendesk account as <strong>John Doe"},
+		{"valid", "", authQuery(), 200, "<strong>demo-client</strong> wants to access your Zendesk account."},
 		{"confidential without PKCE", "s3cret", authQuery("code_challenge", "", "code_challenge_method", ""), 200, "users:read"},
 		{"unknown client", "", authQuery("client_id", "nope"), 400, "No such client"},
 		{"client_id typo", "", authQuery("client_id", "", "clientid", "demo-client"), 400, "No such client"},
@@ -272,7 +272,9 @@ func TestAuthorizePage(t *testing.T) {
 				return
 			}
 			for _, want := range []string{`<form method="post"`, `<button name="decision" value="allow" id="allow">Allow</button>`,
-				`<button name="decision" value="deny" id="deny">Deny</button>`} {
+				`<button name="decision" value="deny" id="deny">Deny</button>`, "<fieldset>\n<legend>Sign in as</legend>",
+				`<input type="radio" name="user" value="1" id="user-1" checked> <label for="user-1">John Doe (admin)</label>`,
+				`<input type="radio" name="user" value="2" id="user-2"> <label for="user-2">Jane Roe (end user)</label>`} {
 				if !strings.Contains(body, want) {
 					t.Errorf("page lacks %s", want)
 				}
