@@ -91,7 +91,12 @@
 // carried out, a refresh rotates the pair, then the connection is reset,
 // as when a reply is lost on the way); LastTokenRequest shows what the
 // client sent; Revoked and ExpireAccessTokens look at and move the tokens'
-// state.
+// state. An admin's actions that an app meets only by their effects are
+// operations too: DeleteClientTokens (an admin deleted the app's tokens:
+// every call is 401, every refresh invalid_grant, and the consent page
+// shows again) and SuspendUser; CreateToken issues a user's token without
+// a browser, as Zendesk's OAuth Tokens API does. Users and Tickets show
+// the store.
 //
 // The account's users and tickets live in a store (Options.Users and
 // Options.Tickets seed it) with Zendesk's rules about who may see and
