@@ -12,9 +12,11 @@ import (
 // The authorization endpoint, GET and POST /oauth/authorizations/new:
 // https://support.zendesk.com/hc/en-us/articles/4408845965210
 
-// authRequest is the part of an authorization request that the code is bound to.
+// authRequest is the part of an authorization request that the code is
+// bound to, and the client it names.
 type authRequest struct {
 	clientID, redirectURI, scope, state, challenge string
+	client                                         client
 }
 
 // parseAuthRequest validates the query of GET or POST
@@ -23,11 +25,14 @@ type authRequest struct {
 // redirects, and the simulator shows a page for the other malformed
 // requests too.
 func (s *Simulator) parseAuthRequest(q url.Values) (authRequest, string) {
-	a := authRequest{q.Get("client_id"), q.Get("redirect_uri"), q.Get("scope"), q.Get("state"), q.Get("code_challenge")}
+	a := authRequest{clientID: q.Get("client_id"), redirectURI: q.Get("redirect_uri"), scope: q.Get("scope"),
+		state: q.Get("state"), challenge: q.Get("code_challenge")}
+	var known bool
+	a.client, known = s.client(a.clientID)
 	switch {
-	case a.clientID != s.opts.ClientID:
+	case !known:
 		return a, "No such client"
-	case !slices.Contains(s.opts.RedirectURIs, a.redirectURI):
+	case !slices.Contains(a.client.redirectURIs, a.redirectURI):
 		return a, "The redirect_uri is not registered for this client."
 	case q.Get("response_type") != "code":
 		return a, "response_type must be code."
@@ -37,7 +42,7 @@ func (s *Simulator) parseAuthRequest(q url.Values) (authRequest, string) {
 		return a, "code_challenge_method must be S256."
 	case a.challenge != "" && !validChallenge(a.challenge):
 		return a, "code_challenge must be an unpadded base64url SHA-256 hash."
-	case a.challenge == "" && s.opts.ClientSecret == "":
+	case a.challenge == "" && a.client.secret == "":
 		return a, "This public client must use PKCE: code_challenge is required."
 	}
 	return a, ""
@@ -70,7 +75,7 @@ func (s *Simulator) authorize(w http.ResponseWriter, r *http.Request) {
 		renderPage(w, http.StatusBadRequest, errorPage, problem)
 	case !s.signedIn(r):
 		s.toIdentityProvider(w, r, http.StatusFound)
-	case !s.scopesAllowed(a.scope):
+	case !a.client.allows(a.scope):
 		redirectBack(w, r, a, invalidScope())
 	case !ok:
 		renderPage(w, http.StatusForbidden, errorPage, "No user of this account may sign in: every one is suspended.")
@@ -109,7 +114,7 @@ func (s *Simulator) decide(w http.ResponseWriter, r *http.Request) {
 	}
 	switch r.PostForm.Get("decision") {
 	case "allow":
-		if !s.scopesAllowed(a.scope) {
+		if !a.client.allows(a.scope) {
 			redirectBack(w, r, a, invalidScope())
 			return
 		}

@@ -9,12 +9,13 @@ import (
 	"strings"
 )
 
-// The simulator's HTML pages: the error page, the consent page and the
-// identity provider's sign-in page. Each says loudly that it is simulated,
-// and each is served with the same strict Content-Security-Policy: no
-// scripts, and exactly one style element, allowed by its hash. The policy
-// has no form-action: the consent and sign-in forms end in redirects to
-// other origins, which a form-action would have to list.
+// The simulator's HTML pages: the error page, the consent page, the page
+// for an account that does not exist and the identity provider's sign-in
+// page. Each says loudly that it is simulated, and each is served with the
+// same strict Content-Security-Policy: no scripts, and exactly one style
+// element, allowed by its hash. The policy has no form-action: the consent
+// and sign-in forms end in redirects to other origins, which a form-action
+// would have to list.
 
 // pageCSS is the pages' only style.
 const pageCSS = `
@@ -80,6 +81,13 @@ var (
 <button name="decision" value="allow" id="allow">Allow</button>
 <button name="decision" value="deny" id="deny">Deny</button>
 </form>
+{{end}}`)
+
+	// noAccountPage is the page for a host that names no account (a
+	// string: the name), under Accounts.
+	noAccountPage = page(`{{define "title"}}No such account - Simulated Zendesk{{end}}
+{{define "body"}}<h1>This account does not exist</h1>
+<p>There is no Zendesk account <strong>{{.}}</strong>.</p>
 {{end}}`)
 
 	// idpSignInPage is the identity provider's sign-in page (idpView).

@@ -109,7 +109,7 @@ func (s *Simulator) tokens(w http.ResponseWriter, r *http.Request) {
 		e = missing("grant_type")
 	case ep == "":
 		e = &apiError{http.StatusBadRequest, "unsupported_grant_type", "The authorization grant type is not supported by the authorization server."}
-	case !s.scopesAllowed(p.Get("scope")):
+	case !s.clients[p.Get("client_id")].allows(p.Get("scope")): // the client is known by now
 		e = &apiError{http.StatusBadRequest, "invalid_scope", invalidScopeDesc}
 	default:
 		lt, problem := s.lifetimes(p)
@@ -197,11 +197,8 @@ func decodeJSONParams(body []byte) (url.Values, string) {
 
 // clientOK checks client_id and, for a confidential client, client_secret.
 func (s *Simulator) clientOK(p url.Values) bool {
-	if p.Get("client_id") != s.opts.ClientID {
-		return false
-	}
-	return s.opts.ClientSecret == "" ||
-		subtle.ConstantTimeCompare([]byte(p.Get("client_secret")), []byte(s.opts.ClientSecret)) == 1
+	c, ok := s.client(p.Get("client_id"))
+	return ok && c.authenticates(p.Get("client_secret"))
 }
 
 // lifetimes returns the token lifetimes for a token request, or an

@@ -98,6 +98,13 @@
 // a browser, as Zendesk's OAuth Tokens API does. Users and Tickets show
 // the store.
 //
+// Accounts serves several accounts on one listener, routed by the first
+// label of the Host (acme.zendesk.test is account acme), each an
+// independent Simulator: a token of one is 401 at another, a client made
+// in one is "No such client" at another, and a global client (zdg-) works
+// at all of them.
+// https://developer.zendesk.com/documentation/apps/publish-your-app-or-theme/global_oauth_intro/
+//
 // The account's users and tickets live in a store (Options.Users and
 // Options.Tickets seed it) with Zendesk's rules about who may see and
 // change what; Show Self reads the token's user from it, and the
@@ -119,6 +126,8 @@ import (
 // real Zendesk's default behaviour.
 type Options struct {
 	// ClientID is the OAuth client's Identifier; default "demo-client".
+	// An identifier that begins with zdg- is a global client, which
+	// Accounts makes known to all its accounts (see clients.go).
 	ClientID string
 	// ClientSecret "" makes a public client: PKCE is required and no secret
 	// is checked. A non-empty secret makes a confidential client: the secret
@@ -237,11 +246,12 @@ const (
 // Simulator is an http.Handler serving the simulated Zendesk endpoints.
 // Create it with New. Its methods are safe for concurrent use.
 type Simulator struct {
-	opts   Options
-	store  *store
-	mux    *http.ServeMux
-	routes map[string]string // API routes (patterns without .json) to the patterns listed
-	done   chan struct{}     // closed by Server.Close so that hung handlers return
+	opts    Options
+	clients map[string]client // the OAuth clients the account knows, by identifier
+	store   *store
+	mux     *http.ServeMux
+	routes  map[string]string // API routes (patterns without .json) to the patterns listed
+	done    chan struct{}     // closed when its Server or Accounts closes, so that hung handlers return
 
 	mu        sync.Mutex // guards everything below
 	codes     map[string]*authCode
@@ -260,6 +270,12 @@ type Simulator struct {
 // httptest.NewServer, httptest.NewUnstartedServer + StartTLS, or use
 // NewServer.
 func New(opts Options) *Simulator {
+	return newSimulator(opts, nil)
+}
+
+// newSimulator returns a simulator configured by opts that also knows the
+// clients others (Accounts' global clients) besides its own.
+func newSimulator(opts Options, others map[string]client) *Simulator {
 	if opts.ClientID == "" {
 		opts.ClientID = "demo-client"
 	}
@@ -280,6 +296,7 @@ func New(opts Options) *Simulator {
 	opts.API = slices.Clone(opts.API)
 	s := &Simulator{
 		opts:     opts,
+		clients:  maps.Clone(others),
 		store:    newStore(opts.Users, opts.Tickets, opts.Now),
 		mux:      http.NewServeMux(),
 		done:     make(chan struct{}),
@@ -294,6 +311,10 @@ func New(opts Options) *Simulator {
 		routes:   map[string]string{},
 		stats:    Stats{},
 	}
+	if s.clients == nil {
+		s.clients = map[string]client{}
+	}
+	s.clients[opts.ClientID] = clientOf(opts)
 
 	// Every route. API endpoints go through handleAPI, which checks the
 	// token and its scopes; Options.API adds more.
