@@ -26,9 +26,9 @@ import (
 // An end user calling a path under /api/v2/tickets gets the role-based
 // 403 before the handler runs: Zendesk's Tickets API is for agents.
 // A request without a bearer token gets Zendesk's 401 "Couldn't
-// authenticate you". An endpoint listed as "POST /api/v2/tickets.json" or
-// "POST /api/v2/tickets" is Create Ticket, and honours an Idempotency-Key
-// header (see idempotency.go).
+// authenticate you", unless the endpoint is Public. An endpoint listed as
+// "POST /api/v2/tickets.json" or "POST /api/v2/tickets" is Create Ticket,
+// and honours an Idempotency-Key header (see idempotency.go).
 //
 // Public marks an endpoint that needs no authentication, such as List
 // Time Zones: a request without a bearer token reaches Handler with a

@@ -22,10 +22,11 @@ type Options struct {
 	// scope is sent back to redirect_uri with error=invalid_scope; a token
 	// request gets 400 invalid_scope.
 	AllowedScopes []string
-	// Users are the account's users; the first is who signs in unless
-	// told otherwise. nil means DefaultUsers(): John Doe, an admin, then
-	// Jane Roe, an end user. New panics if ids repeat or a role or time
-	// zone is not Zendesk's.
+	// Users are the account's users; the first who is not suspended signs
+	// in unless the consent page or the browser's Zendesk session names
+	// another. nil means DefaultUsers(): John Doe, an admin, then Jane
+	// Roe, an end user. New panics if there is none, ids repeat, or a
+	// role or time zone is not Zendesk's.
 	Users []User
 	// Tickets are the account's tickets to begin with. nil means
 	// DefaultTickets() when Users is nil too, and no tickets when Users
@@ -77,7 +78,7 @@ type Options struct {
 	// malformed.
 	API []API
 	// Now is the clock; nil means time.Now. Tests inject a fake clock to
-	// expire codes and tokens.
+	// expire codes, tokens and idempotency keys, and to date tickets.
 	Now func() time.Time
 }
 

@@ -2,7 +2,8 @@
 // the app's -demo mode and all its tests run over real HTTP without a
 // Zendesk account. By default it behaves like the real Zendesk of 2026,
 // including the parts a polite simulator would smooth over: it is never
-// kinder than Zendesk to make a test pass.
+// kinder than Zendesk to make a test pass. Where Zendesk documents
+// nothing, the comments say that the simulator's answer is a guess.
 //
 // Endpoints:
 //
@@ -17,12 +18,43 @@
 //	GET    /access/jwt                          Options.IdentityProvider only: back from the identity
 //	                                            provider, sets the Zendesk session cookie
 //	(Options.API)                               the extra API endpoints a test or the -demo mode lists,
-//	                                            e.g. "PUT /api/v2/tickets/{id}.json", public ones
-//	                                            (List Time Zones) included; see API
+//	                                            e.g. "PUT /api/v2/tickets/{id}.json"; see API
 //
-// Extra API endpoints are listed in Options.API, one line each.
+// # The account
 //
-// What it copies from Zendesk:
+// An account has users and tickets, kept in a store: Options.Users and
+// Options.Tickets seed it (by default John Doe, an admin, who signs in
+// unless told otherwise, Jane Roe, an end user, and a few tickets), and
+// Users and Tickets show it. The store applies the rules Zendesk applies:
+// agents and admins see every ticket, an end user only the ones they
+// requested; a ticket the caller may not see is 404 RecordNotFound, as if
+// it did not exist; a closed ticket refuses updates with 422
+// RecordInvalid on status; a ticket needs a description; a user's time
+// zone is one of Zendesk's names (TimeZones), and who may change whom
+// follows the roles. Tokens, codes and remembered grants belong to the
+// user who authorized, and Show Self reads that user from the store, so
+// what an endpoint changes shows there. The simulated consent page asks
+// whom to sign in as, so that a demo or a test can be an end user as well
+// as an admin.
+//
+// # Endpoints a team adds
+//
+// Options.API lists the Zendesk endpoints the app's pages call, one API
+// entry each: a pattern as Zendesk's reference writes it
+// ("GET /api/v2/tickets/{id}.json"; the path answers with and without
+// .json), the scope resource that covers it, whether it is Public (needs
+// no token, like List Time Zones), and a handler. Before the handler runs
+// the request is counted, takes its injected fault, and passes Zendesk's
+// checks: a valid token whose scopes cover the endpoint, and, on the
+// Tickets API, an agent. The handler gets a Caller: the user, the
+// token's scopes, and the store as that user may see and change it. The
+// Caller's errors, and those of ReadJSON, PathID, NotFound and Invalid,
+// are written by WriteError as Zendesk would; the Example shows a
+// handler. Entries keep no state of their own, so one list serves any
+// number of simulators, each with its own store.
+//
+// # What it copies from Zendesk
+//
 //   - Codes are single use and live 120 seconds; PKCE S256 is required of a
 //     public client (no secret). A bad client or redirect_uri gets an error
 //     page, never a redirect.
@@ -32,9 +64,10 @@
 //     Access tokens are RS256 JWTs of about a kilobyte, refresh tokens
 //     opaque strings as long (Options.TokenBytes). Expiry is enforced: an
 //     access token lives 30 minutes unless the request asks otherwise, and
-//     the reply has a top-level expires_in only when the request sent one.
-//     Refreshing rotates both tokens; an old refresh token gets
-//     invalid_grant.
+//     the reply has a top-level expires_in only when the request sent one;
+//     a refresh_token_expires_in of exactly 604800, which the reference's
+//     example sends, is accepted. Refreshing rotates both tokens; an old
+//     refresh token gets invalid_grant.
 //     https://developer.zendesk.com/api-reference/ticketing/oauth/grant_type_tokens/
 //     https://support.zendesk.com/hc/en-us/articles/9182123625370
 //     https://github.com/NangoHQ/nango/issues/6775
@@ -47,69 +80,73 @@
 //     asking for another is invalid_scope.
 //     https://support.zendesk.com/hc/en-us/articles/11093380955674
 //   - A person who already allowed a client the same scopes is sent back
-//     without a consent page; a real revocation forgets that grant. The
-//     simulated consent page also asks whom to sign in as, one of
-//     Options.Users (the first by default), so that a demo or a test can
-//     be an end user as well as an admin; Allow remembers the choice in
-//     the simulator's Zendesk session cookie, _zendesk_session, and a
-//     remembered grant goes straight back as that user.
+//     without a consent page; a real revocation forgets that grant. Allow
+//     remembers whom the person signed in as in the simulator's Zendesk
+//     session cookie, _zendesk_session, and a remembered grant goes
+//     straight back as that user.
 //     https://developer.zendesk.com/documentation/ticketing/working-with-oauth/using-oauth-to-authenticate-zendesk-api-requests-in-a-web-app/
 //   - API calls need a bearer token whose scopes cover the endpoint (read
 //     or <resource>:read for GET, write or <resource>:write otherwise),
 //     else 403 "You are missing the following required scopes:
 //     <resource>:read" (or :write). That is not the role-based 403, "You
-//     do not have access to this page...", which the Forbidden fault sends.
+//     do not have access to this page...", which an end user gets from the
+//     Tickets API ("Tickets always require agent authentication"; end
+//     users have the Requests API) and the Forbidden fault sends.
 //     With Options.ShowSelfNeedsRead, Show Self accepts only the broad read
 //     scope, as field reports show; Zendesk does not say which it needs.
 //     https://developer.zendesk.com/api-reference/ticketing/oauth/grant_type_tokens/#scope
 //     https://support.zendesk.com/hc/en-us/community/posts/4485954843162
-//   - A bad, expired or revoked token gets 401 with RFC 6750's
-//     invalid_token body, or Zendesk's other 401 body, "Couldn't
-//     authenticate you" (Options.BadTokenAnswer); a request without a
-//     bearer token gets the latter. Show Self answers 200 with an anonymous
-//     user when no credentials are sent.
+//     https://developer.zendesk.com/api-reference/ticketing/tickets/tickets/
+//     https://developer.zendesk.com/api-reference/ticketing/tickets/ticket-requests/
+//   - A bad, expired or revoked token, or one whose user is suspended, gets
+//     401 with RFC 6750's invalid_token body, or Zendesk's other 401 body,
+//     "Couldn't authenticate you" (Options.BadTokenAnswer); a request
+//     without a bearer token gets the latter, except on a public endpoint.
+//     Show Self is public: it answers 200 with an anonymous user when no
+//     credentials are sent.
 //     https://developer.zendesk.com/api-reference/ticketing/users/users/#show-self
 //   - Create Ticket (an endpoint listed as POST /api/v2/tickets(.json))
 //     runs once per Idempotency-Key: a repeat within two hours gets the
 //     first answer with x-idempotency-lookup: hit, the same key with other
 //     parameters 400 IdempotentRequestError (idempotency.go says what the
-//     simulator chose where Zendesk is silent).
+//     simulator chose where Zendesk is silent). Updates are PUTs, which
+//     take no key and run every time.
 //     https://developer.zendesk.com/api-reference/ticketing/introduction/#idempotency
 //   - Revocation answers 204 and the token and its refresh token stop
 //     working, or, as a test chooses (Options.Revocation), 403, or 204
 //     while the token keeps working, as community posts report, or 204
 //     that revokes only a token with the write scope.
 //     https://developer.zendesk.com/documentation/api-basics/authentication/revoking-oauth-token/
+//   - An admin may delete a client's tokens or suspend a user
+//     (DeleteClientTokens, SuspendUser): the next API call is 401, the
+//     next refresh invalid_grant, and the person must authorize again, on
+//     a consent page.
+//     https://support.zendesk.com/hc/en-us/articles/9447118302362
+//   - Accounts are separate: a client made in one is "No such client" at
+//     another's authorization page, which never redirects back; a global
+//     client (an identifier that begins with zdg-) works on every account;
+//     a token of one account is 401 at another. Accounts serves several on
+//     one listener, routed by the first label of the Host
+//     (acme.zendesk.test is account acme).
+//     https://developer.zendesk.com/documentation/apps/publish-your-app-or-theme/global_oauth_intro/
 //   - With Options.IdentityProvider, a person not signed in to Zendesk is
 //     sent from the authorization request to a single sign-on page on
 //     another origin, and back.
 //     https://support.zendesk.com/hc/en-us/articles/4408845838874
 //
-// For tests: Stats counts the requests per Endpoint; Inject makes an
-// endpoint fail (500s, the three kinds of 429 Zendesk sends, the
-// role-based 403, hangs, TCP resets, broken JSON, ...), or lose its reply (LostReply: the request is
-// carried out, a refresh rotates the pair, then the connection is reset,
-// as when a reply is lost on the way); LastTokenRequest shows what the
-// client sent; Revoked and ExpireAccessTokens look at and move the tokens'
-// state. An admin's actions that an app meets only by their effects are
-// operations too: DeleteClientTokens (an admin deleted the app's tokens:
-// every call is 401, every refresh invalid_grant, and the consent page
-// shows again) and SuspendUser; CreateToken issues a user's token without
-// a browser, as Zendesk's OAuth Tokens API does. Users and Tickets show
-// the store.
+// # For tests
 //
-// Accounts serves several accounts on one listener, routed by the first
-// label of the Host (acme.zendesk.test is account acme), each an
-// independent Simulator: a token of one is 401 at another, a client made
-// in one is "No such client" at another, and a global client (zdg-) works
-// at all of them.
-// https://developer.zendesk.com/documentation/apps/publish-your-app-or-theme/global_oauth_intro/
+// Stats counts the requests per Endpoint; Inject makes an endpoint fail
+// (500s, the three kinds of 429 Zendesk sends, the role-based 403, hangs,
+// TCP resets, broken JSON, ...), or lose its reply (LostReply: the
+// request is carried out, a refresh rotates the pair, then the connection
+// is reset, as when a reply is lost on the way); LastTokenRequest shows
+// what the client sent; Revoked and ExpireAccessTokens look at and move
+// the tokens' state. DeleteClientTokens and SuspendUser are an admin's
+// actions, which an app meets only by their effects; CreateToken issues a
+// user's token without a browser, as Zendesk's OAuth Tokens API does.
 //
-// The account's users and tickets live in a store (Options.Users and
-// Options.Tickets seed it) with Zendesk's rules about who may see and
-// change what; Show Self reads the token's user from it, and the
-// endpoints a team adds reach it through their Caller. The simulator has
-// one OAuth client, keeps everything in memory and is meant for demos and
+// The simulator keeps everything in memory and is meant for demos and
 // tests only.
 package zendesksim
 
@@ -122,8 +159,9 @@ import (
 	"time"
 )
 
-// Simulator is an http.Handler serving the simulated Zendesk endpoints.
-// Create it with New. Its methods are safe for concurrent use.
+// Simulator is an http.Handler serving one simulated Zendesk account.
+// Create it with New, or let NewServer or NewAccounts create and serve
+// it. Its methods are safe for concurrent use.
 type Simulator struct {
 	opts    Options
 	clients map[string]client // the OAuth clients the account knows, by identifier
@@ -244,7 +282,8 @@ func (s *Simulator) Tickets() []Ticket {
 
 // Revoked reports whether accessToken was really revoked via
 // DELETE /api/v2/oauth/tokens/current.json: never under RefusesRevocation
-// or PretendsToRevoke.
+// or PretendsToRevoke, nor for a token without the write scope under
+// NeedsWriteToRevoke.
 func (s *Simulator) Revoked(accessToken string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
