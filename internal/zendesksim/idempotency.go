@@ -32,8 +32,9 @@ import (
 //     https://datatracker.ietf.org/doc/draft-ietf-httpapi-idempotency-key-header/
 //   - The two hours count from the first request.
 //
-// Keys are kept per OAuth client, user and key. The simulator has one
-// client and one user, so this is the account-wide scope too.
+// Keys are kept per OAuth client, user and key: the same key sent by
+// another user, or through another client, is another request. The
+// reference does not say how far a key reaches; that is a guess.
 
 const (
 	idempotencyKeyTTL      = 2 * time.Hour

@@ -112,6 +112,15 @@ func TestSuspendUser(t *testing.T) {
 		t.Errorf("the suspended user's refresh: %d %v", status, body)
 	}
 
+	// A code whose user is suspended before the exchange is worthless,
+	// even one that slipped past the suspension.
+	late := browserEnv(t, Options{})
+	code := redirectedTo(t, late.allow(authQuery(), url.Values{"user": {"2"}})).Get("code")
+	late.sim.store.suspend(2) // the suspension alone, not the end of access that follows it
+	if status, body := late.token(exchangeParams(code)); status != 400 || body["error"] != "invalid_grant" {
+		t.Errorf("exchange of a suspended user's code: %d %v, want invalid_grant", status, body)
+	}
+
 	defer func() {
 		if recover() == nil {
 			t.Error("SuspendUser(99) did not panic")

@@ -248,8 +248,9 @@ func (s *Simulator) exchange(p url.Values, lt lifetimes, issuer string) (tokenRe
 		return tokenResponse{}, invalidGrant()
 	}
 	delete(s.codes, code) // single use: consumed even if a check below fails
+	u, ok := s.store.user(c.userID)
 	if now.After(c.expires) || c.clientID != p.Get("client_id") || c.redirectURI != redirectURI ||
-		!pkceOK(c.challenge, p.Get("code_verifier")) {
+		!pkceOK(c.challenge, p.Get("code_verifier")) || !ok || u.Suspended {
 		return tokenResponse{}, invalidGrant()
 	}
 	return s.issueLocked(issuer, grantOf(c.clientID, c.userID, c.scope), c.scope, lt, now), nil

@@ -2086,6 +2086,28 @@ func TestIdempotencyKeyConcurrent(t *testing.T) {
 	}
 }
 
+// TestIdempotencyKeyPerUser: a key is one user's; another user's request
+// with the same key is a request of its own.
+func TestIdempotencyKeyPerUser(t *testing.T) {
+	d := &ticketDesk{}
+	clock := newClock()
+	e, john := ticketsEnv(t, d, Options{Now: clock.Now, Users: []User{{ID: 1, Name: "John", Role: "admin"}, {ID: 3, Name: "Alan", Role: "agent"}}})
+	access, _ := e.sim.CreateToken(3, "tickets:write")
+	alan := "Bearer " + access
+	for i, c := range []struct {
+		auth, lookup string
+		runs         int64
+	}{{john, "miss", 1}, {alan, "miss", 2}, {john, "hit", 2}, {alan, "hit", 2}} {
+		status, lookup, body := e.postTicket(ticketsJSON, c.auth, printer, "k1")
+		if status != 201 || lookup != c.lookup || d.runs.Load() != c.runs {
+			t.Errorf("request %d: %d %q %s after %d runs, want %q after %d", i, status, lookup, body, d.runs.Load(), c.lookup, c.runs)
+		}
+	}
+	if ts := e.sim.Tickets(); len(ts) != 2 || ts[0].RequesterID != 1 || ts[1].RequesterID != 3 {
+		t.Errorf("tickets %+v, want one of John's and one of Alan's", ts)
+	}
+}
+
 // TestIdempotencyKeyLostReply is what the key is for: the ticket was
 // created but the answer was lost, and the retry gets it.
 func TestIdempotencyKeyLostReply(t *testing.T) {
