@@ -85,6 +85,7 @@ func (s *Simulator) authorize(w http.ResponseWriter, r *http.Request) {
 		s.count(Consent)
 		renderPage(w, http.StatusOK, consentPage, consentView{
 			Client: a.clientID,
+			User:   u.Name,
 			Users:  choices(s.signInChoices(), u.ID),
 			Scopes: strings.Fields(a.scope),
 			Action: r.URL.RequestURI(), // same path and query

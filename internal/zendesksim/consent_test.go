@@ -40,12 +40,16 @@ func (e *env) allow(q url.Values, form url.Values) *http.Response {
 	return resp
 }
 
-// checked returns the name of the user the consent page has checked.
+// checked returns the name of the user the consent page has checked, and
+// names in its sentence.
 func checked(t *testing.T, page string) string {
 	t.Helper()
 	m := regexp.MustCompile(`<input type="radio" name="user" value="\d+" id="(user-\d+)" checked> <label for="(user-\d+)">([^<(]*) \(`).FindAllStringSubmatch(page, -1)
 	if len(m) != 1 || m[0][1] != m[0][2] {
 		t.Fatalf("want one checked user with its label, got %q in\n%s", m, page)
+	}
+	if !strings.Contains(page, "wants to access your Zendesk account as <strong>"+m[0][3]+"</strong>.") {
+		t.Errorf("the page's sentence does not name %s, the user checked:\n%s", m[0][3], page)
 	}
 	return m[0][3]
 }

@@ -65,12 +65,13 @@ var (
 {{end}}`)
 
 	// consentPage asks the person to allow or deny the client
-	// (consentView). A real Zendesk knows who is signed in; the simulated
-	// one asks, so that a demo or a test can be any of the account's
+	// (consentView), naming who is signed in, as Zendesk's page does. A
+	// real Zendesk knows who that is; the simulated one also lets the
+	// person choose, so that a demo or a test can be any of the account's
 	// users: a fieldset of radio buttons, each with its label.
 	consentPage = page(`{{define "title"}}Authorize {{.Client}} - Simulated Zendesk{{end}}
 {{define "body"}}<h1>Authorize {{.Client}}</h1>
-<p><strong>{{.Client}}</strong> wants to access your Zendesk account.</p>
+<p><strong>{{.Client}}</strong> wants to access your Zendesk account as <strong>{{.User}}</strong>.</p>
 <p>Requested scope:</p>
 <ul>{{range .Scopes}}<li><code>{{.}}</code></li>{{end}}</ul>
 <form method="post" action="{{.Action}}">
@@ -111,6 +112,7 @@ var (
 
 type consentView struct {
 	Client string
+	User   string        // the name of whom the page signs in unless told otherwise
 	Users  []consentUser // who may sign in
 	Scopes []string
 	Action string // the authorization request's path and query

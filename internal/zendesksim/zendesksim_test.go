@@ -241,7 +241,7 @@ func TestAuthorizePage(t *testing.T) {
 		status int
 		text   string
 	}{
-		{"valid", "", authQuery(), 200, "<strong>demo-client</strong> wants to access your Zendesk account."},
+		{"valid", "", authQuery(), 200, "demo-client</strong> wants to access your Zendesk account as <strong>John Doe</strong>."},
 		{"confidential without PKCE", "s3cret", authQuery("code_challenge", "", "code_challenge_method", ""), 200, "users:read"},
 		{"unknown client", "", authQuery("client_id", "nope"), 400, "No such client"},
 		{"client_id typo", "", authQuery("client_id", "", "clientid", "demo-client"), 400, "No such client"},
