@@ -14,18 +14,19 @@ import (
 // except that a wildcard may end in .json. The endpoint answers its path
 // with and without the final .json, as Zendesk does, and r.PathValue
 // gives a wildcard's value without it (see patterns.go). The handler sees
-// the request's URL as it was sent, and r.Pattern as listed. Resource is the Zendesk
-// scope resource that covers it, e.g. "tickets". Before Handler runs, the
-// request goes through what every Zendesk API endpoint does: it is counted
-// in Stats as Endpoint(Pattern), takes the faults injected under that
-// name, must carry a valid bearer token (else 401), and that token's
-// scopes must cover the request (else 403 naming the missing scope): a
-// GET needs read or <Resource>:read, other methods write or
-// <Resource>:write
+// the request's URL as it was sent, and r.Pattern as listed.
+//
+// Resource is the Zendesk scope resource that covers the endpoint, e.g.
+// "tickets". Before Handler runs, the request goes through what every
+// Zendesk API endpoint does: it is counted in Stats as Endpoint(Pattern),
+// takes the faults injected under that name, must carry a valid bearer
+// token (else 401), and that token's scopes must cover the request (else
+// 403 naming the missing scope): a GET needs read or <Resource>:read,
+// other methods write or <Resource>:write
 // (https://developer.zendesk.com/api-reference/ticketing/oauth/grant_type_tokens/#scope).
 // An end user calling a path under /api/v2/tickets gets the role-based
-// 403 before the handler runs: Zendesk's Tickets API is for agents.
-// A request without a bearer token gets Zendesk's 401 "Couldn't
+// 403 before the handler runs: Zendesk's Tickets API is for agents. A
+// request without a bearer token gets Zendesk's 401 "Couldn't
 // authenticate you", unless the endpoint is Public. An endpoint listed as
 // "POST /api/v2/tickets.json" or "POST /api/v2/tickets" is Create Ticket,
 // and honours an Idempotency-Key header (see idempotency.go).

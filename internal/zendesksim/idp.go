@@ -84,7 +84,7 @@ func (s *Simulator) idpSignIn(w http.ResponseWriter, r *http.Request) {
 	}
 	ticket := randomToken()
 	s.mu.Lock()
-	s.tickets[ticket] = s.opts.Now().Add(ticketTTL)
+	s.ssoTickets[ticket] = s.opts.Now().Add(ticketTTL)
 	s.mu.Unlock()
 	http.Redirect(w, r, zendesk+ssoReturnPath+"?"+url.Values{"jwt": {ticket}, "return_to": {returnTo}}.Encode(), http.StatusSeeOther)
 }
@@ -102,11 +102,11 @@ func (s *Simulator) ssoReturn(w http.ResponseWriter, r *http.Request) {
 	now := s.opts.Now()
 	session := randomToken()
 	s.mu.Lock()
-	expires, found := s.tickets[q.Get("jwt")]
-	delete(s.tickets, q.Get("jwt")) // single use
-	for t, exp := range s.tickets { // forget expired tickets so the map stays small
+	expires, found := s.ssoTickets[q.Get("jwt")]
+	delete(s.ssoTickets, q.Get("jwt")) // single use
+	for t, exp := range s.ssoTickets { // forget expired tickets so the map stays small
 		if now.After(exp) {
-			delete(s.tickets, t)
+			delete(s.ssoTickets, t)
 		}
 	}
 	valid := found && !now.After(expires)

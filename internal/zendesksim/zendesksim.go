@@ -170,17 +170,17 @@ type Simulator struct {
 	routes  map[string]string // API routes (patterns without .json) to the patterns listed
 	done    chan struct{}     // closed when its Server or Accounts closes, so that hung handlers return
 
-	mu        sync.Mutex // guards everything below
-	codes     map[string]*authCode
-	access    map[string]*accessToken
-	refresh   map[string]*refreshToken
-	grants    map[grant]bool
-	sessions  map[string]int64     // Zendesk session cookie values to their user (0: none yet)
-	tickets   map[string]time.Time // identity provider sign-ins not yet redeemed, by expiry
-	faults    map[Endpoint]*injected
-	once      map[onceKey]*onceAnswer // Create Ticket answers by Idempotency-Key
-	stats     Stats
-	lastToken url.Values
+	mu         sync.Mutex // guards everything below
+	codes      map[string]*authCode
+	access     map[string]*accessToken
+	refresh    map[string]*refreshToken
+	grants     map[grant]bool
+	sessions   map[string]int64     // Zendesk session cookie values to their user (0: none yet)
+	ssoTickets map[string]time.Time // identity provider sign-ins not yet redeemed, by expiry
+	faults     map[Endpoint]*injected
+	once       map[onceKey]*onceAnswer // Create Ticket answers by Idempotency-Key
+	stats      Stats
+	lastToken  url.Values
 }
 
 // New returns a simulator configured by opts. Serve it with
@@ -208,25 +208,23 @@ func newSimulator(opts Options, others map[string]client) *Simulator {
 	if opts.TokenBytes <= 0 {
 		opts.TokenBytes = defaultTokenBytes
 	}
-	opts.RedirectURIs = slices.Clone(opts.RedirectURIs)
-	opts.AllowedScopes = slices.Clone(opts.AllowedScopes)
-	opts.API = slices.Clone(opts.API)
+	opts.API = slices.Clone(opts.API) // clientOf and newStore copy the rest
 	s := &Simulator{
-		opts:     opts,
-		clients:  maps.Clone(others),
-		store:    newStore(opts.Users, opts.Tickets, opts.Now),
-		mux:      http.NewServeMux(),
-		done:     make(chan struct{}),
-		codes:    map[string]*authCode{},
-		access:   map[string]*accessToken{},
-		refresh:  map[string]*refreshToken{},
-		grants:   map[grant]bool{},
-		sessions: map[string]int64{},
-		tickets:  map[string]time.Time{},
-		faults:   map[Endpoint]*injected{},
-		once:     map[onceKey]*onceAnswer{},
-		routes:   map[string]string{},
-		stats:    Stats{},
+		opts:       opts,
+		clients:    maps.Clone(others),
+		store:      newStore(opts.Users, opts.Tickets, opts.Now),
+		mux:        http.NewServeMux(),
+		done:       make(chan struct{}),
+		codes:      map[string]*authCode{},
+		access:     map[string]*accessToken{},
+		refresh:    map[string]*refreshToken{},
+		grants:     map[grant]bool{},
+		sessions:   map[string]int64{},
+		ssoTickets: map[string]time.Time{},
+		faults:     map[Endpoint]*injected{},
+		once:       map[onceKey]*onceAnswer{},
+		routes:     map[string]string{},
+		stats:      Stats{},
 	}
 	if s.clients == nil {
 		s.clients = map[string]client{}
