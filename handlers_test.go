@@ -311,7 +311,7 @@ func TestFlowIsUsedOnce(t *testing.T) {
 }
 
 func TestUserNameIsEscaped(t *testing.T) {
-	e := newEnv(t, envOptions{sim: zendesksim.Options{User: zendesksim.User{ID: 7, Name: `<img src=x onerror=alert(1)>`, Role: "agent"}}})
+	e := newEnv(t, envOptions{sim: zendesksim.Options{Users: []zendesksim.User{{ID: 7, Name: `<img src=x onerror=alert(1)>`, Role: "agent"}}}})
 	page := e.browser().signIn()
 	if strings.Contains(page.body, "<img") {
 		t.Error("user name rendered as HTML")

@@ -12,9 +12,11 @@ import (
 // The authorization endpoint, GET and POST /oauth/authorizations/new:
 // https://support.zendesk.com/hc/en-us/articles/4408845965210
 
-// authRequest is the part of an authorization request that the code is bound to.
+// authRequest is the part of an authorization request that the code is
+// bound to, and the client it names.
 type authRequest struct {
 	clientID, redirectURI, scope, state, challenge string
+	client                                         client
 }
 
 // parseAuthRequest validates the query of GET or POST
@@ -23,11 +25,14 @@ type authRequest struct {
 // redirects, and the simulator shows a page for the other malformed
 // requests too.
 func (s *Simulator) parseAuthRequest(q url.Values) (authRequest, string) {
-	a := authRequest{q.Get("client_id"), q.Get("redirect_uri"), q.Get("scope"), q.Get("state"), q.Get("code_challenge")}
+	a := authRequest{clientID: q.Get("client_id"), redirectURI: q.Get("redirect_uri"), scope: q.Get("scope"),
+		state: q.Get("state"), challenge: q.Get("code_challenge")}
+	var known bool
+	a.client, known = s.client(a.clientID)
 	switch {
-	case a.clientID != s.opts.ClientID:
+	case !known:
 		return a, "No such client"
-	case !slices.Contains(s.opts.RedirectURIs, a.redirectURI):
+	case !slices.Contains(a.client.redirectURIs, a.redirectURI):
 		return a, "The redirect_uri is not registered for this client."
 	case q.Get("response_type") != "code":
 		return a, "response_type must be code."
@@ -37,7 +42,7 @@ func (s *Simulator) parseAuthRequest(q url.Values) (authRequest, string) {
 		return a, "code_challenge_method must be S256."
 	case a.challenge != "" && !validChallenge(a.challenge):
 		return a, "code_challenge must be an unpadded base64url SHA-256 hash."
-	case a.challenge == "" && s.opts.ClientSecret == "":
+	case a.challenge == "" && a.client.secret == "":
 		return a, "This public client must use PKCE: code_challenge is required."
 	}
 	return a, ""
@@ -51,8 +56,9 @@ func validChallenge(c string) bool {
 // authorize serves GET /oauth/authorizations/new. In order: a malformed
 // request gets an error page; a person not signed in to Zendesk goes to
 // the identity provider; a scope outside the allowed ones goes back with
-// invalid_scope; a remembered grant goes back with a code; anything else
-// gets the consent page.
+// invalid_scope; a grant the session's user (see sessionUser) already
+// allowed goes back with a code for them; anything else gets the consent
+// page, which offers the account's users, that one chosen.
 func (s *Simulator) authorize(w http.ResponseWriter, r *http.Request) {
 	f := s.begin(Authorize)
 	if s.misbehave(w, r, Authorize, f) {
@@ -63,20 +69,24 @@ func (s *Simulator) authorize(w http.ResponseWriter, r *http.Request) {
 		w = lost()
 	}
 	a, problem := s.parseAuthRequest(r.URL.Query())
+	u, ok := s.sessionUser(r)
 	switch {
 	case problem != "":
 		renderPage(w, http.StatusBadRequest, errorPage, problem)
 	case !s.signedIn(r):
 		s.toIdentityProvider(w, r, http.StatusFound)
-	case !s.scopesAllowed(a.scope):
+	case !a.client.allows(a.scope):
 		redirectBack(w, r, a, invalidScope())
-	case s.granted(grantOf(a.clientID, a.scope)):
-		redirectBack(w, r, a, url.Values{"code": {s.issueCode(a)}})
+	case !ok:
+		renderPage(w, http.StatusForbidden, errorPage, "No user of this account may sign in: every one is suspended.")
+	case s.granted(grantOf(a.clientID, u.ID, a.scope)):
+		redirectBack(w, r, a, url.Values{"code": {s.issueCode(a, u.ID)}})
 	default:
 		s.count(Consent)
 		renderPage(w, http.StatusOK, consentPage, consentView{
 			Client: a.clientID,
-			User:   s.opts.User.Name,
+			User:   u.Name,
+			Users:  choices(s.signInChoices(), u.ID),
 			Scopes: strings.Fields(a.scope),
 			Action: r.URL.RequestURI(), // same path and query
 		})
@@ -84,8 +94,10 @@ func (s *Simulator) authorize(w http.ResponseWriter, r *http.Request) {
 }
 
 // decide serves POST /oauth/authorizations/new with decision=allow|deny,
-// the consent page's buttons: it redirects to redirect_uri with a code or
-// an error, and Allow remembers the grant.
+// the consent page's buttons, and user, the user chosen (the first user
+// if there is no such field): it redirects to redirect_uri with a code or
+// an error. Allow signs the browser in as the user chosen and remembers
+// the grant.
 func (s *Simulator) decide(w http.ResponseWriter, r *http.Request) {
 	a, problem := s.parseAuthRequest(r.URL.Query())
 	if problem != "" {
@@ -103,12 +115,18 @@ func (s *Simulator) decide(w http.ResponseWriter, r *http.Request) {
 	}
 	switch r.PostForm.Get("decision") {
 	case "allow":
-		if !s.scopesAllowed(a.scope) {
+		if !a.client.allows(a.scope) {
 			redirectBack(w, r, a, invalidScope())
 			return
 		}
-		s.remember(grantOf(a.clientID, a.scope))
-		redirectBack(w, r, a, url.Values{"code": {s.issueCode(a)}})
+		u, ok := s.chosenUser(r)
+		if !ok {
+			renderPage(w, http.StatusBadRequest, errorPage, "The user chosen may not sign in to this account.")
+			return
+		}
+		s.startSession(w, r, u.ID)
+		s.remember(grantOf(a.clientID, u.ID, a.scope))
+		redirectBack(w, r, a, url.Values{"code": {s.issueCode(a, u.ID)}})
 	case "deny":
 		redirectBack(w, r, a, url.Values{
 			"error":             {"access_denied"},
@@ -144,8 +162,9 @@ func redirectBack(w http.ResponseWriter, r *http.Request, a authRequest, params 
 	http.Redirect(w, r, target.String(), http.StatusFound)
 }
 
-// issueCode stores a fresh single-use code, valid for 120 seconds, bound to a.
-func (s *Simulator) issueCode(a authRequest) string {
+// issueCode stores a fresh single-use code, valid for 120 seconds, bound to
+// a and the user who allowed it.
+func (s *Simulator) issueCode(a authRequest, userID int64) string {
 	code := randomToken()
 	now := s.opts.Now()
 	s.mu.Lock()
@@ -155,6 +174,6 @@ func (s *Simulator) issueCode(a authRequest) string {
 			delete(s.codes, k)
 		}
 	}
-	s.codes[code] = &authCode{a.clientID, a.redirectURI, a.scope, a.challenge, now.Add(codeTTL)}
+	s.codes[code] = &authCode{a.clientID, a.redirectURI, a.scope, a.challenge, userID, now.Add(codeTTL)}
 	return code
 }

@@ -32,6 +32,13 @@ const (
 	AnonymousUser          // users/me: 200 {"user":{"id":null,"name":"Anonymous user","role":"end-user"}}
 	Forbidden              // 403 "You do not have access to this page...": the role-based refusal, not the missing-scope 403
 	LostReply              // serves the request in full (a refresh rotates, an exchange uses the code), then resets like Reset
+	// RateLimitedJSON is 429 with Retry-After: 30 and Zendesk's JSON body,
+	// {"error":"APIRateLimitExceeded","description":"Number of allowed API requests per minute exceeded"}.
+	RateLimitedJSON
+	// RateLimitedNoRetryAfter is 429 without any Retry-After, with the body
+	// of Zendesk's edge protection, {"detail":"Rate limited by Zendesk edge
+	// protection","status":"429","title":"Automated response"}.
+	RateLimitedNoRetryAfter
 )
 
 // SlowDelay is how long a Slow fault waits before answering. Change it only
@@ -117,6 +124,22 @@ func (s *Simulator) misbehave(w http.ResponseWriter, r *http.Request, e Endpoint
 		// https://developer.zendesk.com/api-reference/introduction/rate-limits/
 		w.Header().Set("Retry-After", "30")
 		writeRaw(w, http.StatusTooManyRequests, "text/plain; charset=utf-8", []byte("Too Many Requests"))
+	case f == RateLimitedJSON:
+		// The JSON 429 field reports show (the reports quote the
+		// description of the endpoint's own limit; this is the general one):
+		// https://github.com/airbytehq/airbyte/issues/11899
+		// https://github.com/airbytehq/airbyte/issues/11035
+		w.Header().Set("Retry-After", "30")
+		WriteJSON(w, http.StatusTooManyRequests, describedError{"APIRateLimitExceeded", "Number of allowed API requests per minute exceeded"})
+	case f == RateLimitedNoRetryAfter:
+		// Zendesk's edge protection answers 429 with this body, and a
+		// client can find no Retry-After to wait for: the rate-limit page
+		// documents the header, field reports meet answers without it.
+		// https://developer.zendesk.com/api-reference/introduction/rate-limits/
+		// https://github.com/airbytehq/airbyte/issues/11899
+		// https://github.com/airbytehq/airbyte/issues/14253
+		writeRaw(w, http.StatusTooManyRequests, jsonType,
+			[]byte(`{"detail":"Rate limited by Zendesk edge protection","status":"429","title":"Automated response"}`))
 	case f == Forbidden:
 		writeForbidden(w)
 	case f == InvalidJSON:
@@ -129,7 +152,8 @@ func (s *Simulator) misbehave(w http.ResponseWriter, r *http.Request, e Endpoint
 			v = tokenResponse{AccessToken: randomToken(), TokenType: "bearer", Scope: "users:read",
 				RefreshToken: randomToken(), ExpiresIn: seconds(defaultAccessTTL), RefreshTokenExpiresIn: seconds(defaultRefreshTTL)}
 		} else if e == Me {
-			v = s.userBody()
+			u, _ := s.firstUser()
+			v = userBody(u)
 		}
 		body, _ := json.Marshal(v)
 		writeRaw(w, ok, "text/html; charset=utf-8", body)

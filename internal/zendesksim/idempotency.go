@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"io"
 	"net/http"
-	"strings"
 	"time"
 )
 
@@ -33,8 +32,9 @@ import (
 //     https://datatracker.ietf.org/doc/draft-ietf-httpapi-idempotency-key-header/
 //   - The two hours count from the first request.
 //
-// Keys are kept per OAuth client, user and key. The simulator has one
-// client and one user, so this is the account-wide scope too.
+// Keys are kept per OAuth client, user and key: the same key sent by
+// another user, or through another client, is another request. The
+// reference does not say how far a key reaches; that is a guess.
 
 const (
 	idempotencyKeyTTL      = 2 * time.Hour
@@ -46,10 +46,11 @@ const (
 )
 
 // createsTicket reports whether pattern is Create Ticket, the endpoint that
-// honours Idempotency-Key.
+// honours Idempotency-Key. Update Ticket and Update User are PUTs, which
+// the reference does not list among the requests that take a key; they
+// run every time, key or not.
 func createsTicket(pattern string) bool {
-	f := strings.Fields(pattern)
-	return len(f) == 2 && f[0] == http.MethodPost && (f[1] == "/api/v2/tickets" || f[1] == "/api/v2/tickets.json")
+	return route(pattern) == http.MethodPost+" /api/v2/tickets"
 }
 
 // onceKey is whose key it is.

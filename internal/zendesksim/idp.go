@@ -30,25 +30,18 @@ import (
 const (
 	idpPath       = "/simulated-idp/login"
 	ssoReturnPath = "/access/jwt"
-	// sessionCookie is the Zendesk session: the person is signed in to
-	// Zendesk on this browser.
-	sessionCookie = "_zendesk_session"
 	ticketTTL     = 2 * time.Minute
 )
 
 // signedIn reports whether the request comes from a person signed in to
-// Zendesk. Without an identity provider everyone is.
+// Zendesk: one with a Zendesk session (see session.go). Without an
+// identity provider everyone is.
 func (s *Simulator) signedIn(r *http.Request) bool {
 	if !s.opts.IdentityProvider {
 		return true
 	}
-	c, err := r.Cookie(sessionCookie)
-	if err != nil {
-		return false
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.sessions[c.Value]
+	_, _, ok := s.session(r)
+	return ok
 }
 
 // toIdentityProvider sends the browser to the identity provider's sign-in
@@ -91,7 +84,7 @@ func (s *Simulator) idpSignIn(w http.ResponseWriter, r *http.Request) {
 	}
 	ticket := randomToken()
 	s.mu.Lock()
-	s.tickets[ticket] = s.opts.Now().Add(ticketTTL)
+	s.ssoTickets[ticket] = s.opts.Now().Add(ticketTTL)
 	s.mu.Unlock()
 	http.Redirect(w, r, zendesk+ssoReturnPath+"?"+url.Values{"jwt": {ticket}, "return_to": {returnTo}}.Encode(), http.StatusSeeOther)
 }
@@ -109,32 +102,23 @@ func (s *Simulator) ssoReturn(w http.ResponseWriter, r *http.Request) {
 	now := s.opts.Now()
 	session := randomToken()
 	s.mu.Lock()
-	expires, found := s.tickets[q.Get("jwt")]
-	delete(s.tickets, q.Get("jwt")) // single use
-	for t, exp := range s.tickets { // forget expired tickets so the map stays small
+	expires, found := s.ssoTickets[q.Get("jwt")]
+	delete(s.ssoTickets, q.Get("jwt")) // single use
+	for t, exp := range s.ssoTickets { // forget expired tickets so the map stays small
 		if now.After(exp) {
-			delete(s.tickets, t)
+			delete(s.ssoTickets, t)
 		}
 	}
 	valid := found && !now.After(expires)
 	if valid {
-		s.sessions[session] = true
+		s.sessions[session] = 0 // signed in; the consent page says as whom
 	}
 	s.mu.Unlock()
 	if !valid {
 		renderPage(w, http.StatusBadRequest, errorPage, "The sign-in from the identity provider is invalid, expired or was already used.")
 		return
 	}
-	http.SetCookie(w, &http.Cookie{
-		Name:     sessionCookie,
-		Value:    session,
-		Path:     "/",
-		HttpOnly: true,
-		Secure:   r.TLS != nil,
-		// Lax: sent on the top-level navigation from the identity provider
-		// and on the redirect to the authorization request after it.
-		SameSite: http.SameSiteLaxMode,
-	})
+	setSessionCookie(w, r, session)
 	http.Redirect(w, r, returnTo, http.StatusFound)
 }
 

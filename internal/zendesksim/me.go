@@ -6,29 +6,22 @@ import "net/http"
 // alone with Options.ShowSelfNeedsRead):
 // https://developer.zendesk.com/api-reference/ticketing/users/users/#show-self
 
-// me answers a caller with a valid token: the signed-in user.
-func (s *Simulator) me(w http.ResponseWriter, _ *http.Request, _ Caller) {
-	WriteJSON(w, http.StatusOK, s.userBody())
-}
-
-// anonymousMe answers a request without a bearer token. Zendesk allows
-// Show Self to anonymous callers: 200 with an anonymous user, so a 200
-// alone proves nothing.
-func (s *Simulator) anonymousMe(w http.ResponseWriter, _ *http.Request) {
+// me answers a caller with a valid token with the token's user, as the
+// store has them now, so that a change made through another endpoint
+// shows. Show Self is public: Zendesk answers a request without a bearer
+// token with 200 and an anonymous user, so a 200 alone proves nothing.
+func (s *Simulator) me(w http.ResponseWriter, _ *http.Request, c Caller) {
+	if c.SignedIn() {
+		WriteJSON(w, http.StatusOK, userBody(c.User))
+		return
+	}
 	WriteJSON(w, http.StatusOK, map[string]any{
 		"user":               map[string]any{"id": nil, "name": "Anonymous user", "email": "invalid@example.com", "role": "end-user"},
 		"authenticity_token": randomToken(),
 	})
 }
 
-// userBody is the Show Self body for Options.User.
-func (s *Simulator) userBody() map[string]any {
-	u := s.opts.User
-	return map[string]any{
-		"user": map[string]any{
-			"id": u.ID, "name": u.Name, "email": u.Email, "role": u.Role,
-			"role_type": nil, "locale": "en-US", "time_zone": "Copenhagen",
-		},
-		"authenticity_token": randomToken(),
-	}
+// userBody is the Show Self body for u.
+func userBody(u User) map[string]any {
+	return map[string]any{"user": u, "authenticity_token": randomToken()}
 }

@@ -6,14 +6,16 @@ import (
 	"encoding/base64"
 	"html/template"
 	"net/http"
+	"strings"
 )
 
-// The simulator's HTML pages: the error page, the consent page and the
-// identity provider's sign-in page. Each says loudly that it is simulated,
-// and each is served with the same strict Content-Security-Policy: no
-// scripts, and exactly one style element, allowed by its hash. The policy
-// has no form-action: the consent and sign-in forms end in redirects to
-// other origins, which a form-action would have to list.
+// The simulator's HTML pages: the error page, the consent page, the page
+// for an account that does not exist and the identity provider's sign-in
+// page. Each says loudly that it is simulated, and each is served with the
+// same strict Content-Security-Policy: no scripts, and exactly one style
+// element, allowed by its hash. The policy has no form-action: the consent
+// and sign-in forms end in redirects to other origins, which a form-action
+// would have to list.
 
 // pageCSS is the pages' only style.
 const pageCSS = `
@@ -21,6 +23,9 @@ body { font-family: system-ui, sans-serif; margin: 0; background: #f5f5f5; color
 .banner { background: #b45309; color: #fff; padding: .6em 1em; font-weight: bold; text-align: center; }
 .idp .banner { background: #4338ca; }
 main { max-width: 32em; margin: 2em auto; background: #fff; padding: 1.5em 2em; border-radius: 8px; }
+fieldset { border: 1px solid #ccc; border-radius: 4px; margin: 1em 0; padding: .5em 1em; }
+legend { font-weight: bold; padding: 0 .3em; }
+fieldset div { margin: .3em 0; }
 button { font-size: 1em; padding: .5em 1.5em; margin-right: .5em; border-radius: 4px; border: 1px solid #888; cursor: pointer; }
 #allow, #sign-in { background: #03363d; color: #fff; }
 `
@@ -59,16 +64,31 @@ var (
 <p>{{.}}</p>
 {{end}}`)
 
-	// consentPage asks the person to allow or deny the client (consentView).
+	// consentPage asks the person to allow or deny the client
+	// (consentView), naming who is signed in, as Zendesk's page does. A
+	// real Zendesk knows who that is; the simulated one also lets the
+	// person choose, so that a demo or a test can be any of the account's
+	// users: a fieldset of radio buttons, each with its label.
 	consentPage = page(`{{define "title"}}Authorize {{.Client}} - Simulated Zendesk{{end}}
 {{define "body"}}<h1>Authorize {{.Client}}</h1>
 <p><strong>{{.Client}}</strong> wants to access your Zendesk account as <strong>{{.User}}</strong>.</p>
 <p>Requested scope:</p>
 <ul>{{range .Scopes}}<li><code>{{.}}</code></li>{{end}}</ul>
 <form method="post" action="{{.Action}}">
+<fieldset>
+<legend>Sign in as</legend>
+{{range .Users}}<div><input type="radio" name="user" value="{{.ID}}" id="user-{{.ID}}"{{if .Checked}} checked{{end}}> <label for="user-{{.ID}}">{{.Name}} ({{.Role}})</label></div>
+{{end}}</fieldset>
 <button name="decision" value="allow" id="allow">Allow</button>
 <button name="decision" value="deny" id="deny">Deny</button>
 </form>
+{{end}}`)
+
+	// noAccountPage is the page for a host that names no account (a
+	// string: the name), under Accounts.
+	noAccountPage = page(`{{define "title"}}No such account - Simulated Zendesk{{end}}
+{{define "body"}}<h1>This account does not exist</h1>
+<p>There is no Zendesk account <strong>{{.}}</strong>.</p>
 {{end}}`)
 
 	// idpSignInPage is the identity provider's sign-in page (idpView).
@@ -91,9 +111,29 @@ var (
 )
 
 type consentView struct {
-	Client, User string
-	Scopes       []string
-	Action       string // the authorization request's path and query
+	Client string
+	User   string        // the name of whom the page signs in unless told otherwise
+	Users  []consentUser // who may sign in
+	Scopes []string
+	Action string // the authorization request's path and query
+}
+
+// consentUser is a user the consent page offers to sign in as.
+type consentUser struct {
+	ID      int64
+	Name    string
+	Role    string // as a person reads it: "admin", "agent", "end user"
+	Checked bool
+}
+
+// choices returns users as the consent page offers them, the user with
+// id checked.
+func choices(users []User, id int64) []consentUser {
+	out := make([]consentUser, len(users))
+	for i, u := range users {
+		out[i] = consentUser{ID: u.ID, Name: u.Name, Role: strings.ReplaceAll(u.Role, "-", " "), Checked: u.ID == id}
+	}
+	return out
 }
 
 type idpView struct {

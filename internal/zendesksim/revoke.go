@@ -1,6 +1,9 @@
 package zendesksim
 
-import "net/http"
+import (
+	"net/http"
+	"slices"
+)
 
 // Revocation, DELETE /api/v2/oauth/tokens/current(.json): any valid token
 // may revoke itself, whatever its scopes.
@@ -8,8 +11,8 @@ import "net/http"
 //
 // Zendesk documents 204 and a dead token. Community posts report a 204
 // after which the token kept working, and a Zendesk advocate asking
-// whether the token had write scope; Options.Revocation lets a test meet
-// each answer:
+// whether the token had full write scope; Options.Revocation lets a test
+// meet each answer (NeedsWriteToRevoke is the advocate's explanation):
 // https://support.zendesk.com/hc/en-us/community/posts/4627188332186
 // https://support.zendesk.com/hc/en-us/community/posts/5537132288282
 
@@ -24,6 +27,11 @@ func (s *Simulator) revoke(w http.ResponseWriter, _ *http.Request, c Caller) {
 	case PretendsToRevoke:
 		w.WriteHeader(http.StatusNoContent)
 		return
+	case NeedsWriteToRevoke:
+		if !slices.Contains(c.Scopes, "write") {
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
 	}
 	s.mu.Lock()
 	if t := s.access[c.token]; t != nil {

@@ -6,25 +6,9 @@ import (
 	"strings"
 )
 
-// Zendesk's scope rules: what a client may ask for, and what a token's
-// scopes let it call. Scopes are space-separated in requests and replies.
+// Zendesk's scope rules: what a token's scopes let it call (what a client
+// may ask for is client.allows). Scopes are space-separated in requests and replies.
 // https://developer.zendesk.com/api-reference/ticketing/oauth/grant_type_tokens/#scope
-
-// scopesAllowed reports whether every scope in scope (space-separated) is
-// one of Options.AllowedScopes; nil AllowedScopes allow any. Allowed scopes
-// per client exist since 2026-08-10:
-// https://support.zendesk.com/hc/en-us/articles/11093380955674
-func (s *Simulator) scopesAllowed(scope string) bool {
-	if s.opts.AllowedScopes == nil {
-		return true
-	}
-	for _, sc := range strings.Fields(scope) {
-		if !slices.Contains(s.opts.AllowedScopes, sc) {
-			return false
-		}
-	}
-	return true
-}
 
 // scopesWithin reports whether every scope in asked is one of granted's
 // (space-separated).

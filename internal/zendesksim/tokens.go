@@ -27,14 +27,17 @@ const (
 	maxBodyBytes      = 64 << 10
 )
 
-// authCode is an authorization code waiting to be exchanged.
+// authCode is an authorization code waiting to be exchanged, for the
+// user who allowed it.
 type authCode struct {
 	clientID, redirectURI, scope, challenge string
+	userID                                  int64
 	expires                                 time.Time
 }
 
-// accessToken is an issued access token. Rotated tokens are deleted; revoked
-// ones are kept (with revoked set) so that Revoked can report them.
+// accessToken is an issued access token, bound to the user of its grant.
+// Rotated tokens are deleted; revoked ones are kept (with revoked set) so
+// that Revoked can report them.
 type accessToken struct {
 	grant   grant  // what the person allowed, which revoking forgets
 	scope   string // the token's own scope: the grant's, or narrower after a refresh
@@ -106,7 +109,7 @@ func (s *Simulator) tokens(w http.ResponseWriter, r *http.Request) {
 		e = missing("grant_type")
 	case ep == "":
 		e = &apiError{http.StatusBadRequest, "unsupported_grant_type", "The authorization grant type is not supported by the authorization server."}
-	case !s.scopesAllowed(p.Get("scope")):
+	case !s.clients[p.Get("client_id")].allows(p.Get("scope")): // the client is known by now
 		e = &apiError{http.StatusBadRequest, "invalid_scope", invalidScopeDesc}
 	default:
 		lt, problem := s.lifetimes(p)
@@ -194,11 +197,8 @@ func decodeJSONParams(body []byte) (url.Values, string) {
 
 // clientOK checks client_id and, for a confidential client, client_secret.
 func (s *Simulator) clientOK(p url.Values) bool {
-	if p.Get("client_id") != s.opts.ClientID {
-		return false
-	}
-	return s.opts.ClientSecret == "" ||
-		subtle.ConstantTimeCompare([]byte(p.Get("client_secret")), []byte(s.opts.ClientSecret)) == 1
+	c, ok := s.client(p.Get("client_id"))
+	return ok && c.authenticates(p.Get("client_secret"))
 }
 
 // lifetimes returns the token lifetimes for a token request, or an
@@ -214,10 +214,14 @@ func (s *Simulator) lifetimes(p url.Values) (lifetimes, string) {
 		}
 		lt.access, lt.sayExpiresIn = time.Duration(n)*time.Second, true
 	}
+	// The reference says refresh_token_expires_in must be "more than
+	// 604,800", yet its own example sends exactly 604800; the simulator
+	// accepts the example:
+	// https://developer.zendesk.com/api-reference/ticketing/oauth/grant_type_tokens/
 	if v := p.Get("refresh_token_expires_in"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n <= 604800 || n >= 7776000 {
-			return lt, "refresh_token_expires_in must be an integer more than 604800 and less than 7776000."
+		if err != nil || n < 604800 || n >= 7776000 {
+			return lt, "refresh_token_expires_in must be an integer of at least 604800 and less than 7776000."
 		}
 		lt.refresh = time.Duration(n) * time.Second
 	}
@@ -244,11 +248,12 @@ func (s *Simulator) exchange(p url.Values, lt lifetimes, issuer string) (tokenRe
 		return tokenResponse{}, invalidGrant()
 	}
 	delete(s.codes, code) // single use: consumed even if a check below fails
+	u, ok := s.store.user(c.userID)
 	if now.After(c.expires) || c.clientID != p.Get("client_id") || c.redirectURI != redirectURI ||
-		!pkceOK(c.challenge, p.Get("code_verifier")) {
+		!pkceOK(c.challenge, p.Get("code_verifier")) || !ok || u.Suspended {
 		return tokenResponse{}, invalidGrant()
 	}
-	return s.issueLocked(issuer, grantOf(c.clientID, c.scope), c.scope, lt, now), nil
+	return s.issueLocked(issuer, grantOf(c.clientID, c.userID, c.scope), c.scope, lt, now), nil
 }
 
 // pkceOK checks an RFC 7636 S256 code_verifier against the code's challenge.
@@ -288,7 +293,7 @@ func (s *Simulator) rotate(p url.Values, lt lifetimes, issuer string) (tokenResp
 	if rt == nil {
 		return tokenResponse{}, invalidGrant()
 	}
-	if now.After(rt.expires) {
+	if u, ok := s.store.user(rt.grant.userID); now.After(rt.expires) || !ok || u.Suspended {
 		delete(s.refresh, old)
 		delete(s.access, rt.access)
 		return tokenResponse{}, invalidGrant()
@@ -306,11 +311,11 @@ func (s *Simulator) rotate(p url.Values, lt lifetimes, issuer string) (tokenResp
 }
 
 // issueLocked creates a new access token (and refresh token unless
-// NoRefreshToken) of grant g with scope. s.mu must be held.
+// NoRefreshToken) of grant g, for its user, with scope. s.mu must be held.
 func (s *Simulator) issueLocked(issuer string, g grant, scope string, lt lifetimes, now time.Time) tokenResponse {
 	at := &accessToken{grant: g, scope: scope, expires: now.Add(lt.access)}
 	resp := tokenResponse{
-		AccessToken: newAccessToken(issuer, s.opts.User.ID, g.clientID, scope, now, at.expires, s.opts.TokenBytes),
+		AccessToken: newAccessToken(issuer, g.userID, g.clientID, scope, now, at.expires, s.opts.TokenBytes),
 		TokenType:   "bearer",
 		Scope:       scope,
 	}

@@ -241,7 +241,7 @@ func TestAuthorizePage(t *testing.T) {
 		status int
 		text   string
 	}{
-		{"valid", "", authQuery(), 200, "demo-client</strong> wants to access your Zendesk account as <strong>John Doe"},
+		{"valid", "", authQuery(), 200, "demo-client</strong> wants to access your Zendesk account as <strong>John Doe</strong>."},
 		{"confidential without PKCE", "s3cret", authQuery("code_challenge", "", "code_challenge_method", ""), 200, "users:read"},
 		{"unknown client", "", authQuery("client_id", "nope"), 400, "No such client"},
 		{"client_id typo", "", authQuery("client_id", "", "clientid", "demo-client"), 400, "No such client"},
@@ -272,7 +272,9 @@ func TestAuthorizePage(t *testing.T) {
 				return
 			}
 			for _, want := range []string{`<form method="post"`, `<button name="decision" value="allow" id="allow">Allow</button>`,
-				`<button name="decision" value="deny" id="deny">Deny</button>`} {
+				`<button name="decision" value="deny" id="deny">Deny</button>`, "<fieldset>\n<legend>Sign in as</legend>",
+				`<input type="radio" name="user" value="1" id="user-1" checked> <label for="user-1">John Doe (admin)</label>`,
+				`<input type="radio" name="user" value="2" id="user-2"> <label for="user-2">Jane Roe (end user)</label>`} {
 				if !strings.Contains(body, want) {
 					t.Errorf("page lacks %s", want)
 				}
@@ -436,7 +438,10 @@ func TestTokenErrors(t *testing.T) {
 			return e.token(withParam(code, "expires_in", "172800"))
 		}, 400, "invalid_request"},
 		{"refresh_token_expires_in too small", Options{}, nil, func(e *env, code string) (int, map[string]any) {
-			return e.token(withParam(code, "refresh_token_expires_in", "604800"))
+			return e.token(withParam(code, "refresh_token_expires_in", "604799"))
+		}, 400, "invalid_request"},
+		{"refresh_token_expires_in too large", Options{}, nil, func(e *env, code string) (int, map[string]any) {
+			return e.token(withParam(code, "refresh_token_expires_in", "7776000"))
 		}, 400, "invalid_request"},
 		{"malformed JSON", Options{}, nil, func(e *env, code string) (int, map[string]any) {
 			resp, b := e.do("POST", tokensP, strings.NewReader(`{"grant_type":`), "Content-Type", "application/json")
@@ -471,6 +476,30 @@ func TestTokenErrors(t *testing.T) {
 				t.Error("error_description missing")
 			}
 		})
+	}
+}
+
+// TestRefreshTokenOfOneWeek sends what the reference's own example sends,
+// refresh_token_expires_in 604800, though its text says "more than
+// 604,800": the simulator accepts it, and the refresh token lives a week.
+func TestRefreshTokenOfOneWeek(t *testing.T) {
+	for _, c := range []struct {
+		after time.Duration
+		works bool
+	}{{7 * 24 * time.Hour, true}, {7*24*time.Hour + time.Second, false}} {
+		clock := newClock()
+		e := newEnv(t, Options{Now: clock.Now})
+		p := exchangeParams(e.code(authQuery()))
+		p.Set("refresh_token_expires_in", "604800")
+		status, m := e.token(p)
+		if status != http.StatusCreated || m["refresh_token_expires_in"] != 604800.0 {
+			t.Fatalf("exchange with refresh_token_expires_in 604800: %d %v, want 201 and 604800", status, m)
+		}
+		clock.Advance(c.after)
+		status, m = e.token(refreshParams(str(m["refresh_token"])))
+		if got := status == http.StatusCreated; got != c.works || (!c.works && m["error"] != "invalid_grant") {
+			t.Errorf("refresh after %v: %d %v, want it to work: %v", c.after, status, m, c.works)
+		}
 	}
 }
 
@@ -652,7 +681,7 @@ func TestNoRefreshToken(t *testing.T) {
 }
 
 func TestMe(t *testing.T) {
-	e := newEnv(t, Options{User: User{ID: 42, Name: "Agent <Smith>", Email: "smith@example.com", Role: "agent"}})
+	e := newEnv(t, Options{Users: []User{{ID: 42, Name: "Agent <Smith>", Email: "smith@example.com", Role: "agent"}}})
 	token := str(e.login()["access_token"])
 	ticketsOnly := str(e.loginWith("tickets:read write")["access_token"])
 	broadRead := str(e.loginWith("read")["access_token"])
@@ -803,7 +832,8 @@ func TestRoutes(t *testing.T) {
 
 var faultNames = map[Fault]string{ServerError: "ServerError", BadGatewayHTML: "BadGatewayHTML", RateLimited: "RateLimited",
 	InvalidJSON: "InvalidJSON", Oversized: "Oversized", WrongContentType: "WrongContentType", ErrorIn2xx: "ErrorIn2xx",
-	NoAccessToken: "NoAccessToken", NoUser: "NoUser", AnonymousUser: "AnonymousUser", Forbidden: "Forbidden"}
+	NoAccessToken: "NoAccessToken", NoUser: "NoUser", AnonymousUser: "AnonymousUser", Forbidden: "Forbidden",
+	RateLimitedJSON: "RateLimitedJSON", RateLimitedNoRetryAfter: "RateLimitedNoRetryAfter"}
 
 // zendeskForbidden is Zendesk's role-based 403.
 const zendeskForbidden = `{"error":"Forbidden","description":"You do not have access to this page. Please contact the account owner of this help desk for further help."}`
@@ -849,6 +879,18 @@ func TestFaults(t *testing.T) {
 			is(429, "text/plain", "")(t, e, resp, b)
 			if resp.Header.Get("Retry-After") != "30" || string(b) != "Too Many Requests" {
 				t.Errorf("Retry-After %q, body %q", resp.Header.Get("Retry-After"), b)
+			}
+		}},
+		{RateLimitedJSON, func(t *testing.T, e Endpoint, resp *http.Response, b []byte) {
+			is(429, jsonType, "APIRateLimitExceeded")(t, e, resp, b)
+			if resp.Header.Get("Retry-After") != "30" || string(b) != `{"error":"APIRateLimitExceeded","description":"Number of allowed API requests per minute exceeded"}` {
+				t.Errorf("Retry-After %q, body %s", resp.Header.Get("Retry-After"), b)
+			}
+		}},
+		{RateLimitedNoRetryAfter, func(t *testing.T, e Endpoint, resp *http.Response, b []byte) {
+			is(429, jsonType, "")(t, e, resp, b)
+			if _, ok := resp.Header["Retry-After"]; ok || string(b) != `{"detail":"Rate limited by Zendesk edge protection","status":"429","title":"Automated response"}` {
+				t.Errorf("Retry-After %q (want none), body %s", resp.Header.Get("Retry-After"), b)
 			}
 		}},
 		{Forbidden, func(t *testing.T, e Endpoint, resp *http.Response, b []byte) {
@@ -1212,7 +1254,7 @@ var base64url = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 
 func TestTokenFormat(t *testing.T) {
 	clock := newClock()
-	e := newEnv(t, Options{Now: clock.Now, User: User{ID: 42, Name: "A", Role: "agent"}})
+	e := newEnv(t, Options{Now: clock.Now, Users: []User{{ID: 42, Name: "A", Role: "agent"}}})
 	m := e.login()
 	at, rt := str(m["access_token"]), str(m["refresh_token"])
 	if len(at) != 1024 || len(rt) != 1024 {
@@ -1378,7 +1420,7 @@ func TestRevocationForgetsTheGrant(t *testing.T) {
 	for _, c := range []struct {
 		mode       Revocation
 		remembered bool
-	}{{Revokes, false}, {RefusesRevocation, true}, {PretendsToRevoke, true}} {
+	}{{Revokes, false}, {RefusesRevocation, true}, {PretendsToRevoke, true}, {NeedsWriteToRevoke, true}} {
 		e := newEnv(t, Options{Revocation: c.mode})
 		at := str(e.login()["access_token"]) // Allow remembers users:read
 		if resp, _ := e.authorize(authQuery()); resp.StatusCode != http.StatusFound {
@@ -1403,6 +1445,7 @@ func TestRevocationModes(t *testing.T) {
 		{"Revokes", Revokes, 204, "", true},
 		{"RefusesRevocation", RefusesRevocation, 403, zendeskForbidden, false},
 		{"PretendsToRevoke", PretendsToRevoke, 204, "", false},
+		{"NeedsWriteToRevoke", NeedsWriteToRevoke, 204, "", false}, // tickets:read is a narrow token
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -1436,6 +1479,41 @@ func TestRevocationModes(t *testing.T) {
 		resp, b := e.do("DELETE", revokeP, nil, "Authorization", auth)
 		if resp.StatusCode != 401 || !json.Valid(b) {
 			t.Errorf("revoke with %q: %d %s, want 401", auth, resp.StatusCode, b)
+		}
+	}
+}
+
+// TestNeedsWriteToRevoke: only a token with the broad write scope is
+// revoked; narrower ones, even with every <resource>:write, get the same
+// 204 and keep working.
+func TestNeedsWriteToRevoke(t *testing.T) {
+	for _, c := range []struct {
+		scope   string
+		revoked bool
+	}{
+		{"read", false},
+		{"users:read users:write tickets:write", false},
+		{"write", true},
+		{"read write", true},
+	} {
+		e := newEnv(t, Options{Revocation: NeedsWriteToRevoke})
+		m := e.loginWith(c.scope)
+		at, rt := str(m["access_token"]), str(m["refresh_token"])
+		if resp, b := e.do("DELETE", revokeP, nil, "Authorization", "Bearer "+at); resp.StatusCode != 204 || len(b) != 0 {
+			t.Fatalf("scope %q: revoke %d %s, want 204 and no body", c.scope, resp.StatusCode, b)
+		}
+		if e.sim.Revoked(at) != c.revoked {
+			t.Errorf("scope %q: Revoked() = %v, want %v", c.scope, !c.revoked, c.revoked)
+		}
+		wantRefresh, wantGrant := 201, http.StatusFound
+		if c.revoked {
+			wantRefresh, wantGrant = 400, http.StatusOK // the grant is forgotten: the consent page again
+		}
+		if status, m := e.token(refreshParams(rt)); status != wantRefresh {
+			t.Errorf("scope %q: refresh after revoking: %d %v, want %d", c.scope, status, m, wantRefresh)
+		}
+		if resp, _ := e.authorize(authQuery("scope", c.scope)); resp.StatusCode != wantGrant {
+			t.Errorf("scope %q: authorization after revoking: %d, want %d", c.scope, resp.StatusCode, wantGrant)
 		}
 	}
 }
@@ -1634,8 +1712,8 @@ func TestAPI(t *testing.T) {
 	ticket := func(w http.ResponseWriter, r *http.Request, c Caller) {
 		WriteJSON(w, http.StatusOK, map[string]any{"ticket": map[string]any{"id": r.PathValue("id")}, "caller": c.User.ID, "scopes": c.Scopes})
 	}
-	e := newEnv(t, Options{Now: clock.Now, User: User{ID: 7, Name: "Ann", Role: "agent"},
-		API: []API{{show, "tickets", ticket}, {update, "tickets", ticket}}})
+	e := newEnv(t, Options{Now: clock.Now, Users: []User{{ID: 7, Name: "Ann", Role: "agent"}},
+		API: []API{{Pattern: show, Resource: "tickets", Handler: ticket}, {Pattern: update, Resource: "tickets", Handler: ticket}}})
 	token := func(scope string) string { return "Bearer " + str(e.loginWith(scope)["access_token"]) }
 	expired := token("tickets:read")
 	revoked := token("tickets:read")
@@ -1698,13 +1776,13 @@ func TestAPIPanics(t *testing.T) {
 		name string
 		api  []API
 	}{
-		{"no method", []API{{"/api/v2/groups.json", "groups", h}}},
-		{"not a method", []API{{"get /api/v2/groups.json", "groups", h}}},
-		{"no resource", []API{{"GET /api/v2/groups.json", "", h}}},
-		{"no handler", []API{{"GET /api/v2/groups.json", "groups", nil}}},
-		{"listed twice", []API{{"GET /api/v2/tickets.json", "tickets", h}, {"GET /api/v2/tickets.json", "tickets", h}}},
-		{"built in", []API{{"GET /api/v2/users/me.json", "users", h}}},
-		{"a host: never matches the simulator's", []API{{"GET localhost/api/v2/x.json", "things", h}}},
+		{"no method", []API{{Pattern: "/api/v2/groups.json", Resource: "groups", Handler: h}}},
+		{"not a method", []API{{Pattern: "get /api/v2/groups.json", Resource: "groups", Handler: h}}},
+		{"no resource", []API{{Pattern: "GET /api/v2/groups.json", Resource: "", Handler: h}}},
+		{"no handler", []API{{Pattern: "GET /api/v2/groups.json", Resource: "groups", Handler: nil}}},
+		{"listed twice", []API{{Pattern: "GET /api/v2/tickets.json", Resource: "tickets", Handler: h}, {Pattern: "GET /api/v2/tickets.json", Resource: "tickets", Handler: h}}},
+		{"built in", []API{{Pattern: "GET /api/v2/users/me.json", Resource: "users", Handler: h}}},
+		{"a host: never matches the simulator's", []API{{Pattern: "GET localhost/api/v2/x.json", Resource: "things", Handler: h}}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			defer func() {
@@ -1738,8 +1816,8 @@ func TestRecentTickets(t *testing.T) {
 		slices.Reverse(recent) // newest first
 		WriteJSON(w, http.StatusOK, map[string]any{"tickets": recent[:min(perPage, len(recent))], "count": len(recent)})
 	}
-	e := newEnv(t, Options{User: User{ID: 42, Name: "Ann", Role: "end-user"},
-		API: []API{{"GET /api/v2/users/{id}/tickets/requested.json", "tickets", requested}}})
+	e := newEnv(t, Options{Users: []User{{ID: 42, Name: "Ann", Role: "end-user"}},
+		API: []API{{Pattern: "GET /api/v2/users/{id}/tickets/requested.json", Resource: "tickets", Handler: requested}}})
 
 	const page = "/api/v2/users/42/tickets/requested.json?sort_by=updated_at&sort_order=desc&per_page=10"
 	token := str(e.loginWith("users:read tickets:read")["access_token"])
@@ -1763,10 +1841,10 @@ func TestRecentTickets(t *testing.T) {
 	}
 }
 
-// ticketDesk is a small Create Ticket for the idempotency tests: it numbers
-// tickets from 1 and refuses one without a subject with 422, as Zendesk
-// does. If hold is set, its first run waits until hold is closed, after
-// closing entered.
+// ticketDesk is Create Ticket as a team lists it, for the idempotency
+// tests: the store keeps the tickets, the desk only counts how often the
+// endpoint ran. If hold is set, its first run waits until hold is closed,
+// after closing entered.
 // https://developer.zendesk.com/api-reference/ticketing/tickets/tickets/#create-ticket
 type ticketDesk struct {
 	runs          atomic.Int64
@@ -1774,29 +1852,46 @@ type ticketDesk struct {
 }
 
 func (d *ticketDesk) create(w http.ResponseWriter, r *http.Request, c Caller) {
-	n := d.runs.Add(1)
-	if n == 1 && d.hold != nil {
+	if d.runs.Add(1) == 1 && d.hold != nil {
 		close(d.entered)
 		<-d.hold
 	}
 	var in struct {
 		Ticket struct {
 			Subject string `json:"subject"`
+			Comment struct {
+				Body string `json:"body"`
+			} `json:"comment"`
 		} `json:"ticket"`
 	}
-	if json.NewDecoder(r.Body).Decode(&in) != nil || in.Ticket.Subject == "" {
-		WriteJSON(w, http.StatusUnprocessableEntity, map[string]any{"error": "RecordInvalid", "description": "Record validation errors"})
+	if err := ReadJSON(w, r, &in); err != nil {
+		WriteError(w, err)
 		return
 	}
-	WriteJSON(w, http.StatusCreated, map[string]any{"ticket": map[string]any{"id": n, "subject": in.Ticket.Subject, "requester_id": c.User.ID}})
+	t, err := c.CreateTicket(Ticket{Subject: in.Ticket.Subject, Comments: []Comment{{Body: in.Ticket.Comment.Body, Public: true}}})
+	if err != nil {
+		WriteError(w, err)
+		return
+	}
+	WriteJSON(w, http.StatusCreated, map[string]any{"ticket": t})
 }
 
-// ticketsEnv is a simulator with d as Create Ticket under both its paths,
-// and a token that may write tickets.
+// ticketsEnv is a simulator without tickets and with d as Create Ticket,
+// which answers with and without .json, and a token that may write
+// tickets.
 func ticketsEnv(t *testing.T, d *ticketDesk, opts Options) (*env, string) {
-	opts.API = append(opts.API, API{"POST /api/v2/tickets.json", "tickets", d.create}, API{"POST /api/v2/tickets", "tickets", d.create})
+	opts.API = append(opts.API, API{Pattern: "POST /api/v2/tickets.json", Resource: "tickets", Handler: d.create})
+	opts.Tickets = []Ticket{}
 	e := newEnv(t, opts)
 	return e, "Bearer " + str(e.loginWith("tickets:write")["access_token"])
+}
+
+// printerTicket is Create Ticket's answer for the printer ticket with id,
+// created at at by John Doe.
+func printerTicket(id int64, at time.Time) string {
+	b, _ := json.Marshal(map[string]any{"ticket": Ticket{ID: id, Subject: "Printer offline", Status: "new", RequesterID: 1,
+		Comments: []Comment{{AuthorID: 1, Body: "It will not print.", Public: true}}, CreatedAt: at, UpdatedAt: at}})
+	return string(b)
 }
 
 // postTicket sends body to path with the Idempotency-Key header keys (none
@@ -1826,17 +1921,17 @@ const (
 	printer       = `{"ticket":{"subject":"Printer offline","comment":{"body":"It will not print."}}}`
 	keyMismatch   = `{"error":"IdempotentRequestError","description":"Request parameters don't match the given idempotency key"}`
 	keyInProgress = `{"error":"IdempotentRequestInProgress","description":"A request with this idempotency key is still in progress."}`
+	noDescription = `{"error":"RecordInvalid","description":"Record validation errors","details":{"base":[{"description":"Description: cannot be blank","error":"BlankValue"}]}}`
 )
 
 func TestIdempotencyKey(t *testing.T) {
 	clock := newClock()
 	d := &ticketDesk{}
 	var updates atomic.Int64
-	e, auth := ticketsEnv(t, d, Options{Now: clock.Now, AccessTokenTTL: 3 * time.Hour, API: []API{{"PUT /api/v2/tickets/{id}", "tickets",
-		func(w http.ResponseWriter, _ *http.Request, _ Caller) {
-			updates.Add(1)
-			WriteJSON(w, http.StatusOK, map[string]any{})
-		}}}})
+	e, auth := ticketsEnv(t, d, Options{Now: clock.Now, AccessTokenTTL: 3 * time.Hour, API: []API{{Pattern: "PUT /api/v2/tickets/{id}", Resource: "tickets", Handler: func(w http.ResponseWriter, _ *http.Request, _ Caller) {
+		updates.Add(1)
+		WriteJSON(w, http.StatusOK, map[string]any{})
+	}}}})
 	want := func(name string, status int, lookup, body string, wantStatus int, wantLookup, wantBody string, runs int64) {
 		t.Helper()
 		if status != wantStatus || lookup != wantLookup || (wantBody != "" && body != wantBody) || d.runs.Load() != runs {
@@ -1847,7 +1942,7 @@ func TestIdempotencyKey(t *testing.T) {
 	// The first request runs and says miss; repeats, under either path,
 	// get its answer again and say hit.
 	status, lookup, first := e.postTicket(ticketsJSON, auth, printer, "k1")
-	want("first", status, lookup, first, 201, "miss", `{"ticket":{"id":1,"requester_id":1,"subject":"Printer offline"}}`, 1)
+	want("first", status, lookup, first, 201, "miss", printerTicket(1, clock.Now()), 1)
 	status, lookup, body := e.postTicket(ticketsJSON, auth, printer, "k1")
 	want("repeat", status, lookup, body, 201, "hit", first, 1)
 	status, lookup, body = e.postTicket("/api/v2/tickets", auth, printer, "k1")
@@ -1866,13 +1961,13 @@ func TestIdempotencyKey(t *testing.T) {
 
 	// Without a key every request runs.
 	status, lookup, body = e.postTicket(ticketsJSON, auth, printer)
-	want("no key", status, lookup, body, 201, "", `{"ticket":{"id":2,"requester_id":1,"subject":"Printer offline"}}`, 2)
+	want("no key", status, lookup, body, 201, "", printerTicket(2, clock.Now()), 2)
 	status, lookup, body = e.postTicket(ticketsJSON, auth, printer)
-	want("no key again", status, lookup, body, 201, "", `{"ticket":{"id":3,"requester_id":1,"subject":"Printer offline"}}`, 3)
+	want("no key again", status, lookup, body, 201, "", printerTicket(3, clock.Now()), 3)
 
 	// A failure is kept and replayed too.
 	status, lookup, invalid := e.postTicket(ticketsJSON, auth, `{"ticket":{}}`, "k2")
-	want("invalid ticket", status, lookup, invalid, 422, "miss", `{"description":"Record validation errors","error":"RecordInvalid"}`, 4)
+	want("invalid ticket", status, lookup, invalid, 422, "miss", noDescription, 4)
 	status, lookup, body = e.postTicket(ticketsJSON, auth, `{"ticket":{}}`, "k2")
 	want("invalid ticket again", status, lookup, body, 422, "hit", invalid, 4)
 
@@ -1902,7 +1997,7 @@ func TestIdempotencyKey(t *testing.T) {
 	want("after two hours", status, lookup, body, 201, "hit", first, 6)
 	clock.Advance(time.Second)
 	status, lookup, body = e.postTicket(ticketsJSON, auth, printer, "k1")
-	want("after two hours and a second", status, lookup, body, 201, "miss", `{"ticket":{"id":7,"requester_id":1,"subject":"Printer offline"}}`, 7)
+	want("after two hours and a second", status, lookup, body, 201, "miss", printerTicket(6, clock.Now()), 7) // the refused run took no id
 
 	// Other endpoints ignore the header.
 	for range 2 {
@@ -1921,8 +2016,11 @@ func TestIdempotencyKey(t *testing.T) {
 	if n := updates.Load(); n != 2 {
 		t.Errorf("update with the same key ran %d times, want 2", n)
 	}
-	if n := e.sim.Stats()[Endpoint("POST "+ticketsJSON)]; n != 18 {
-		t.Errorf("Stats() counts %d ticket creations, want 18: repeats are requests too", n)
+	if n := len(e.sim.Tickets()); n != 6 {
+		t.Errorf("%d tickets in the store, want 6: 7 runs, one refused", n)
+	}
+	if n := e.sim.Stats()[Endpoint("POST "+ticketsJSON)]; n != 19 {
+		t.Errorf("Stats() counts %d ticket creations, want 19: repeats are requests too, with or without .json", n)
 	}
 }
 
@@ -1980,7 +2078,7 @@ func TestIdempotencyKeyConcurrent(t *testing.T) {
 			t.Errorf("burst answer %+v", a)
 		}
 	}
-	if misses != 1 || d.runs.Load() != 2 {
+	if misses != 1 || d.runs.Load() != 2 || len(e.sim.Tickets()) != 2 {
 		t.Errorf("burst: %d misses and %d runs in all, want 1 miss and 2 runs", misses, d.runs.Load())
 	}
 	if status, lookup, body := e.postTicket(ticketsJSON, auth, printer, "burst"); status != 201 || lookup != "hit" || body != created {
@@ -1988,14 +2086,38 @@ func TestIdempotencyKeyConcurrent(t *testing.T) {
 	}
 }
 
+// TestIdempotencyKeyPerUser: a key is one user's; another user's request
+// with the same key is a request of its own.
+func TestIdempotencyKeyPerUser(t *testing.T) {
+	d := &ticketDesk{}
+	clock := newClock()
+	e, john := ticketsEnv(t, d, Options{Now: clock.Now, Users: []User{{ID: 1, Name: "John", Role: "admin"}, {ID: 3, Name: "Alan", Role: "agent"}}})
+	access, _ := e.sim.CreateToken(3, "tickets:write")
+	alan := "Bearer " + access
+	for i, c := range []struct {
+		auth, lookup string
+		runs         int64
+	}{{john, "miss", 1}, {alan, "miss", 2}, {john, "hit", 2}, {alan, "hit", 2}} {
+		status, lookup, body := e.postTicket(ticketsJSON, c.auth, printer, "k1")
+		if status != 201 || lookup != c.lookup || d.runs.Load() != c.runs {
+			t.Errorf("request %d: %d %q %s after %d runs, want %q after %d", i, status, lookup, body, d.runs.Load(), c.lookup, c.runs)
+		}
+	}
+	if ts := e.sim.Tickets(); len(ts) != 2 || ts[0].RequesterID != 1 || ts[1].RequesterID != 3 {
+		t.Errorf("tickets %+v, want one of John's and one of Alan's", ts)
+	}
+}
+
 // TestIdempotencyKeyLostReply is what the key is for: the ticket was
 // created but the answer was lost, and the retry gets it.
 func TestIdempotencyKeyLostReply(t *testing.T) {
 	d := &ticketDesk{}
-	e, auth := ticketsEnv(t, d, Options{})
+	clock := newClock()
+	e, auth := ticketsEnv(t, d, Options{Now: clock.Now})
 	e.sim.Inject(Endpoint("POST "+ticketsJSON), LostReply, 1)
 	req, _ := http.NewRequest("POST", e.url+ticketsJSON, strings.NewReader(printer))
 	req.Header.Set("Authorization", auth)
+	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Idempotency-Key", "k1")
 	// A new connection: on a reused one Go's Transport would itself replay
 	// the request, since it has an Idempotency-Key.
@@ -2007,7 +2129,7 @@ func TestIdempotencyKeyLostReply(t *testing.T) {
 		t.Fatalf("lost reply: %v, want a connection error", err)
 	}
 	status, lookup, body := e.postTicket(ticketsJSON, auth, printer, "k1")
-	if status != 201 || lookup != "hit" || body != `{"ticket":{"id":1,"requester_id":1,"subject":"Printer offline"}}` || d.runs.Load() != 1 {
+	if status != 201 || lookup != "hit" || body != printerTicket(1, clock.Now()) || d.runs.Load() != 1 || len(e.sim.Tickets()) != 1 {
 		t.Errorf("retry: %d %q %s after %d runs, want the lost answer", status, lookup, body, d.runs.Load())
 	}
 }
