@@ -24,8 +24,9 @@ import (
 // 403 naming the missing scope): a GET needs read or <Resource>:read,
 // other methods write or <Resource>:write
 // (https://developer.zendesk.com/api-reference/ticketing/oauth/grant_type_tokens/#scope).
-// An end user calling a path under /api/v2/tickets gets the role-based
-// 403 before the handler runs: Zendesk's Tickets API is for agents. A
+// An end user calling a path under /api/v2/tickets, or a user's or an
+// organization's tickets, gets the role-based 403 before the handler
+// runs: Zendesk's Tickets API is for agents. A
 // request without a bearer token gets Zendesk's 401 "Couldn't
 // authenticate you", unless the endpoint is Public. An endpoint listed as
 // "POST /api/v2/tickets.json" or "POST /api/v2/tickets" is Create Ticket,

@@ -39,8 +39,8 @@ func (c Caller) ShowUser(id int64) (User, error) {
 // UpdateUser changes the user with id, as Update User would: change gets
 // a copy of the user, and its changes are kept if it returns nil and
 // Zendesk would accept them (a known time zone and role; only an admin
-// changes a role; an agent may update end users and themselves, an end
-// user only themselves). It returns the user as kept. A change that
+// changes a role; an agent may update end users and themselves; an end
+// user no one, not even themselves). It returns the user as kept. A change that
 // suspends the user ends their sessions and tokens, as SuspendUser does.
 // change runs under the store's lock: it must not call the Caller.
 func (c Caller) UpdateUser(id int64, change func(*User) error) (User, error) {

@@ -14,7 +14,8 @@ import (
 // as Zendesk's reference writes it. The handler is short: the Caller's
 // store applies Zendesk's rules, and WriteError answers as Zendesk would.
 // Show Self then shows the new time zone; a time zone Zendesk does not
-// know is 422, and an end user may not change another user.
+// know is 422, and an end user may not use Update User, not even on
+// themselves.
 // https://developer.zendesk.com/api-reference/ticketing/users/users/#update-user
 func Example() {
 	updateUser := zendesksim.API{
@@ -94,6 +95,6 @@ func Example() {
 	// Show Self: John Doe, Eastern Time (US & Canada) (America/New_York)
 	// John sets America/New_York: 422 {"error":"RecordInvalid","description":"Record validation errors","details":{"time_zone":[{"description":"Time zone: is not included in the list","error":"InvalidValue"}]}}
 	// Jane sets John's: 403 {"error":"Forbidden","description":"You do not have access to this page. Please contact the account owner of this help desk for further help."}
-	// Jane sets her own: 200
-	// Show Self: Jane Roe, Amsterdam (Europe/Amsterdam)
+	// Jane sets her own: 403
+	// Show Self: Jane Roe, Copenhagen (Europe/Copenhagen)
 }

@@ -75,8 +75,14 @@ func sentAs(r *http.Request, pattern string) *http.Request {
 }
 
 // underTickets reports whether path is the Tickets API's: /api/v2/tickets,
-// with or without .json, or anything under it.
+// with or without .json, or anything under it, and the lists of a user's
+// or an organization's tickets (/api/v2/users/{id}/tickets/requested,
+// /api/v2/organizations/{id}/tickets), which List Tickets also allows
+// agents only:
+// https://developer.zendesk.com/api-reference/ticketing/tickets/tickets/#list-tickets
 func underTickets(path string) bool {
 	p := withoutJSON(path)
-	return p == "/api/v2/tickets" || strings.HasPrefix(p, "/api/v2/tickets/")
+	segments := strings.Split(p, "/") // "", "api", "v2", ...
+	return p == "/api/v2/tickets" || strings.HasPrefix(p, "/api/v2/tickets/") ||
+		len(segments) >= 6 && (segments[3] == "users" || segments[3] == "organizations") && segments[5] == "tickets"
 }

@@ -81,11 +81,13 @@ func (st *store) suspend(id int64) bool {
 	return u != nil
 }
 
-// Who may see and change users. Show User is for agents (an end user sees
-// only themselves, through Show Self); agents work with end users and
-// administrators manage everyone, so an agent may update end users and
-// themselves, an end user only themselves, and only an admin may change a
-// role. The reference does not spell these out for every pair of roles:
+// Who may see and change users. Show User and Update User are for agents:
+// an end user sees only themselves, through Show Self, and changes their
+// own profile through the End Users API, not Update User
+// (https://developer.zendesk.com/api-reference/ticketing/users/end_user/).
+// Agents work with end users and administrators manage everyone, so an
+// agent may update end users and themselves, and only an admin may change
+// a role. The reference does not spell these out for every pair of roles:
 // beyond "agents only" they are a guess, and a refusal is the role-based
 // 403. https://developer.zendesk.com/api-reference/ticketing/users/users/
 
@@ -106,7 +108,7 @@ func (st *store) showUser(caller User, id int64) (User, error) {
 // change gets a copy; nothing is kept unless it returns nil and the result
 // passes Zendesk's checks.
 func (st *store) updateUser(caller User, id int64, change func(*User) error) (User, bool, error) {
-	if caller.Role == roleEndUser && id != caller.ID {
+	if caller.Role == roleEndUser {
 		return User{}, false, forbidden()
 	}
 	st.mu.Lock()
@@ -125,8 +127,7 @@ func (st *store) updateUser(caller User, id int64, change func(*User) error) (Us
 	switch {
 	case u.ID != kept.ID:
 		return User{}, false, errors.New("zendesksim: a change may not alter a user's id")
-	case u.Role != kept.Role && caller.Role != roleAdmin,
-		u.Suspended != kept.Suspended && caller.Role == roleEndUser:
+	case u.Role != kept.Role && caller.Role != roleAdmin:
 		return User{}, false, forbidden()
 	}
 	if err := checkUser(u); err != nil {

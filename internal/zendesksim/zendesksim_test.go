@@ -1816,7 +1816,7 @@ func TestRecentTickets(t *testing.T) {
 		slices.Reverse(recent) // newest first
 		WriteJSON(w, http.StatusOK, map[string]any{"tickets": recent[:min(perPage, len(recent))], "count": len(recent)})
 	}
-	e := newEnv(t, Options{Users: []User{{ID: 42, Name: "Ann", Role: "end-user"}},
+	e := newEnv(t, Options{Users: []User{{ID: 42, Name: "Ann", Role: "agent"}},
 		API: []API{{Pattern: "GET /api/v2/users/{id}/tickets/requested.json", Resource: "tickets", Handler: requested}}})
 
 	const page = "/api/v2/users/42/tickets/requested.json?sort_by=updated_at&sort_order=desc&per_page=10"
