@@ -258,7 +258,7 @@ func TestShowSelfNeedsRead(t *testing.T) {
 // Show Self busy right after the exchange: the tokens are kept, and a page
 // that needs the person's id learns it from Show Self before its own call.
 func TestBusySignInThenAPage(t *testing.T) {
-	e := newEnv(t, envOptions{vars: map[string]string{"ZENDESK_SCOPES": defaultScopes + " tickets:read"}, sim: zendesksim.Options{API: []zendesksim.API{ticketsAPI}}})
+	e := newEnv(t, envOptions{vars: map[string]string{"ZENDESK_SCOPES": defaultScopes + " tickets:read"}, sim: zendesksim.Options{API: []zendesksim.API{requestedTicketsAPI}}})
 	e.serve(withRoutes(e.app, route{"GET", "/tickets", e.app.requireSignIn(e.app.handleTickets)}))
 	b := e.browser()
 	callback := b.authorize("/zendesk/auth", "allow")
@@ -266,7 +266,7 @@ func TestBusySignInThenAPage(t *testing.T) {
 	if busy := b.get(callback); busy.StatusCode != http.StatusServiceUnavailable || b.session().UserID != 0 {
 		t.Fatalf("status %d, user id %d: want the busy page and a session without the user yet", busy.StatusCode, b.session().UserID)
 	}
-	mustContain(t, b.get("/tickets").body, "#42 Printer")
+	mustContain(t, b.get("/tickets").body, "#1 The printer is on fire")
 	if s := b.session(); s.UserID != 1 {
 		t.Errorf("the session's user id is %d, want 1", s.UserID)
 	}

@@ -19,7 +19,7 @@ import (
 // while the grant lives.
 func TestSessionMaxAge(t *testing.T) {
 	e := newEnv(t, envOptions{vars: map[string]string{"SESSION_MAX_AGE": "2h", "ZENDESK_SCOPES": defaultScopes + " tickets:read"},
-		sim: zendesksim.Options{API: []zendesksim.API{ticketsAPI}}})
+		sim: zendesksim.Options{API: []zendesksim.API{requestedTicketsAPI}}})
 	e.serve(withRoutes(e.app, route{"GET", "/tickets", e.app.requireSignIn(e.app.handleTickets)}))
 	b := e.browser()
 	page := b.get(b.authorize("/zendesk/auth", "allow"))

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -71,6 +72,7 @@ type env struct {
 	appClock *fakeClock // the app's clock and Zendesk's are separate, as in life
 	simClock *fakeClock
 	handler  atomic.Pointer[http.Handler] // what the server serves: the app's routes
+	pages    func(*app) []route           // a test's own pages (pageEnv)
 }
 
 // serve makes the server serve h from now on.
@@ -141,6 +143,46 @@ func newEnv(t testing.TB, opts envOptions) *env {
 // app's, as a line in routes() would mount them.
 func withRoutes(a *app, extra ...route) http.Handler {
 	return a.handler(append(a.routes(), extra...))
+}
+
+// olderScopes are the scopes of a sign-in from before a team added the
+// scopes of its own pages: what the app asks for out of the box.
+const olderScopes = showSelfScope
+
+// withScopes is e's app as it starts with ZENDESK_SCOPES set to scopes.
+func withScopes(t *testing.T, e *env, scopes string) *app {
+	t.Helper()
+	cfg := *e.app.cfg
+	cfg.scopes = scopes
+	a, err := newApp(&cfg, e.app.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// pageEnv is the app with a team's pages mounted as lines in routes()
+// would mount them, asking for scopes, against a simulator that also
+// serves api, as entries in simulatedAPI would.
+func pageEnv(t *testing.T, scopes string, api []zendesksim.API, pages func(*app) []route) *env {
+	t.Helper()
+	e := newEnv(t, envOptions{vars: map[string]string{"ZENDESK_SCOPES": scopes}, sim: zendesksim.Options{API: api}})
+	e.pages = pages
+	e.serve(withRoutes(e.app, pages(e.app)...))
+	return e
+}
+
+// restart starts the app again with other scopes, as after a team changes
+// ZENDESK_SCOPES or defaultScopes, its pages mounted.
+func (e *env) restart(scopes string) *app {
+	e.t.Helper()
+	a := withScopes(e.t.(*testing.T), e, scopes)
+	var pages []route
+	if e.pages != nil {
+		pages = e.pages(a)
+	}
+	e.serve(withRoutes(a, pages...))
+	return a
 }
 
 // intercept puts h between the app and the simulator: h answers the
@@ -230,15 +272,26 @@ func (b *browser) abs(target string) string {
 }
 
 // authorize starts a sign-in and answers Zendesk's consent page with
-// decision ("allow" or "deny"); it returns the callback URL Zendesk sends
-// the browser to.
+// decision ("allow" or "deny"), as the account's first user (John Doe, an
+// admin); it returns the callback URL Zendesk sends the browser to.
 func (b *browser) authorize(authPath, decision string) string {
+	b.t.Helper()
+	return b.authorizeAs(authPath, decision, 0)
+}
+
+// authorizeAs is authorize as the simulator's user with that id (0: the
+// first), chosen on the consent page.
+func (b *browser) authorizeAs(authPath, decision string, userID int64) string {
 	b.t.Helper()
 	start := b.get(authPath)
 	if start.StatusCode != http.StatusFound {
 		b.t.Fatalf("GET %s: status %d, want 302\n%s", authPath, start.StatusCode, start.body)
 	}
-	consent := b.post(start.Header.Get("Location"), url.Values{"decision": {decision}})
+	form := url.Values{"decision": {decision}}
+	if userID != 0 {
+		form.Set("user", strconv.FormatInt(userID, 10))
+	}
+	consent := b.post(start.Header.Get("Location"), form)
 	if consent.StatusCode != http.StatusFound {
 		b.t.Fatalf("consent: status %d, want 302\n%s", consent.StatusCode, consent.body)
 	}
@@ -251,6 +304,18 @@ func (b *browser) signIn() *response {
 	page := b.get(b.authorize("/zendesk/auth", "allow"))
 	if page.StatusCode != http.StatusOK {
 		b.t.Fatalf("callback: status %d, want 200\n%s", page.StatusCode, page.body)
+	}
+	return page
+}
+
+// allowAgain is what a person does when the app sends them through
+// Zendesk's authorization again (resp is the app's redirect): Allow on
+// the consent page, if Zendesk shows one, and back to the app's page.
+func (b *browser) allowAgain(resp *response) *response {
+	b.t.Helper()
+	page := b.follow(resp)
+	if strings.HasPrefix(page.Request.URL.String(), b.env.sim.URL) {
+		page = b.follow(b.post(page.Request.URL.String(), url.Values{"decision": {"allow"}}))
 	}
 	return page
 }

@@ -64,7 +64,7 @@ func TestNoLoopOnARefusedRefresh(t *testing.T) {
 // A page whose endpoint answers 401 every time: a refresh, a 401 again,
 // one authorization, then the page.
 func TestNoLoopOnA401AfterARefresh(t *testing.T) {
-	e := newEnv(t, envOptions{vars: map[string]string{"ZENDESK_SCOPES": defaultScopes + " tickets:read"}, sim: zendesksim.Options{API: []zendesksim.API{ticketsAPI}}})
+	e := newEnv(t, envOptions{vars: map[string]string{"ZENDESK_SCOPES": olderScopes + " tickets:read"}, sim: zendesksim.Options{API: []zendesksim.API{requestedTicketsAPI}}})
 	e.intercept(func(w http.ResponseWriter, r *http.Request) bool {
 		if !strings.Contains(r.URL.Path, "/tickets/") {
 			return false
@@ -85,17 +85,17 @@ func TestNoLoopOnA401AfterARefresh(t *testing.T) {
 // one authorization asks for it, and the page works. A Zendesk that goes on
 // refusing a grant that has it gets a page, not a second trip.
 func TestNoLoopOnA403(t *testing.T) {
-	e := newEnv(t, envOptions{sim: zendesksim.Options{API: []zendesksim.API{ticketsAPI}}})
+	e := newEnv(t, envOptions{vars: map[string]string{"ZENDESK_SCOPES": olderScopes}, sim: zendesksim.Options{API: []zendesksim.API{requestedTicketsAPI}}})
 	b := e.browser()
 	b.signIn() // the default scopes: no tickets:read
-	a := withScopes(t, e, defaultScopes+" tickets:read")
+	a := withScopes(t, e, olderScopes+" tickets:read")
 	e.serve(withRoutes(a, route{"GET", "/tickets", a.requireSignIn(a.handleTickets)}))
 	consent := b.follow(b.get("/tickets")) // within a minute: no scope check, the 403
 	mustContain(t, consent.body, "tickets:read")
 	callback := b.post(consent.Request.URL.String(), url.Values{"decision": {"allow"}}).Header.Get("Location")
 	mustContain(t, b.follow(b.get(callback)).body, "Your recent tickets")
 
-	e.sim.Inject(zendesksim.Endpoint(ticketsAPI.Pattern), zendesksim.Forbidden, 0) // no scope named
+	e.sim.Inject(zendesksim.Endpoint(requestedTicketsAPI.Pattern), zendesksim.Forbidden, 0) // no scope named
 	if page := b.follow(b.get("/tickets")); page.StatusCode != http.StatusForbidden {
 		t.Errorf("a 403 naming no scope: status %d, want the 403 page", page.StatusCode)
 	}
@@ -109,10 +109,10 @@ func TestNoLoopOnA403(t *testing.T) {
 // change what it just granted); a minute on, one authorization asks for
 // the scope.
 func TestNoLoopOnTheScopeCheck(t *testing.T) {
-	e := newEnv(t, envOptions{})
+	e := newEnv(t, envOptions{vars: map[string]string{"ZENDESK_SCOPES": olderScopes}})
 	b := e.browser()
 	b.signIn()
-	a := withScopes(t, e, defaultScopes+" tickets:read")
+	a := withScopes(t, e, olderScopes+" tickets:read")
 	e.serve(a.handler(a.routes()))
 	mustContain(t, b.get("/").body, "Hi, John Doe!")
 	if n := e.sim.Stats()[zendesksim.Authorize]; n != 0 {
@@ -127,13 +127,13 @@ func TestNoLoopOnTheScopeCheck(t *testing.T) {
 // The pair a new authorization replaces is revoked once the new one is
 // saved: the first cookie no longer signs anyone in.
 func TestReplacedPairIsRevoked(t *testing.T) {
-	e := newEnv(t, envOptions{})
+	e := newEnv(t, envOptions{vars: map[string]string{"ZENDESK_SCOPES": olderScopes}})
 	b := e.browser()
 	b.signIn()
 	first := b.session()
 	firstCookies := b.client.Jar.Cookies(mustParse(e.server.URL))
 	e.advance(2 * recentSignIn)
-	a := withScopes(t, e, defaultScopes+" tickets:read")
+	a := withScopes(t, e, olderScopes+" tickets:read")
 	e.serve(a.handler(a.routes()))
 
 	consent := b.follow(b.get("/")) // the scope check: Zendesk asks for the new scope
