@@ -51,6 +51,8 @@ func TestZendeskFaults(t *testing.T) {
 		{zendesksim.ServerError, 502, "Zendesk is not available", true, nil},
 		{zendesksim.BadGatewayHTML, 502, "Zendesk is not available", true, nil},
 		{zendesksim.RateLimited, 503, "Zendesk is busy", true, nil},
+		{zendesksim.RateLimitedJSON, 503, "Zendesk is busy", true, nil},
+		{zendesksim.RateLimitedNoRetryAfter, 503, "Please try again in 60 seconds", true, nil},
 		{zendesksim.Slow, 504, "did not answer in time", true, nil},
 		{zendesksim.Hang, 504, "did not answer in time", true, nil},
 		{zendesksim.Reset, 502, "Zendesk is not available", true, nil},
@@ -90,8 +92,9 @@ func TestZendeskFaults(t *testing.T) {
 					t.Errorf("status %d, want %d", resp.StatusCode, tc.status)
 				}
 				mustContain(t, resp.body, tc.title, "request id")
-				if tc.status == 503 && resp.Header.Get("Retry-After") != "30" {
-					t.Errorf("Retry-After %q, want Zendesk's 30", resp.Header.Get("Retry-After"))
+				// Zendesk's Retry-After, or a minute, its rate limits' window.
+				if want := map[bool]string{true: "60", false: "30"}[tc.fault == zendesksim.RateLimitedNoRetryAfter]; tc.status == 503 && resp.Header.Get("Retry-After") != want {
+					t.Errorf("Retry-After %q, want %s", resp.Header.Get("Retry-After"), want)
 				}
 				assertOneLogLine(t, e, resp)
 				// Right after the code exchange, a Zendesk that is only
@@ -208,6 +211,7 @@ func slowerThanTheApp(t *testing.T) {
 func faultName(f zendesksim.Fault) string {
 	return map[zendesksim.Fault]string{
 		zendesksim.ServerError: "500", zendesksim.BadGatewayHTML: "502-html", zendesksim.RateLimited: "429",
+		zendesksim.RateLimitedJSON: "429-json", zendesksim.RateLimitedNoRetryAfter: "429-no-retry-after",
 		zendesksim.Slow: "slow", zendesksim.Hang: "hang", zendesksim.Reset: "reset",
 		zendesksim.InvalidJSON: "invalid-json", zendesksim.Oversized: "oversized", zendesksim.WrongContentType: "wrong-content-type",
 		zendesksim.ErrorIn2xx: "error-in-2xx", zendesksim.NoAccessToken: "no-access-token", zendesksim.NoUser: "no-user",

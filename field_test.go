@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -294,4 +296,78 @@ func TestExchangeInvalidScope(t *testing.T) {
 	}
 	mustContain(t, resp.body, "Zendesk refused the scopes", "ZENDESK_SCOPES (now &#34;"+defaultScopes+"&#34;)", `href="/zendesk/auth">Try again`)
 	assertOneLogLine(t, e, resp)
+}
+
+// An admin deletes the app's tokens (Admin Center lets admins delete a
+// global client's tokens), or suspends the user: the next call is a 401,
+// the refresh an invalid_grant, then exactly one authorization, with the
+// consent page shown again, and no loop.
+func TestAdminEndsTheApp(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	b := e.browser()
+	b.signIn()
+	e.advance(2 * recentSignIn)
+	e.sim.DeleteClientTokens("test-client")
+	resp := b.get("/")
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/zendesk/auth?again=1" {
+		t.Fatalf("status %d to %q, want 303 to authorize", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	mustContain(t, b.allowAgain(resp).body, "Hi, John Doe!")
+	// The grant is gone: Zendesk shows its consent page again.
+	if st := e.sim.Stats(); st[zendesksim.Authorize] != 1 || st[zendesksim.Consent] != 1 || st[zendesksim.Refresh] != 1 {
+		t.Errorf("stats %v: want the 401's refresh, and one authorization with its consent page", st)
+	}
+
+	e.advance(2 * recentSignIn)
+	e.sim.SuspendUser(1)
+	resp = b.get("/")
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("a suspended user: status %d, want 303 to authorize", resp.StatusCode)
+	}
+	if page := b.follow(resp); page.StatusCode != http.StatusOK || strings.Contains(page.body, "John Doe (admin)") {
+		t.Errorf("a suspended user: status %d; the consent page must not offer them\n%s", page.StatusCode, page.body)
+	}
+}
+
+// Instances are separate accounts: a token of acme's is refused by beta.
+// A session that names beta with acme's tokens goes through authorization
+// at beta, and never reaches acme's data.
+func TestInstancesAreSeparateAccounts(t *testing.T) {
+	client := zendesksim.Options{ClientID: "zdg-test-client", ClientSecret: "test-client-secret"}
+	e := newEnv(t, envOptions{vars: map[string]string{"ZENDESK_SUBDOMAIN": "", "ZENDESK_CLIENT_ID": "zdg-test-client"}})
+	client.RedirectURIs = []string{e.server.URL + callbackPath}
+	accounts := zendesksim.NewAccounts(map[string]zendesksim.Options{"acme": client, "beta": client})
+	t.Cleanup(accounts.Close)
+	e.app.zendesk.BaseURL = func(subdomain string) string { return "http://" + subdomain + ".zendesk.test" }
+	e.app.zendesk.HTTPClient = &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DialContext: accounts.DialContext}}
+	b := e.browser()
+	b.client.Transport = &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if strings.HasSuffix(addr, ".zendesk.test:80") {
+			return accounts.DialContext(ctx, network, addr)
+		}
+		return (&net.Dialer{}).DialContext(ctx, network, addr)
+	}}
+
+	mustContain(t, b.get(b.authorize("/zendesk/auth?subdomain=acme", "allow")).body, "Hi, John Doe!")
+	acme, beta := accounts.Account("acme"), accounts.Account("beta")
+	s := b.session()
+	s.Subdomain = "beta" // the same tokens, another Zendesk
+	b.setCookie(sessionCookie, sealString(e.app.cookies.Codec, sessionCookie, &s, e.appClock.Now().Add(time.Hour)))
+	before := acme.Stats()
+	e.advance(2 * recentSignIn)
+
+	resp := b.get("/")
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/zendesk/auth?again=1&subdomain=beta" {
+		t.Fatalf("status %d to %q, want 303 to authorize at beta", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if st := beta.Stats(); st[zendesksim.Me] != 1 || st[zendesksim.Refresh] != 1 {
+		t.Errorf("beta saw %v: want the refused Show Self and the refused refresh", st)
+	}
+	if after := acme.Stats(); zendeskRequests(after) != zendeskRequests(before) {
+		t.Errorf("acme was asked with a session that names beta: %v, then %v", before, after)
+	}
+	consent := b.follow(resp)
+	if !strings.HasPrefix(consent.Request.URL.String(), "http://beta.zendesk.test/oauth/authorizations/new") {
+		t.Errorf("the authorization went to %s, want beta", consent.Request.URL)
+	}
 }
