@@ -110,7 +110,12 @@ func newEnv(t testing.TB, opts envOptions) *env {
 		vars[k] = v
 	}
 	simOpts := opts.sim
-	simOpts.API = append(slices.Clone(simulatedAPI), opts.sim.API...)
+	// The app's simulated endpoints, and the test's: a test's entry takes
+	// the place of the app's with the same pattern.
+	simOpts.API = slices.DeleteFunc(slices.Clone(simulatedAPI), func(app zendesksim.API) bool {
+		return slices.ContainsFunc(opts.sim.API, func(own zendesksim.API) bool { return own.Pattern == app.Pattern })
+	})
+	simOpts.API = append(simOpts.API, opts.sim.API...)
 	simOpts.ClientID = vars["ZENDESK_CLIENT_ID"]
 	simOpts.ClientSecret = vars["ZENDESK_CLIENT_SECRET"]
 	simOpts.RedirectURIs = []string{vars["APP_URL"] + "/zendesk/oauth/callback"}
@@ -140,9 +145,13 @@ func newEnv(t testing.TB, opts envOptions) *env {
 }
 
 // withRoutes is a's handler with pages of a test's own mounted beside the
-// app's, as a line in routes() would mount them.
+// app's, as a line in routes() would mount them; a test's route takes the
+// place of the app's for the same method and path.
 func withRoutes(a *app, extra ...route) http.Handler {
-	return a.handler(append(a.routes(), extra...))
+	routes := slices.DeleteFunc(a.routes(), func(app route) bool {
+		return slices.ContainsFunc(extra, func(own route) bool { return own.method == app.method && own.path == app.path })
+	})
+	return a.handler(append(routes, extra...))
 }
 
 // olderScopes are the scopes of a sign-in from before a team added the
