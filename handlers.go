@@ -2,7 +2,6 @@ package main
 
 import (
 	"cmp"
-	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"errors"
@@ -72,7 +71,7 @@ func (a *app) handleIndex(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		q := r.URL.Query()
 		view := a.signInView(r)
-		view.Notice = signOutNotices[q.Get("signed_out")]
+		view.Notice = signOutNotices[userapi.Revocation(q.Get("signed_out"))]
 		view.Return = localPath(q.Get("return"))
 		a.renderSignIn(w, r, http.StatusOK, view)
 		return
@@ -367,19 +366,14 @@ func (a *app) callbackError(w http.ResponseWriter, r *http.Request, errCode, des
 }
 
 // revokeReplaced revokes, best effort, the tokens of session old, which a
-// new sign-in replaced: no grant should live on that nobody holds. An
-// expired access token is refreshed first, to revoke the new one. It says
+// new sign-in replaced: no grant should live on that nobody holds. It says
 // how it went, for the log line of the sign-in.
 func (a *app) revokeReplaced(r *http.Request, old *session) string {
-	err := a.refresher.Client(r.Context(), old.Subdomain, &old.Token, discardPair).Delete(zendesk.RevokePath)
-	switch {
-	case err == nil:
-		a.refresher.Revoked(old.Subdomain, old.Token)
-		return "revoked"
-	case errors.As(err, new(*userapi.ReauthorizeError)) || zendesk.Unauthorized(err):
-		return "unusable already"
+	outcome, err := a.refresher.Client(r.Context(), old.Subdomain, &old.Token, discardPair).Revoke()
+	if err != nil {
+		return string(outcome) + ": " + err.Error()
 	}
-	return "not revoked: " + err.Error()
+	return string(outcome)
 }
 
 // discardPair is the save function of a client whose session ends anyway:
@@ -388,11 +382,11 @@ func discardPair(*zendesk.Token) error { return nil }
 
 // What the signed-out page says after a sign-out, by how the revocation
 // of the access token at Zendesk went.
-var signOutNotices = map[string]string{
-	"revoked": "You are signed out, and the app's access to your Zendesk account is revoked.",
-	"refused": "You are signed out of the app. Zendesk refused to revoke the app's access token, so it stays valid until it expires.",
-	"failed":  "You are signed out of the app. Zendesk could not be reached or was not available to revoke the app's access token, so it stays valid until it expires.",
-	"kept":    "You are signed out of the app. Zendesk said it revoked the app's access token, but the token still works: it stays valid until it expires.",
+var signOutNotices = map[userapi.Revocation]string{
+	userapi.Revoked: "You are signed out, and the app's access to your Zendesk account is revoked.",
+	userapi.Refused: "You are signed out of the app. Zendesk refused to revoke the app's access token, so it stays valid until it expires.",
+	userapi.Failed:  "You are signed out of the app. Zendesk could not be reached or was not available to revoke the app's access token, so it stays valid until it expires.",
+	userapi.Kept:    "You are signed out of the app. Zendesk said it revoked the app's access token, but the token still works: it stays valid until it expires.",
 }
 
 // handleLogout revokes the access token at Zendesk, checks that it no
@@ -402,60 +396,19 @@ func (a *app) handleLogout(w http.ResponseWriter, r *http.Request) {
 	s, ok := a.loadSession(w, r)
 	target := "/"
 	if ok {
-		outcome, err := a.revoke(r, &s)
+		outcome, err := a.refresher.Client(r.Context(), s.Subdomain, &s.Token, discardPair).Revoke()
 		if err != nil {
 			a.log.WarnContext(r.Context(), "signed out", "user_id", s.UserID, "revocation", outcome, "error", err)
 		} else {
-			a.log.InfoContext(r.Context(), "signed out", "user_id", s.UserID, "revocation", cmp.Or(outcome, "token already unusable"))
+			a.log.InfoContext(r.Context(), "signed out", "user_id", s.UserID, "revocation", outcome)
 		}
-		if outcome != "" {
-			target = "/?signed_out=" + outcome
+		if _, known := signOutNotices[outcome]; known {
+			target = "/?signed_out=" + string(outcome)
 		}
 	}
 	a.cookies.Clear(w, r, sessionCookie) // after the calls: a refresh may have saved a new pair
 	a.cookies.Clear(w, r, draftCookie)   // what was typed stays with its person
 	http.Redirect(w, r, target, http.StatusSeeOther)
-}
-
-// revoke revokes the access token of session s at sign-out, and names how
-// it went ("revoked", "refused", "failed", "kept", or "" when the tokens
-// were unusable already), with the error behind it. It calls Zendesk as
-// the person: an expired token is refreshed first, so that the new one is
-// revoked.
-func (a *app) revoke(r *http.Request, s *session) (string, error) {
-	err := a.refresher.Client(r.Context(), s.Subdomain, &s.Token, discardPair).Delete(zendesk.RevokePath)
-	outcome, err := a.checkRevocation(r.Context(), s, err)
-	if outcome == "revoked" {
-		a.refresher.Revoked(s.Subdomain, s.Token) // a copy of the cookie then costs Zendesk nothing
-	}
-	return outcome, err
-}
-
-// checkRevocation names how the revocation went, with the error behind
-// it. Zendesk has answered 204 and left the token working
-// (support.zendesk.com community posts 4627188332186 and 5537132288282),
-// so a 204 is checked with one call that must now fail with 401. That call
-// uses the token as it is: userapi would refresh it, and hide whether the
-// revocation worked.
-func (a *app) checkRevocation(ctx context.Context, s *session, err error) (string, error) {
-	var reauth *userapi.ReauthorizeError
-	var ze *zendesk.Error
-	switch {
-	case errors.As(err, &reauth) || zendesk.Unauthorized(err):
-		return "", nil // the token was unusable already
-	case errors.As(err, &ze) && ze.Kind == zendesk.Rejected:
-		return "refused", err
-	case err != nil:
-		return "failed", err
-	}
-	_, err = a.showSelfWith(ctx, s.Subdomain, s.AccessToken)
-	switch {
-	case err == nil:
-		return "kept", errors.New("zendesk answered 204 to the revocation, but the token still works")
-	case zendesk.Unauthorized(err):
-		return "revoked", nil
-	}
-	return "revoked", fmt.Errorf("revocation not verified: %w", err) // Zendesk said 204: take its word
 }
 
 func handleHealthz(w http.ResponseWriter, r *http.Request) {

@@ -8,6 +8,10 @@
 // refresh tokens work once, so a pair that is not saved signs the person
 // out (https://developer.zendesk.com/documentation/api-basics/authentication/refresh-token).
 //
+// Revoke ends the person's grant at sign-out, and says whether Zendesk
+// really did. A Refresher remembers for a while the tokens Zendesk refused
+// or revoked, so that a replayed dead cookie costs Zendesk nothing.
+//
 // A Refresher is shared by every request of a process: requests that carry
 // the same refresh token share one refresh. A Client is made per request,
 // for one person. Only a refused refresh asks for a new authorization: a

@@ -242,3 +242,38 @@ func TestNoRefreshWithoutTime(t *testing.T) {
 		t.Errorf("%d refreshes, want none", n)
 	}
 }
+
+// Revoke says how the revocation went, checked: Zendesk has answered 204
+// and left a token working.
+func TestRevoke(t *testing.T) {
+	for _, tc := range []struct {
+		revocation zendesksim.Revocation
+		fault      zendesksim.Fault
+		prepare    func(tok *zendesk.Token)
+		want       Revocation
+	}{
+		{zendesksim.Revokes, zendesksim.NoFault, nil, Revoked},
+		{zendesksim.PretendsToRevoke, zendesksim.NoFault, nil, Kept},
+		{zendesksim.RefusesRevocation, zendesksim.NoFault, nil, Refused},
+		{zendesksim.Revokes, zendesksim.ServerError, nil, Failed},
+		{zendesksim.Revokes, zendesksim.NoFault, func(tok *zendesk.Token) { tok.AccessToken, tok.RefreshToken = "expired", "" }, Unusable},
+	} {
+		f := newFixture(t)
+		f.sim.Close()
+		f.sim = zendesksim.NewServer(zendesksim.Options{ClientID: "c", ClientSecret: "s", RedirectURIs: []string{redirectURL}, Now: f.clock, Revocation: tc.revocation})
+		t.Cleanup(f.sim.Close)
+		tok := f.signIn(t)
+		if tc.prepare != nil {
+			tc.prepare(&tok)
+		}
+		f.sim.Inject(zendesksim.Revoke, tc.fault, 0)
+		var s saves
+		c := f.refresher.Client(context.Background(), "acme", &tok, s.save)
+		if got, err := c.Revoke(); got != tc.want || (err == nil) != (got == Revoked || got == Unusable) {
+			t.Errorf("%d/%d: %s (%v), want %s", tc.revocation, tc.fault, got, err, tc.want)
+		}
+		if tc.want == Revoked && getMe(c) == nil {
+			t.Error("the revoked token still serves the client")
+		}
+	}
+}
