@@ -137,10 +137,10 @@ func (a *app) signedInRecently(s *session) bool {
 	return a.cfg.now().Sub(s.SignedInAt) < recentSignIn
 }
 
-// handleAPIError answers the error of a signed-in page: back through Zendesk's authorization when the tokens are spent,
-// or when a new grant can give what Zendesk says is missing; otherwise
-// the error's page, and the session stays. Tokens too large to keep end
-// the session.
+// handleAPIError answers the error of a signed-in page: back through
+// Zendesk's authorization when the tokens are spent, or when a new grant
+// can give what Zendesk says is missing; otherwise the error's page, and
+// the session stays. Tokens too large to keep end the session.
 func (a *app) handleAPIError(w http.ResponseWriter, r *http.Request, s *session, err error) {
 	var reauth *userapi.ReauthorizeError
 	var tooLarge *tooLargeError

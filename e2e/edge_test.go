@@ -22,7 +22,7 @@ import (
 // burst of pages does not.
 
 // appFormBytes is the largest form body the app reads: maxFormBytes in
-// the app's draft.go (64 << 10). nginx's client_max_body_size must let it
+// the app's form.go (64 << 10). nginx's client_max_body_size must let it
 // through, or a person's form gets nginx's 413 and loses what was typed.
 const appFormBytes = 64 << 10
 
