@@ -12,9 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
-	"strings"
 	"time"
-	"unicode/utf8"
 )
 
 type idKey struct{}
@@ -56,7 +54,11 @@ func Middleware(log *slog.Logger, panicked, next http.Handler) http.Handler {
 		r = r.WithContext(context.WithValue(r.Context(), idKey{}, rand.Text()[:12]))
 		rec := &statusRecorder{ResponseWriter: w}
 		defer func() {
-			log.InfoContext(r.Context(), "request", "method", r.Method, "path", clip(r.URL.Path, 200),
+			path := r.URL.Path
+			if len(path) > 200 { // the log handler escapes what a cut leaves of a character
+				path = path[:200] + "…"
+			}
+			log.InfoContext(r.Context(), "request", "method", r.Method, "path", path,
 				"status", cmp.Or(rec.status, http.StatusOK), "duration", time.Since(start))
 		}()
 		defer func() {
@@ -100,15 +102,3 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 
 // Unwrap lets http.ResponseController reach the real writer.
 func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
-
-// clip cuts s to at most n bytes of valid UTF-8.
-func clip(s string, n int) string {
-	s = strings.ToValidUTF8(s, "")
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "…"
-}

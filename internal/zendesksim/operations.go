@@ -20,26 +20,7 @@ import (
 func (s *Simulator) DeleteClientTokens(clientID string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for token, t := range s.access {
-		if t.grant.clientID == clientID {
-			delete(s.access, token)
-		}
-	}
-	for token, t := range s.refresh {
-		if t.grant.clientID == clientID {
-			delete(s.refresh, token)
-		}
-	}
-	for code, c := range s.codes {
-		if c.clientID == clientID {
-			delete(s.codes, code)
-		}
-	}
-	for g := range s.grants {
-		if g.clientID == clientID {
-			delete(s.grants, g)
-		}
-	}
+	s.forgetLocked(func(g grant) bool { return g.clientID == clientID })
 }
 
 // SuspendUser does what an admin does by suspending the user with id: the
@@ -89,29 +70,36 @@ const createdIssuer = "zendesksim"
 func (s *Simulator) endAccess(userID int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.forgetLocked(func(g grant) bool { return g.userID == userID })
+	for id, u := range s.sessions {
+		if u == userID {
+			delete(s.sessions, id)
+		}
+	}
+}
+
+// forgetLocked deletes the access and refresh tokens, the unexchanged
+// codes and the remembered grants of every grant that gone reports. s.mu
+// must be held.
+func (s *Simulator) forgetLocked(gone func(grant) bool) {
 	for token, t := range s.access {
-		if t.grant.userID == userID {
+		if gone(t.grant) {
 			delete(s.access, token)
 		}
 	}
 	for token, t := range s.refresh {
-		if t.grant.userID == userID {
+		if gone(t.grant) {
 			delete(s.refresh, token)
 		}
 	}
 	for code, c := range s.codes {
-		if c.userID == userID {
+		if gone(grant{clientID: c.clientID, userID: c.userID}) {
 			delete(s.codes, code)
 		}
 	}
 	for g := range s.grants {
-		if g.userID == userID {
+		if gone(g) {
 			delete(s.grants, g)
-		}
-	}
-	for id, u := range s.sessions {
-		if u == userID {
-			delete(s.sessions, id)
 		}
 	}
 }
