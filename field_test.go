@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/http"
 	"strings"
@@ -369,5 +370,52 @@ func TestInstancesAreSeparateAccounts(t *testing.T) {
 	consent := b.follow(resp)
 	if !strings.HasPrefix(consent.Request.URL.String(), "http://beta.zendesk.test/oauth/authorizations/new") {
 		t.Errorf("the authorization went to %s, want beta", consent.Request.URL)
+	}
+}
+
+// Update User is for agents: an end user changing even their own time
+// zone gets Zendesk's role 403, which a trip through Zendesk cannot
+// change. The page says so, and the person stays signed in; an admin's
+// change goes through.
+func TestEndUserMayNotUpdateUsers(t *testing.T) {
+	updateUser := zendesksim.API{Pattern: "PUT /api/v2/users/{id}.json", Resource: "users",
+		Handler: func(w http.ResponseWriter, r *http.Request, c zendesksim.Caller) {
+			id, err := zendesksim.PathID(r, "id")
+			if err == nil {
+				_, err = c.UpdateUser(id, func(u *zendesksim.User) error { u.TimeZone = "Amsterdam"; return nil })
+			}
+			if err != nil {
+				zendesksim.WriteError(w, err)
+				return
+			}
+			w.WriteHeader(http.StatusOK)
+		}}
+	e := pageEnv(t, olderScopes+" users:write", []zendesksim.API{updateUser}, func(a *app) []route {
+		return []route{{"GET", "/amsterdam", a.requireSignIn(func(w http.ResponseWriter, r *http.Request, api *userAPI) error {
+			if err := api.Put(fmt.Sprintf("/api/v2/users/%d.json", api.session.UserID), map[string]any{"user": map[string]string{"time_zone": "Amsterdam"}}, nil); err != nil {
+				return err
+			}
+			http.Redirect(w, r, "/", http.StatusSeeOther)
+			return nil
+		})}}
+	})
+	jane := e.browser()
+	jane.get(jane.authorizeAs("/zendesk/auth", "allow", 2))
+	page := jane.follow(jane.get("/amsterdam"))
+	if page.StatusCode != http.StatusForbidden {
+		t.Fatalf("an end user: status %d, want 403", page.StatusCode)
+	}
+	mustContain(t, page.body, "Your Zendesk account may not do this")
+	mustContain(t, jane.get("/").body, "Hi, Jane Roe!")
+	john := e.browser()
+	john.signIn()
+	if resp := john.get("/amsterdam"); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("an admin: status %d, want 303", resp.StatusCode)
+	}
+	if st := e.sim.Stats(); st[zendesksim.Authorize] != 0 || st[zendesksim.Exchange] != 2 {
+		t.Errorf("stats %v: want the two sign-ins only", st)
+	}
+	if users := e.sim.Users(); users[0].TimeZone != "Amsterdam" || users[1].TimeZone == "Amsterdam" {
+		t.Errorf("time zones: %s, %s", users[0].TimeZone, users[1].TimeZone)
 	}
 }

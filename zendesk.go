@@ -52,7 +52,8 @@ func showSelf(get func(path string, out any) error) (*user, error) {
 }
 
 // showSelfWith calls Show Self with an access token as it is: no refresh,
-// no retry. The callback and sign-out's check use it; pages use userAPI.
+// no retry. The callback uses it, with tokens a moment old; pages use
+// userAPI.
 func (a *app) showSelfWith(ctx context.Context, subdomain, accessToken string) (*user, error) {
 	return showSelf(func(path string, out any) error {
 		return a.zendesk.Do(ctx, zendesk.Request{Method: "GET", Subdomain: subdomain, Path: path, Token: accessToken}, out)
