@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strings"
 
 	"zendesk-oauth-app/internal/securecookie"
 	"zendesk-oauth-app/internal/userapi"
@@ -98,10 +97,11 @@ func (a *app) postForm(w http.ResponseWriter, r *http.Request, api *userAPI, p f
 	}
 	page := a.zendeskErrorPage(err)
 	if ze.Kind != zendesk.Rejected { // Zendesk may or may not have saved it
-		page.Message += " Send the form again: repeating it is harmless."
+		again := "repeating it is harmless."
 		if p.creates {
-			page.Message = strings.TrimSuffix(page.Message, " repeating it is harmless.") + " if Zendesk saved it, it answers with that record instead of a second."
+			again = "if Zendesk saved it, it answers with that record instead of a second."
 		}
+		page.Message += " Send the form again: " + again
 	}
 	if page.retryAfter > 0 {
 		w.Header().Set("Retry-After", fmt.Sprint(int(page.retryAfter.Seconds())))
