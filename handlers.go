@@ -2,8 +2,6 @@ package main
 
 import (
 	"cmp"
-	"crypto/rand"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"net/http"
@@ -94,28 +92,22 @@ func (a *app) renderProfile(w http.ResponseWriter, r *http.Request, u *user, sub
 	a.render(w, r, http.StatusOK, profilePage, profileView{Name: u.Name, Role: u.Role, Instance: subdomain + ".zendesk.com"})
 }
 
-// handleAuth starts a sign-in: it remembers a fresh state and PKCE verifier
-// in the sealed flow cookie and sends the browser to Zendesk's consent page.
+// handleAuth starts a sign-in: it keeps a fresh PKCE verifier under a
+// fresh state (a sealed cookie of the sign-in's own) and sends the browser
+// to Zendesk's consent page.
 func (a *app) handleAuth(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	subdomain, ok := a.chosenSubdomain(w, r, q)
 	if !ok {
 		return
 	}
-	f := flow{State: rand.Text(), Verifier: zendesk.GenerateVerifier(), Subdomain: subdomain, Return: localPath(q.Get("return")), Again: q.Get("again") == "1"}
-	// Each sign-in in progress has a cookie of its own, named by its
-	// state, so that one started in another tab (or by a link from another
-	// site) cancels none; the oldest beyond a few are dropped.
-	if pending := a.pendingFlows(r); len(pending) >= maxPendingFlows {
-		for _, state := range pending[:len(pending)-maxPendingFlows+1] {
-			a.cookies.Clear(w, r, flowCookie+state)
-		}
-	}
-	if err := a.cookies.Set(w, r, flowCookie+f.State, &f, a.cfg.now().Add(flowLifetime)); err != nil {
+	f := flow{Verifier: zendesk.GenerateVerifier(), Subdomain: subdomain, Return: localPath(q.Get("return")), Again: q.Get("again") == "1"}
+	state, err := a.flows.Start(w, r, f)
+	if err != nil {
 		a.fail(w, r, problem(http.StatusInternalServerError, "Something went wrong", "The app could not start the sign-in. Please try again."), err)
 		return
 	}
-	http.Redirect(w, r, a.zendesk.AuthCodeURL(subdomain, f.State, f.Verifier), http.StatusFound)
+	http.Redirect(w, r, a.zendesk.AuthCodeURL(subdomain, state, f.Verifier), http.StatusFound)
 }
 
 // localPath returns p if it is a path on this app, else "": the page to
@@ -255,17 +247,15 @@ func (a *app) takeFlow(w http.ResponseWriter, r *http.Request) (f flow, code str
 		}
 	}
 	state := q.Get("state")
-	f, matches := a.openFlow(r, state)
-	if matches {
-		a.cookies.Clear(w, r, flowCookie+state)
-	}
+	f, matches := a.flows.Take(w, r, state)
+	matches = matches && a.knownSubdomain(f.Subdomain)
 	if errCode := q.Get("error"); errCode != "" {
 		a.callbackError(w, r, errCode, q.Get("error_description"), matches)
 		return f, "", false
 	}
 	code = q.Get("code")
 	switch {
-	case !matches && a.startedAnother(r):
+	case !matches && a.flows.Pending(r):
 		// The sign-ins in progress stay, so a forged callback cannot
 		// cancel a real one.
 		a.fail(w, r, problem(http.StatusBadRequest, "Sign-in failed", "The answer from Zendesk does not belong to the sign-in this browser started. Please start again."), errors.New("callback: state missing or mismatched"))
@@ -274,10 +264,9 @@ func (a *app) takeFlow(w http.ResponseWriter, r *http.Request) (f flow, code str
 		a.fail(w, r, problem(http.StatusBadRequest, "Sign-in failed", "Zendesk's answer carries no usable authorization code. Please start again."), errors.New("callback: code missing or too long"))
 		return f, "", false
 	}
-	// A flow is used once (RFC 9700 §4.7.1): its state is remembered as
-	// spent until the flow would have expired, so a copy of its cookie
-	// cannot make the app call Zendesk again.
-	if !matches || !a.spentStates.Add(f.State, struct{}{}, a.cfg.now()) {
+	// A flow is used once (RFC 9700 §4.7.1): a copy of its cookie cannot
+	// make the app call Zendesk again.
+	if !matches || !a.flows.Use(state) {
 		if _, signedIn := a.loadSession(w, r); signedIn {
 			http.Redirect(w, r, "/", http.StatusSeeOther) // a reload of the callback after signing in
 			return f, "", false
@@ -288,51 +277,6 @@ func (a *app) takeFlow(w http.ResponseWriter, r *http.Request) (f flow, code str
 		return f, "", false
 	}
 	return f, code, true
-}
-
-// openFlow opens the cookie of the sign-in in progress whose state the
-// callback names, and checks it: the state (RFC 9700 §4.7, CSRF, in
-// constant time) and the Zendesk it started with.
-func (a *app) openFlow(r *http.Request, state string) (f flow, ok bool) {
-	if !validState(state) {
-		return f, false
-	}
-	found, _, err := a.cookies.Get(r, flowCookie+state, &f)
-	return f, found && err == nil && a.knownSubdomain(f.Subdomain) && stateMatches(f, state)
-}
-
-// startedAnother reports whether this browser has a sign-in in progress.
-func (a *app) startedAnother(r *http.Request) bool {
-	for _, state := range a.pendingFlows(r) {
-		if _, ok := a.openFlow(r, state); ok {
-			return true
-		}
-	}
-	return false
-}
-
-// pendingFlows are the states of this browser's sign-ins in progress,
-// oldest first: browsers send older cookies first (RFC 6265 §5.4).
-func (a *app) pendingFlows(r *http.Request) []string {
-	var states []string
-	for _, c := range r.Cookies() {
-		if state, ok := strings.CutPrefix(c.Name, a.cookies.Name(flowCookie)); ok && validState(state) {
-			states = append(states, state)
-		}
-	}
-	return states
-}
-
-// validState reports whether state is one the app makes (rand.Text: 26
-// characters of base32), and so may name a cookie.
-func validState(state string) bool {
-	return len(state) == 26 && strings.Trim(state, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567") == ""
-}
-
-// stateMatches checks the callback's state against the flow's, in
-// constant time.
-func stateMatches(f flow, state string) bool {
-	return state != "" && subtle.ConstantTimeCompare([]byte(state), []byte(f.State)) == 1
 }
 
 // callbackError shows Zendesk's refusal. The page calls nothing and changes

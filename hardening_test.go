@@ -121,7 +121,7 @@ func TestCookiesNameOnlyValidZendesks(t *testing.T) {
 			}
 
 			state := rand.Text()
-			b.setCookie(flowCookie+state, sealString(e.app.cookies.Codec, flowCookie+state, &flow{State: state, Verifier: zendesk.GenerateVerifier(), Subdomain: tc.subdomain}, now.Add(time.Hour)))
+			b.setCookie(flowCookie+state, sealString(e.app.cookies.Codec, flowCookie+state, &flow{Verifier: zendesk.GenerateVerifier(), Subdomain: tc.subdomain}, now.Add(time.Hour)))
 			if resp := b.get("/zendesk/oauth/callback?code=c&state=" + state); resp.StatusCode != http.StatusBadRequest {
 				t.Errorf("callback: status %d, want 400", resp.StatusCode)
 			}

@@ -101,7 +101,7 @@ func sealWith(t *testing.T, secret, name string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return sealString(s, name, &flow{State: "x", Verifier: "y", Subdomain: "acme"}, time.Now().Add(time.Hour))
+	return sealString(s, name, &flow{Verifier: "y", Subdomain: "acme"}, time.Now().Add(time.Hour))
 }
 
 // serve starts the app behind the server that run uses, with its limits.

@@ -24,7 +24,7 @@ import (
 	"syscall"
 	"text/tabwriter"
 
-	"zendesk-oauth-app/internal/recent"
+	"zendesk-oauth-app/internal/oauthstate"
 	"zendesk-oauth-app/internal/requestlog"
 	"zendesk-oauth-app/internal/securecookie"
 	"zendesk-oauth-app/internal/userapi"
@@ -213,14 +213,9 @@ type app struct {
 	zendesk   *zendesk.Config
 	refresher *userapi.Refresher
 	cookies   *securecookie.Cookies
-	// spentStates are the states of the flows already used: see takeFlow.
-	spentStates *recent.Map[string, struct{}]
-	log         *slog.Logger
+	flows     *oauthstate.Store[flow] // the sign-ins in progress
+	log       *slog.Logger
 }
-
-// maxSpentStates bounds the memory of used flows: at 100 sign-ins a
-// second, ten minutes' worth.
-const maxSpentStates = 60_000
 
 func newApp(cfg *config, logger *slog.Logger) (*app, error) {
 	codec, err := securecookie.New(cfg.secrets, cfg.cookieBinding())
@@ -239,12 +234,13 @@ func newApp(cfg *config, logger *slog.Logger) (*app, error) {
 	if cfg.baseURL != "" {
 		z.BaseURL = func(string) string { return cfg.baseURL }
 	}
+	cookies := &securecookie.Cookies{Codec: codec, Secure: cfg.https, Now: cfg.now}
 	return &app{
-		cfg:         cfg,
-		zendesk:     z,
-		refresher:   userapi.NewRefresher(z),
-		cookies:     &securecookie.Cookies{Codec: codec, Secure: cfg.https, Now: cfg.now},
-		spentStates: recent.New[string, struct{}](flowLifetime, maxSpentStates),
-		log:         slog.New(requestlog.Handler{Handler: logger.Handler()}),
+		cfg:       cfg,
+		zendesk:   z,
+		refresher: userapi.NewRefresher(z),
+		cookies:   cookies,
+		flows:     oauthstate.New[flow](cookies, flowCookie, flowLifetime, maxPendingFlows),
+		log:       slog.New(requestlog.Handler{Handler: logger.Handler()}),
 	}, nil
 }

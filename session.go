@@ -16,8 +16,8 @@ import (
 // the person can read or change the tokens inside; any replica of the app
 // that shares SESSION_SECRET can open them. Each process also keeps two
 // things in memory, which cookies cannot promise: the flows already used,
-// so that each is used once (spentStates, main.go), and the refreshes
-// under way, so that one refresh token is spent once (userapi.Refresher).
+// so that each is used once (oauthstate.Store), and the refreshes under
+// way, so that one refresh token is spent once (userapi.Refresher).
 // deploy/nginx.conf sends each person's requests to one replica.
 
 // session is the signed-in state: whose tokens, for which Zendesk.
@@ -31,11 +31,11 @@ type session struct {
 	zendesk.Token
 }
 
-// flow is a sign-in in progress: what the callback must check and send.
-// The subdomain travels here, never in the callback URL, so a callback can
-// only complete against the Zendesk the flow started with.
+// flow is a sign-in in progress, kept under its state (oauthstate): what
+// the callback must send, and where to go. The subdomain travels here,
+// never in the callback URL, so a callback can only complete against the
+// Zendesk the flow started with.
 type flow struct {
-	State     string
 	Verifier  string
 	Subdomain string
 	Return    string // the app's page to go back to afterwards

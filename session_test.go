@@ -22,7 +22,7 @@ func TestCookiesAreBoundToTheInstance(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	payload := &session{Subdomain: "evilcorp", UserID: 666, Token: zendesk.Token{AccessToken: "stolen"}}
 	state := rand.Text()
-	flowPayload := &flow{State: state, Verifier: zendesk.GenerateVerifier(), Subdomain: "acme"}
+	flowPayload := &flow{Verifier: zendesk.GenerateVerifier(), Subdomain: "acme"}
 	for _, instance := range []string{"test-client@*", "test-client@evilcorp", "other-client@acme"} {
 		t.Run(instance, func(t *testing.T) {
 			foreign, err := securecookie.New([][]byte{[]byte(testSessionSecret)}, instance)
