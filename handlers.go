@@ -196,7 +196,7 @@ func (a *app) handleCallback(w http.ResponseWriter, r *http.Request) {
 	// busy or unavailable, the tokens are good: they are kept.
 	u, meErr := a.showSelfWith(r.Context(), f.Subdomain, t.AccessToken)
 	if meErr != nil && !zendesk.Transient(meErr) {
-		err := a.revokeUnkept(r.Context(), f.Subdomain, t.AccessToken, meErr)
+		err := fmt.Errorf("%w (its tokens: %s)", meErr, a.revokeTokens(r, f.Subdomain, *t))
 		a.fail(w, r, a.zendeskErrorPage(err), err)
 		return
 	}
@@ -206,13 +206,13 @@ func (a *app) handleCallback(w http.ResponseWriter, r *http.Request) {
 	}
 	old, replacing := a.loadSession(w, r)
 	if err := a.saveSession(w, r, &s); err != nil {
-		err = a.revokeUnkept(r.Context(), s.Subdomain, s.AccessToken, fmt.Errorf("saving the new session: %w", err))
+		err = fmt.Errorf("saving the new session: %w (its tokens: %s)", err, a.revokeTokens(r, s.Subdomain, s.Token))
 		a.fail(w, r, a.zendeskErrorPage(err), err)
 		return
 	}
 	replaced := "none"
 	if replacing {
-		replaced = a.revokeReplaced(r, &old)
+		replaced = a.revokeTokens(r, old.Subdomain, old.Token)
 	}
 	if a.cfg.subdomain == "" {
 		if err := a.cookies.Set(w, r, subdomainCookie, s.Subdomain, a.cfg.now().Add(subdomainLifetime)); err != nil {
@@ -309,11 +309,12 @@ func (a *app) callbackError(w http.ResponseWriter, r *http.Request, errCode, des
 	a.fail(w, r, view, fmt.Errorf("sign-in refused by Zendesk: %s (state matches: %v)", shorten(errCode, 64), ours))
 }
 
-// revokeReplaced revokes, best effort, the tokens of session old, which a
-// new sign-in replaced: no grant should live on that nobody holds. It says
-// how it went, for the log line of the sign-in.
-func (a *app) revokeReplaced(r *http.Request, old *session) string {
-	outcome, err := a.refresher.Client(r.Context(), old.Subdomain, &old.Token, discardPair).Revoke()
+// revokeTokens revokes, best effort, tokens the app will not keep: those
+// of a session a new sign-in replaced, or those a sign-in could not keep.
+// No grant should live on that nobody holds. It says how it went, for the
+// log line.
+func (a *app) revokeTokens(r *http.Request, subdomain string, t zendesk.Token) string {
+	outcome, err := a.refresher.Client(r.Context(), subdomain, &t, discardPair).Revoke()
 	if err != nil {
 		return string(outcome) + ": " + err.Error()
 	}

@@ -196,16 +196,6 @@ func (a *app) reauthorize(w http.ResponseWriter, r *http.Request, s *session, re
 	http.Redirect(w, r, a.authPath(s.Subdomain, back, true), http.StatusSeeOther)
 }
 
-// revokeUnkept revokes, best effort, an access token the app will not
-// keep, so that no valid token is left that no one holds. It returns
-// cause, the reason the token is not kept, with the outcome for the log.
-func (a *app) revokeUnkept(ctx context.Context, subdomain, accessToken string, cause error) error {
-	if err := a.zendesk.Revoke(context.WithoutCancel(ctx), subdomain, accessToken); err != nil {
-		return fmt.Errorf("%w (revoking the unkept token failed: %v)", cause, err)
-	}
-	return fmt.Errorf("%w (the unkept token was revoked)", cause)
-}
-
 // defaultRetryAfter is how long to wait when Zendesk answers 429 without
 // saying: its rate limits count requests per minute
 // (https://developer.zendesk.com/api-reference/introduction/rate-limits/).
