@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"io/fs"
 	"maps"
 	"net"
 	"net/http"
@@ -15,7 +14,6 @@ import (
 	"strings"
 	"time"
 
-	"zendesk-oauth-app/internal/dotenv"
 	"zendesk-oauth-app/internal/zendesk"
 )
 
@@ -344,30 +342,4 @@ func redacted(raw string) string {
 		return "(not a URL)"
 	}
 	return shorten(u.Redacted(), 200)
-}
-
-// readEnv returns the settings: the environment (KEY=VALUE lines, as
-// os.Environ gives them), and the lines of the .env file at path, if there
-// is one, for names the environment does not set. The environment wins,
-// even with an empty value.
-func readEnv(environ []string, path string) (map[string]string, error) {
-	env := map[string]string{}
-	for _, kv := range environ {
-		if k, v, ok := strings.Cut(kv, "="); ok {
-			env[k] = v
-		}
-	}
-	values, err := dotenv.Read(path)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return env, nil
-	case err != nil:
-		return nil, &configError{problems: []string{err.Error()}}
-	}
-	for k, v := range values {
-		if _, set := env[k]; !set {
-			env[k] = v
-		}
-	}
-	return env, nil
 }

@@ -24,6 +24,7 @@ import (
 	"syscall"
 	"text/tabwriter"
 
+	"zendesk-oauth-app/internal/dotenv"
 	"zendesk-oauth-app/internal/oauthstate"
 	"zendesk-oauth-app/internal/requestlog"
 	"zendesk-oauth-app/internal/securecookie"
@@ -35,8 +36,10 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	env, err := readEnv(os.Environ(), ".env")
-	if err == nil {
+	env, err := dotenv.Environ(os.Environ(), ".env")
+	if err != nil {
+		err = &configError{problems: []string{err.Error()}} // a .env file that cannot be read
+	} else {
 		err = run(ctx, os.Args[1:], env, os.Stdout, os.Stderr)
 	}
 	var usage *usageError

@@ -173,23 +173,6 @@ func TestDemoConfig(t *testing.T) {
 	}
 }
 
-func TestDotEnvLosesToTheEnvironment(t *testing.T) {
-	path := t.TempDir() + "/.env"
-	if err := os.WriteFile(path, []byte("ZENDESK_CLIENT_SECRET=from-file\nPORT=4000\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	env, err := readEnv([]string{"ZENDESK_CLIENT_SECRET="}, path) // set, but empty: a public client
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, set := env["ZENDESK_CLIENT_SECRET"]; got != "" || !set {
-		t.Errorf("ZENDESK_CLIENT_SECRET = %q, want the environment's empty value", got)
-	}
-	if got := env["PORT"]; got != "4000" {
-		t.Errorf("PORT = %q, want .env's 4000", got)
-	}
-}
-
 func TestRunRefusesBadConfig(t *testing.T) {
 	var stdout, stderr strings.Builder
 	err := run(context.Background(), nil, map[string]string{"ZENDESK_SUBDOMAIN": "acme"}, &stdout, &stderr)

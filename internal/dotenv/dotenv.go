@@ -16,11 +16,39 @@ package dotenv
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strings"
 )
+
+// Environ returns the environment, given as os.Environ gives it, with the
+// values of the file at path for the names the environment does not set:
+// the environment wins, even with an empty value, as godotenv.Load and
+// Docker Compose have it. A missing file is no error. The process's
+// environment is left as it is.
+func Environ(environ []string, path string) (map[string]string, error) {
+	env := map[string]string{}
+	for _, kv := range environ {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			env[k] = v
+		}
+	}
+	values, err := Read(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return env, nil
+	} else if err != nil {
+		return nil, err
+	}
+	for k, v := range values {
+		if _, set := env[k]; !set {
+			env[k] = v
+		}
+	}
+	return env, nil
+}
 
 // Read parses the file at path. A missing file is an error satisfying
 // errors.Is(err, fs.ErrNotExist).

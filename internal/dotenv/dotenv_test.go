@@ -1,6 +1,7 @@
 package dotenv
 
 import (
+	"os"
 	"strings"
 	"testing"
 )
@@ -28,5 +29,30 @@ func TestParse(t *testing.T) {
 		if _, err := Parse(strings.NewReader(bad + "\n")); err == nil {
 			t.Errorf("%q was accepted", bad)
 		}
+	}
+}
+
+func TestTheEnvironmentWins(t *testing.T) {
+	path := t.TempDir() + "/.env"
+	if err := os.WriteFile(path, []byte("ZENDESK_CLIENT_SECRET=from-file\nPORT=4000\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env, err := Environ([]string{"ZENDESK_CLIENT_SECRET="}, path) // set, but empty: a public client
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, set := env["ZENDESK_CLIENT_SECRET"]; got != "" || !set {
+		t.Errorf("ZENDESK_CLIENT_SECRET = %q, want the environment's empty value", got)
+	}
+	if got := env["PORT"]; got != "4000" {
+		t.Errorf("PORT = %q, want .env's 4000", got)
+	}
+}
+
+// No file: the environment alone.
+func TestEnvironWithoutAFile(t *testing.T) {
+	env, err := Environ([]string{"A=1", "B=x=y"}, t.TempDir()+"/.env")
+	if err != nil || len(env) != 2 || env["A"] != "1" || env["B"] != "x=y" {
+		t.Errorf("%v, %v", env, err)
 	}
 }
